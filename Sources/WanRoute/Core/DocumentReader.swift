@@ -1,0 +1,192 @@
+/// Collects every diagnostic found while reading one file, so validation reports them all at once.
+final class DiagnosticSink {
+    let file: String
+    private(set) var diagnostics: [Diagnostic] = []
+
+    init(file: String) { self.file = file }
+
+    var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+    func error(_ path: String, _ message: String) {
+        diagnostics.append(Diagnostic(.error, file: file, path: path, message: message))
+    }
+
+    func warning(_ path: String, _ message: String) {
+        diagnostics.append(Diagnostic(.warning, file: file, path: path, message: message))
+    }
+}
+
+/// Reads one JSON object of a configuration document key by key.
+///
+/// Every accessor records what was read; ``finish()`` then reports each key that nobody read as
+/// unknown (with the closest known key as a suggestion), so the list of allowed keys is the code
+/// itself and cannot drift from it. A typo in a price or policy file is an error, never ignored.
+final class ObjectReader {
+    let path: String
+    let sink: DiagnosticSink
+    private let members: [JSONMember]
+    private var read: Set<String> = []
+
+    /// A reader over `value`, or nil (with a diagnostic) when it is not an object.
+    init?(_ value: JSONValue, path: String, sink: DiagnosticSink) {
+        guard case .object(let members) = value else {
+            sink.error(path, "expected an object, found \(value.typeName)")
+            return nil
+        }
+        self.members = members
+        self.path = path
+        self.sink = sink
+    }
+
+    func childPath(_ key: String) -> String { "\(path).\(key)" }
+
+    /// The raw value of `key`, marking it read; reports a missing required key.
+    func value(_ key: String, required: Bool) -> JSONValue? {
+        read.insert(key)
+        guard let v = members.first(where: { $0.key == key })?.value else {
+            if required { sink.error(path, "missing the required key \"\(key)\"") }
+            return nil
+        }
+        return v
+    }
+
+    /// Whether the object has `key` at all (without marking it read).
+    func has(_ key: String) -> Bool { members.contains { $0.key == key } }
+
+    func string(_ key: String, required: Bool = true) -> String? {
+        guard let v = value(key, required: required) else { return nil }
+        if case .null = v, !required { return nil }
+        guard case .string(let s) = v else {
+            sink.error(childPath(key), "expected a string, found \(v.typeName)")
+            return nil
+        }
+        return s
+    }
+
+    /// A string that must be one of the cases of `E`; reports the allowed words otherwise.
+    func word<E: RawRepresentable & CaseIterable>(_ key: String, as: E.Type, required: Bool = true) -> E? where E.RawValue == String {
+        guard let s = string(key, required: required) else { return nil }
+        guard let e = E(rawValue: s) else {
+            let allowed = E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            sink.error(childPath(key), "\"\(s)\" is not one of \(allowed)")
+            return nil
+        }
+        return e
+    }
+
+    func bool(_ key: String, required: Bool = true) -> Bool? {
+        guard let v = value(key, required: required) else { return nil }
+        guard case .bool(let b) = v else {
+            sink.error(childPath(key), "expected true or false, found \(v.typeName)")
+            return nil
+        }
+        return b
+    }
+
+    /// A whole JSON number within `range`.
+    func integer(_ key: String, in range: ClosedRange<Int64>, required: Bool = true) -> Int64? {
+        guard let v = value(key, required: required) else { return nil }
+        guard case .number(let text) = v, let n = Int64(text) else {
+            sink.error(childPath(key), "expected a whole number, found \(v.typeName == "a number" ? "a fraction" : v.typeName)")
+            return nil
+        }
+        guard range.contains(n) else {
+            sink.error(childPath(key), "\(n) is outside \(range.lowerBound)...\(range.upperBound)")
+            return nil
+        }
+        return n
+    }
+
+    /// A non-negative JSON number for a non-money quantity (a score, a latency); at most 6 decimals.
+    func quantity(_ key: String, required: Bool = true) -> Double? {
+        guard let v = value(key, required: required) else { return nil }
+        guard case .number(let text) = v, case .success(let micros) = FixedDecimal.parse(text, scale: 6) else {
+            sink.error(childPath(key), "expected a plain number such as 15 or 2.5, found \(v.typeName)")
+            return nil
+        }
+        guard micros >= 0 else {
+            sink.error(childPath(key), "must not be negative")
+            return nil
+        }
+        return Double(micros) / 1_000_000
+    }
+
+    /// An exact decimal written as a JSON string ("0.04"), as a count of 10^-scale units.
+    /// A JSON number is refused: it reads as a binary float in most tools and may not be exact.
+    func decimal(_ key: String, scale: Int, required: Bool = true, allowNegative: Bool = false) -> Int64? {
+        guard let v = value(key, required: required) else { return nil }
+        let p = childPath(key)
+        switch v {
+        case .number(let text):
+            sink.error(p, "write this as a decimal string (\"\(text)\"), not a JSON number: numbers are read as binary floating point by many tools and may not be exact")
+            return nil
+        case .string(let text):
+            switch FixedDecimal.parse(text, scale: scale) {
+            case .success(let n):
+                if n < 0, !allowNegative {
+                    sink.error(p, "\"\(text)\" is negative; it must be zero or more")
+                    return nil
+                }
+                return n
+            case .failure(let why):
+                sink.error(p, "\"\(text)\" \(why)")
+                return nil
+            }
+        default:
+            sink.error(p, "expected a decimal string such as \"0.04\", found \(v.typeName)")
+            return nil
+        }
+    }
+
+    func object(_ key: String, required: Bool = true) -> ObjectReader? {
+        guard let v = value(key, required: required) else { return nil }
+        if case .null = v, !required { return nil }
+        return ObjectReader(v, path: childPath(key), sink: sink)
+    }
+
+    /// The items of an array with each one's path (`$.offers[3]`).
+    func array(_ key: String, required: Bool = true) -> [(value: JSONValue, path: String)]? {
+        guard let v = value(key, required: required) else { return nil }
+        guard case .array(let items) = v else {
+            sink.error(childPath(key), "expected an array, found \(v.typeName)")
+            return nil
+        }
+        return items.enumerated().map { ($0.element, "\(childPath(key))[\($0.offset)]") }
+    }
+
+    /// Reports every key that no accessor asked for.
+    func finish() {
+        let known = Array(read)
+        for m in members where !read.contains(m.key) {
+            var message = "unknown key \"\(m.key)\""
+            if let guess = closest(to: m.key, among: known) { message += "; did you mean \"\(guess)\"?" }
+            sink.error(childPath(m.key), message)
+        }
+    }
+}
+
+/// The candidate within edit distance 2 of `word`, for "did you mean" hints.
+func closest(to word: String, among candidates: [String]) -> String? {
+    var best: (String, Int)?
+    for c in candidates.sorted() {
+        let d = editDistance(word, c)
+        if d <= 2, d < (best?.1 ?? Int.max) { best = (c, d) }
+    }
+    return best?.0
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.utf8), b = Array(b.utf8)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// Why pricing data could not be used.
+public enum PricingError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The files hold mistakes; every one is listed.
+    case invalid([Diagnostic])
+    /// A file or directory could not be read.
+    case unreadable(path: String, reason: String)
+    /// A directory held no pricing files.
+    case noPricingFiles(directory: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let diagnostics):
+            return diagnostics.map(\.description).joined(separator: "\n")
+        case .unreadable(let path, let reason):
+            return "cannot read \(path): \(reason)"
+        case .noPricingFiles(let directory):
+            return "\(directory) holds no pricing files (*.json with \"kind\": \"pricing\"); name a directory such as ./pricing"
+        }
+    }
+}
+
+/// A named JSON text, from disk or from the copy built into the binary.
+public struct SourceFile: Sendable, Equatable {
+    /// How the file is named in diagnostics (a path, or `built-in:pricing/apixo.json`).
+    public let name: String
+    public let text: String
+
+    /// Creates a named text.
+    public init(name: String, text: String) {
+        self.name = name
+        self.text = text
+    }
+
+    /// Every `*.json` file directly inside `directory`, sorted by name.
+    public static func jsonFiles(in directory: URL) throws(PricingError) -> [SourceFile] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        } catch {
+            throw .unreadable(path: directory.path, reason: "not a readable directory")
+        }
+        var files: [SourceFile] = []
+        for name in names.sorted() where name.hasSuffix(".json") {
+            files.append(try read(directory.appendingPathComponent(name)))
+        }
+        return files
+    }
+
+    /// One file's text, which must be UTF-8.
+    public static func read(_ url: URL) throws(PricingError) -> SourceFile {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw .unreadable(path: url.path, reason: "no such file, or not readable")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw .unreadable(path: url.path, reason: "not UTF-8 text")
+        }
+        return SourceFile(name: url.path, text: text)
+    }
+}
+
+/// Every offer wanroute can price: the providers' pricing files and the exchange rates, resolved
+/// and validated.
+///
+/// Load it once (``builtIn()``, ``load(directory:)``), then quote any number of jobs against it;
+/// it is an immutable value, safe to share across threads.
+public struct PriceCatalog: Sendable {
+    /// Providers in file-name order.
+    public let providers: [ProviderPricing]
+    /// Every offer, grouped by provider in file order.
+    public let offers: [Offer]
+    public let exchangeRates: ExchangeRates
+    /// Warnings found while loading (errors make loading fail instead).
+    public let warnings: [Diagnostic]
+
+    /// The provider with an id, or nil.
+    public func provider(_ id: ProviderID) -> ProviderPricing? { providers.first { $0.id == id } }
+
+    /// The catalog built into the binary: a copy of the repository's `pricing/` directory.
+    public static func builtIn() throws(PricingError) -> PriceCatalog {
+        try builtInResult.get()
+    }
+
+    private static let builtInResult: Result<PriceCatalog, PricingError> = {
+        do throws(PricingError) {
+            return .success(try load(files: BuiltInDefaults.pricing))
+        } catch {
+            return .failure(error)
+        }
+    }()
+
+    /// Loads every pricing and exchange-rate file in a directory.
+    public static func load(directory: URL) throws(PricingError) -> PriceCatalog {
+        let files = try SourceFile.jsonFiles(in: directory)
+        if files.isEmpty { throw .noPricingFiles(directory: directory.path) }
+        return try load(files: files)
+    }
+
+    /// Loads a catalog from named texts: any number of `"kind": "pricing"` files and exactly one
+    /// `"kind": "exchange-rates"` file. Throws ``PricingError/invalid(_:)`` with every problem.
+    public static func load(files: [SourceFile]) throws(PricingError) -> PriceCatalog {
+        var diagnostics: [Diagnostic] = []
+        var documents: [(SourceFile, ProviderDocument)] = []
+        var rates: [(SourceFile, ExchangeRates)] = []
+        for file in files {
+            let result = PricingFile.read(file)
+            diagnostics += result.diagnostics
+            switch result.content {
+            case .provider(let doc): documents.append((file, doc))
+            case .exchangeRates(let r): rates.append((file, r))
+            case .other, .none: break
+            }
+        }
+        if rates.count > 1 {
+            for (file, _) in rates.dropFirst() {
+                diagnostics.append(Diagnostic(file: file.name, path: "$", message: "a second exchange-rates file; keep exactly one"))
+            }
+        }
+        if rates.isEmpty, !documents.isEmpty {
+            diagnostics.append(Diagnostic(file: documents[0].0.name, path: "$", message: "no exchange-rates file was found beside the pricing files, so nothing can be converted to USD; add exchange-rates.json"))
+        }
+        if documents.isEmpty, diagnostics.isEmpty {
+            diagnostics.append(Diagnostic(file: files.first?.name ?? "(no files)", path: "$", message: "no pricing files (\"kind\": \"pricing\") were found"))
+        }
+        let exchange = rates.first?.1 ?? ExchangeRates(rates: [])
+        var seen: [ProviderID: String] = [:]
+        var providers: [ProviderPricing] = []
+        var offers: [Offer] = []
+        for (file, doc) in documents {
+            if let other = seen[doc.provider.id] {
+                diagnostics.append(Diagnostic(file: file.name, path: "$.provider.id", message: "provider \"\(doc.provider.id)\" is also defined in \(other); each provider has one file"))
+                continue
+            }
+            seen[doc.provider.id] = file.name
+            for (i, offer) in doc.offers.enumerated() {
+                if let c = offer.pricePerSecond?.currency, c != .usd, exchange.rate(for: c) == nil {
+                    diagnostics.append(Diagnostic(file: file.name, path: "$.offers[\(i)].price_per_second.currency", message: "no exchange rate for \(c) in the exchange-rates file, so this offer cannot be compared in USD; add a rate"))
+                }
+            }
+            let index = providers.count
+            providers.append(doc.provider)
+            offers += doc.offers.map { $0.placed(at: index) }
+        }
+        if diagnostics.contains(where: { $0.severity == .error }) { throw .invalid(diagnostics) }
+        return PriceCatalog(providers: providers, offers: offers, exchangeRates: exchange, warnings: diagnostics)
+    }
+}
+
+/// A pricing file's provider and offers, resolved but not yet placed in a catalog.
+struct ProviderDocument {
+    var provider: ProviderPricing
+    var offers: [Offer]
+}
+
+extension Offer {
+    /// The same offer, pointing at its provider's position in a catalog.
+    func placed(at index: Int) -> Offer {
+        Offer(providerIndex: index, provider: provider, behavior: behavior, mode: mode, resolution: resolution,
+              pricePerSecond: pricePerSecond, pricePerUnit: pricePerUnit, quality: quality, latency: latency, source: source)
+    }
+}

@@ -1,0 +1,214 @@
+/// How a provider turns a job's duration into a bill.
+///
+/// The rule, written down once: the duration is divided into billing units (a whole number of
+/// `increment` seconds, or frames at `fps`), rounded by ``rounding``; the units are then raised to
+/// the ``minimum`` and lowered to the ``cap``; the cost is units times the exact price of one unit,
+/// plus any flat fee. A minimum is rounded up to whole units and a cap down, so neither is crossed.
+public struct BillingRule: Sendable, Equatable {
+    /// What the provider measures.
+    public enum Basis: String, Sendable, CaseIterable {
+        /// The reference video's duration (APIXO detects it from `video_urls[0]`).
+        case referenceSeconds = "reference-seconds"
+        /// Seconds of output generated (DashScope `usage.video_duration`); the estimate uses the
+        /// reference duration, since Wan 2.2 Animate's output follows its length.
+        case outputSeconds = "output-seconds"
+        /// Output frames counted at a fixed frame rate (fal.ai counts at 16 fps).
+        case outputFrames = "output-frames"
+        /// The provider does not say; no billable quantity can be estimated.
+        case unknown
+    }
+
+    /// How a fractional number of units is rounded.
+    public enum Rounding: String, Sendable, CaseIterable {
+        /// Any part of a unit bills the whole unit (the default: an estimate is never below the bill).
+        case up
+        /// To the nearest unit, halves up.
+        case nearest
+        /// Only whole units bill.
+        case down
+    }
+
+    public let basis: Basis
+    public let rounding: Rounding
+    /// The length of one billing unit as the fraction `unitMicros / unitDivisor` microseconds:
+    /// `(1_000_000, 1)` for whole seconds, `(1_000_000, 16)` for a frame at 16 fps.
+    public let unitMicros: Int64
+    public let unitDivisor: Int64
+    /// The fewest seconds billed, if any.
+    public let minimum: Seconds?
+    /// The most seconds billed, if any.
+    public let cap: Seconds?
+    /// A fee added to every job, if any.
+    public let flatFee: Money?
+    /// Free text from the pricing file (free quotas, refund policy).
+    public let notes: String?
+
+    /// Billable units for a duration after rounding, minimum and cap; nil when the basis is unknown.
+    @inlinable
+    public func billableUnits(for duration: Seconds) -> Int64? {
+        if basis == .unknown { return nil }
+        var units = Self.divide(duration.micros * unitDivisor, by: unitMicros, rounding: rounding)
+        if let minimum {
+            units = max(units, Self.divide(minimum.micros * unitDivisor, by: unitMicros, rounding: .up))
+        }
+        if let cap {
+            units = min(units, Self.divide(cap.micros * unitDivisor, by: unitMicros, rounding: .down))
+        }
+        return units
+    }
+
+    /// The seconds that `units` billing units span, to the microsecond.
+    public func seconds(forUnits units: Int64) -> Seconds {
+        Seconds(micros: Self.divide(units * unitMicros, by: unitDivisor, rounding: .nearest))
+    }
+
+    /// Integer division of non-negative values with the given rounding.
+    @usableFromInline
+    static func divide(_ a: Int64, by b: Int64, rounding: Rounding) -> Int64 {
+        let (q, r) = a.quotientAndRemainder(dividingBy: b)
+        switch rounding {
+        case .down: return q
+        case .up: return r > 0 ? q + 1 : q
+        case .nearest: return r * 2 >= b ? q + 1 : q
+        }
+    }
+}
+
+/// A width-to-height ratio such as 1:3, compared exactly in integers.
+public struct AspectRatio: Sendable, Equatable, CustomStringConvertible {
+    public let width: Int64
+    public let height: Int64
+
+    /// A ratio from `"W:H"` text, or nil.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let w = Int64(parts[0]), let h = Int64(parts[1]), w > 0, h > 0, w <= 1000, h <= 1000 else { return nil }
+        width = w
+        height = h
+    }
+
+    public var description: String { "\(width):\(height)" }
+}
+
+/// The media kinds a job supplies.
+public enum MediaKind: String, Sendable, Equatable {
+    case video
+    case image
+}
+
+/// What a provider accepts for one input (the reference video or the character image).
+public struct MediaLimits: Sendable, Equatable {
+    /// Accepted container or image formats in lower case (`mp4`, `jpeg`), or nil if not stated.
+    public var formats: [String]?
+    public var minimumDuration: Seconds?
+    public var maximumDuration: Seconds?
+    /// Bounds on each side in pixels.
+    public var minimumSide: Int64?
+    public var maximumSide: Int64?
+    /// Bounds on width:height.
+    public var minimumAspect: AspectRatio?
+    public var maximumAspect: AspectRatio?
+    public var maximumBytes: Int64?
+
+    /// No limits at all.
+    public static let none = MediaLimits()
+}
+
+/// Everything a provider checks before accepting a job.
+public struct InputLimits: Sendable, Equatable {
+    public var video: MediaLimits
+    public var image: MediaLimits
+    /// URL schemes accepted for inputs, or nil if not stated.
+    public var urlSchemes: [String]?
+    /// Whether URLs must be ASCII only (DashScope and Modellix refuse others).
+    public var urlASCIIOnly: Bool
+}
+
+/// Where a price came from and how sure we are of it.
+public struct Provenance: Sendable, Equatable {
+    public let url: String
+    public let confidence: Confidence
+    /// The day the source was read, `YYYY-MM-DD`.
+    public let readOn: String
+    public let note: String?
+}
+
+/// Expected wall-clock time of a job: `queue + perOutputSecond × duration`.
+///
+/// Seeded from public examples (FACTS.md); no provider promises latency. A model, not money, so
+/// floating point is fine here.
+public struct LatencyModel: Sendable, Equatable {
+    public let queueSeconds: Double
+    public let secondsPerOutputSecond: Double
+
+    /// Expected seconds from submission to result for a clip of `duration`.
+    public func expectedSeconds(for duration: Seconds) -> Double {
+        queueSeconds + secondsPerOutputSecond * Double(duration.micros) / 1_000_000
+    }
+}
+
+/// One provider's pricing file, resolved.
+public struct ProviderPricing: Sendable, Equatable {
+    public let id: ProviderID
+    /// The provider's name for people, such as `DashScope`.
+    public let name: String
+    /// A region qualifier, such as `international`, if the provider has several.
+    public let region: String?
+    /// Whether wanroute can submit jobs to it, or only quote it.
+    public let hasAdapter: Bool
+    public let docs: String
+    public let billing: BillingRule
+    public let limits: InputLimits
+
+    /// The name with its region for people: `DashScope (international)`.
+    public var displayName: String { region.map { "\(name) (\($0))" } ?? name }
+}
+
+/// One thing a provider sells: a behaviour in a mode at a resolution, with its price.
+public struct Offer: Sendable, Equatable {
+    /// The position of the provider in ``PriceCatalog/providers``.
+    public let providerIndex: Int
+    public let provider: ProviderID
+    public let behavior: Behavior
+    public let mode: Mode
+    public let resolution: Resolution
+    /// The price of one second, or nil when nobody publishes it (never zero in its place).
+    public let pricePerSecond: Money?
+    /// The exact price of one billing unit (see ``BillingRule``), precomputed at load.
+    public let pricePerUnit: Money?
+    /// A 0-100 quality score for routing; documented in the pricing file's source note.
+    public let quality: Int
+    public let latency: LatencyModel
+    public let source: Provenance
+
+    /// `provider/behavior/mode/resolution`, a stable key for tables, tests and policies.
+    public var key: String { "\(provider.rawValue)/\(behavior.rawValue)/\(mode.rawValue)/\(resolution.rawValue)" }
+}
+
+/// Conversion into US dollars, so offers priced in other currencies can be compared.
+public struct ExchangeRates: Sendable, Equatable {
+    /// One rate: how many US dollars one unit of `currency` buys.
+    public struct Rate: Sendable, Equatable {
+        public let currency: Currency
+        /// USD per unit in 10^-6 units (`0.1406` is `140_600`).
+        public let usdPerUnitMicros: Int64
+        public let readOn: String
+        public let source: String
+    }
+
+    public let rates: [Rate]
+
+    /// The rate for a currency, or nil.
+    public func rate(for currency: Currency) -> Rate? { rates.first { $0.currency == currency } }
+
+    /// `money` in US dollars, rounded to the nearest nano-dollar (halves away from zero); nil when
+    /// no rate is known. US dollars come back unchanged.
+    public func usd(_ money: Money) -> Money? {
+        if money.currency == .usd { return money }
+        guard let rate = rate(for: money.currency) else { return nil }
+        let (high, low) = money.nanos.magnitude.multipliedFullWidth(by: UInt64(rate.usdPerUnitMicros))
+        let (q, r) = UInt64(1_000_000).dividingFullWidth((high, low))
+        let rounded = Int64(clamping: q + (r >= 500_000 ? 1 : 0))
+        return Money(nanos: money.nanos < 0 ? -rounded : rounded, currency: .usd)
+    }
+}

@@ -1,0 +1,243 @@
+/// What is known about one input file of a job (from a probe, or stated by the caller).
+public struct MediaFacts: Sendable, Equatable {
+    /// The detected format in lower case: `mp4`, `mov`, `m4v`, `avi`, `jpeg`, `png`, `bmp`, `webp`.
+    public var format: String?
+    /// Width and height as displayed (after rotation), in pixels.
+    public var width: Int64?
+    public var height: Int64?
+    public var sizeBytes: Int64?
+    /// The URL the provider will fetch, when the input is remote.
+    public var url: String?
+
+    /// Creates facts; any may be unknown.
+    public init(format: String? = nil, width: Int64? = nil, height: Int64? = nil, sizeBytes: Int64? = nil, url: String? = nil) {
+        self.format = format
+        self.width = width
+        self.height = height
+        self.sizeBytes = sizeBytes
+        self.url = url
+    }
+}
+
+/// A Wan 2.2 Animate job to price or route.
+public struct Job: Sendable, Equatable {
+    public var behavior: Behavior
+    /// The reference video's duration: what providers bill by.
+    public var duration: Seconds
+    /// A required output resolution, or nil for any.
+    public var resolution: Resolution?
+    /// A required mode, or nil for any.
+    public var mode: Mode?
+    /// The reference video, when known, for the providers' input checks.
+    public var video: MediaFacts?
+    /// The character image, when known.
+    public var image: MediaFacts?
+    /// Free labels for routing policies and reports (`project`, `customer`).
+    public var tags: [String: String]
+
+    /// Creates a job.
+    public init(behavior: Behavior = .animate, duration: Seconds, resolution: Resolution? = nil, mode: Mode? = nil,
+                video: MediaFacts? = nil, image: MediaFacts? = nil, tags: [String: String] = [:]) {
+        self.behavior = behavior
+        self.duration = duration
+        self.resolution = resolution
+        self.mode = mode
+        self.video = video
+        self.image = image
+        self.tags = tags
+    }
+}
+
+/// Why a provider would refuse a job's inputs. Each renders as a plain sentence.
+public enum IneligibilityReason: Sendable, Equatable, CustomStringConvertible {
+    case durationTooShort(Seconds, minimum: Seconds, provider: String)
+    case durationTooLong(Seconds, maximum: Seconds, provider: String)
+    case formatNotAccepted(MediaKind, format: String, accepted: [String], provider: String)
+    case sideTooSmall(MediaKind, width: Int64, height: Int64, minimum: Int64, provider: String)
+    case sideTooLarge(MediaKind, width: Int64, height: Int64, maximum: Int64, provider: String)
+    case aspectOutOfRange(MediaKind, width: Int64, height: Int64, minimum: AspectRatio?, maximum: AspectRatio?, provider: String)
+    case fileTooLarge(MediaKind, bytes: Int64, maximum: Int64, provider: String)
+    case urlSchemeNotAccepted(MediaKind, scheme: String, provider: String)
+    case urlNotASCII(MediaKind, provider: String)
+
+    public var description: String {
+        switch self {
+        case .durationTooShort(let d, let min, let p):
+            return "\(d) is below \(p)'s \(min) minimum"
+        case .durationTooLong(let d, let max, let p):
+            return "\(d) is above \(p)'s \(max) limit"
+        case .formatNotAccepted(let k, let f, let accepted, let p):
+            return "\(p) does not accept a \(f.uppercased()) \(k.rawValue) (it takes \(accepted.map { $0.uppercased() }.joined(separator: ", ")))"
+        case .sideTooSmall(let k, let w, let h, let min, let p):
+            return "the \(k.rawValue) is \(w)x\(h) px; \(p) needs each side at least \(min) px"
+        case .sideTooLarge(let k, let w, let h, let max, let p):
+            return "the \(k.rawValue) is \(w)x\(h) px; \(p) allows each side at most \(max) px"
+        case .aspectOutOfRange(let k, let w, let h, let min, let max, let p):
+            let range = [min.map { "from \($0)" }, max.map { "to \($0)" }].compactMap { $0 }.joined(separator: " ")
+            return "the \(k.rawValue)'s aspect \(w)x\(h) is outside \(p)'s range \(range)"
+        case .fileTooLarge(let k, let bytes, let max, let p):
+            return "the \(k.rawValue) is \(ByteCount(bytes)); \(p) accepts at most \(ByteCount(max))"
+        case .urlSchemeNotAccepted(let k, let scheme, let p):
+            return "\(p) fetches the \(k.rawValue) only over HTTP or HTTPS, not \(scheme)"
+        case .urlNotASCII(let k, let p):
+            return "the \(k.rawValue) URL has non-ASCII characters, which \(p) refuses; percent-encode them"
+        }
+    }
+}
+
+/// A byte count for people in decimal megabytes, as providers write their limits ("5 MB").
+struct ByteCount: CustomStringConvertible {
+    let bytes: Int64
+    init(_ bytes: Int64) { self.bytes = bytes }
+    var description: String {
+        bytes >= 1_000_000 ? "\(FixedDecimal.format(bytes, scale: 6)) MB" : "\(bytes) bytes"
+    }
+}
+
+/// One offer priced for one job.
+public struct Estimate: Sendable, Equatable {
+    /// The offer's position in ``PriceCatalog/offers``.
+    public let offerIndex: Int
+    /// Billing units after rounding, minimum and cap; nil when the provider's basis is unknown.
+    public let billableUnits: Int64?
+    /// The seconds those units span; nil when unknown.
+    public let billableSeconds: Seconds?
+    /// The cost in the offer's own currency; nil when the price is unknown (never zero instead).
+    public let cost: Money?
+    /// The cost in US dollars, converted when the offer is priced in another currency.
+    public let usd: Money?
+    /// Whether ``usd`` was converted with an exchange rate rather than quoted in USD.
+    public let usdIsConverted: Bool
+    /// Why the provider would refuse this job; empty when eligible.
+    public let reasons: [IneligibilityReason]
+
+    /// Whether the provider accepts the job's inputs.
+    public var isEligible: Bool { reasons.isEmpty }
+}
+
+/// Every matching offer priced for one job, cheapest eligible first.
+public struct Quote: Sendable, Equatable {
+    public let job: Job
+    /// Eligible offers with a price by USD cost, then eligible offers with no price, then
+    /// ineligible ones; ties by confidence, then provider, behaviour, mode and resolution.
+    public let estimates: [Estimate]
+
+    /// The cheapest eligible offer with a known price, if any.
+    public var cheapest: Estimate? {
+        guard let first = estimates.first, first.isEligible, first.usd != nil else { return nil }
+        return first
+    }
+}
+
+extension PriceCatalog {
+    /// Prices one offer for a job and checks the job against the provider's input limits.
+    public func estimate(offerAt index: Int, for job: Job) -> Estimate {
+        let offer = offers[index]
+        let provider = providers[offer.providerIndex]
+        let billing = provider.billing
+        let units = billing.billableUnits(for: job.duration)
+        var cost: Money?
+        if let units, let unitPrice = offer.pricePerUnit {
+            cost = unitPrice * units
+            if let fee = billing.flatFee { cost = cost! + fee }
+        }
+        let usd = cost.flatMap { exchangeRates.usd($0) }
+        return Estimate(
+            offerIndex: index,
+            billableUnits: units,
+            billableSeconds: units.map { billing.seconds(forUnits: $0) },
+            cost: cost,
+            usd: usd,
+            usdIsConverted: cost != nil && cost!.currency != .usd,
+            reasons: Self.reasons(job, provider)
+        )
+    }
+
+    /// Whether an offer sells what the job asks for (behaviour, and resolution and mode when set).
+    @inlinable
+    public func offer(at index: Int, matches job: Job) -> Bool {
+        let offer = offers[index]
+        return offer.behavior == job.behavior
+            && (job.resolution == nil || job.resolution == offer.resolution)
+            && (job.mode == nil || job.mode == offer.mode)
+    }
+
+    /// Prices every offer that sells what the job asks for, optionally only from some providers.
+    ///
+    /// Use it to answer "what will this cost, everywhere?"; routing picks among the same estimates.
+    public func quote(_ job: Job, providers only: Set<ProviderID>? = nil) -> Quote {
+        var estimates: [Estimate] = []
+        estimates.reserveCapacity(offers.count)
+        for index in offers.indices where offer(at: index, matches: job) && (only?.contains(offers[index].provider) ?? true) {
+            estimates.append(estimate(offerAt: index, for: job))
+        }
+        estimates.sort { quoteOrder($0, $1) }
+        return Quote(job: job, estimates: estimates)
+    }
+
+    /// The quote's ordering: eligible before not, priced before unknown, cheaper USD first, then
+    /// surer confidence, then the offer's identity, so equal inputs always give equal output.
+    public func quoteOrder(_ a: Estimate, _ b: Estimate) -> Bool {
+        if a.isEligible != b.isEligible { return a.isEligible }
+        switch (a.usd, b.usd) {
+        case (.some(let x), .some(let y)) where x.nanos != y.nanos: return x.nanos < y.nanos
+        case (.some, .none): return true
+        case (.none, .some): return false
+        default: break
+        }
+        let oa = offers[a.offerIndex], ob = offers[b.offerIndex]
+        if oa.source.confidence != ob.source.confidence { return oa.source.confidence < ob.source.confidence }
+        if oa.provider != ob.provider { return oa.provider < ob.provider }
+        if oa.behavior != ob.behavior { return oa.behavior < ob.behavior }
+        if oa.mode != ob.mode { return oa.mode < ob.mode }
+        return oa.resolution < ob.resolution
+    }
+
+    static func reasons(_ job: Job, _ provider: ProviderPricing) -> [IneligibilityReason] {
+        var reasons: [IneligibilityReason] = []
+        let limits = provider.limits
+        let name = provider.name
+        if let min = limits.video.minimumDuration, job.duration < min {
+            reasons.append(.durationTooShort(job.duration, minimum: min, provider: name))
+        }
+        if let max = limits.video.maximumDuration, job.duration > max {
+            reasons.append(.durationTooLong(job.duration, maximum: max, provider: name))
+        }
+        if let video = job.video { check(video, .video, limits.video, limits, name, into: &reasons) }
+        if let image = job.image { check(image, .image, limits.image, limits, name, into: &reasons) }
+        return reasons
+    }
+
+    private static func check(_ facts: MediaFacts, _ kind: MediaKind, _ m: MediaLimits, _ limits: InputLimits,
+                              _ name: String, into reasons: inout [IneligibilityReason]) {
+        if let format = facts.format, let accepted = m.formats, !accepted.contains(format) {
+            reasons.append(.formatNotAccepted(kind, format: format, accepted: accepted, provider: name))
+        }
+        if let w = facts.width, let h = facts.height {
+            if let min = m.minimumSide, Swift.min(w, h) < min {
+                reasons.append(.sideTooSmall(kind, width: w, height: h, minimum: min, provider: name))
+            }
+            if let max = m.maximumSide, Swift.max(w, h) > max {
+                reasons.append(.sideTooLarge(kind, width: w, height: h, maximum: max, provider: name))
+            }
+            // w/h >= a/b  <=>  w*b >= a*h, exactly in integers.
+            let tooNarrow = m.minimumAspect.map { w * $0.height < $0.width * h } ?? false
+            let tooWide = m.maximumAspect.map { w * $0.height > $0.width * h } ?? false
+            if tooNarrow || tooWide {
+                reasons.append(.aspectOutOfRange(kind, width: w, height: h, minimum: m.minimumAspect, maximum: m.maximumAspect, provider: name))
+            }
+        }
+        if let bytes = facts.sizeBytes, let max = m.maximumBytes, bytes > max {
+            reasons.append(.fileTooLarge(kind, bytes: bytes, maximum: max, provider: name))
+        }
+        if let url = facts.url {
+            let scheme = url.prefix { $0 != ":" }.lowercased()
+            if let schemes = limits.urlSchemes, url.contains(":"), !schemes.contains(scheme) {
+                reasons.append(.urlSchemeNotAccepted(kind, scheme: scheme, provider: name))
+            }
+            if limits.urlASCIIOnly, !url.utf8.allSatisfy({ $0 < 0x80 }) {
+                reasons.append(.urlNotASCII(kind, provider: name))
+            }
+        }
+    }
+}
