@@ -168,7 +168,9 @@ private final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Senda
         self.limit = limit
         super.init()
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
+        // Our own deadlines decide time-outs; FoundationNetworking truncates sub-second values to
+        // 0 and fails at once, so its timer is only a backstop well after ours.
+        configuration.timeoutIntervalForRequest = timeout.rounded(.up) + 1
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         let session = URLSession(configuration: configuration, delegate: self, delegateQueue: nil)
         let task = session.dataTask(with: request)
@@ -244,9 +246,7 @@ private final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Senda
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
         condition.lock()
         if let error, !finished {
-            _failure = (error as? URLError)?.code == .timedOut
-                ? .timeout(seconds: session.configuration.timeoutIntervalForRequest)
-                : .network(error.localizedDescription)
+            _failure = .network(error.localizedDescription)
         }
         finished = true
         condition.broadcast()
