@@ -117,7 +117,7 @@ public final class HTTPBodyWriter: @unchecked Sendable {
 /// receiver; use it wherever a real socket is needed without touching the network.
 ///
 /// Each connection is served on its own thread with keep-alive; streamed responses close the
-/// connection. Requests are bounded: oversized heads get 431, oversized bodies 413, chunked
+/// connection. The threads keep the server alive until ``stop()`` is called, so always call it. Requests are bounded: oversized heads get 431, oversized bodies 413, chunked
 /// request bodies 501, excess connections 503, and a client that stalls is dropped after
 /// ``Limits/readTimeout``.
 public final class LoopbackHTTPServer: @unchecked Sendable {

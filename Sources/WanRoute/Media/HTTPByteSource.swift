@@ -37,6 +37,7 @@ final class HTTPByteSource: ByteSource {
             try fetch(offset: offset, count: max(Int64(length), Int64(options.chunkSize)))
         }
         if let stream { return try streamRead(stream, offset: offset, length: length) }
+        if let size, offset >= size { return [] }
         if let hit = cached(offset, length) { return hit }
         throw .truncated("the server's answer")
     }

@@ -162,6 +162,7 @@ public enum ProbeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The server redirected more times than allowed.
     case tooManyRedirects(limit: Int)
 
+    /// A plain sentence: what was wrong with the file or URL, and what to do about it.
     public var description: String {
         switch self {
         case .empty:

@@ -172,6 +172,15 @@ final class RemoteProbeTests: XCTestCase {
         XCTAssertTrue(ProbeError.invalidURL("ftp://x", reason: "r").description.contains("http"))
     }
 
+    func testEmptyAndTruncatedRemoteFiles() throws {
+        let moovFirst = MediaFixtures.bytes("moov-first.mp4")
+        let files = try FileServer(files: ["/empty.mp4": [], "/cut.mp4": Array(moovFirst.prefix(600)), "/a.png": MediaFixtures.bytes("image.png")])
+        expectError(files.url("/empty.mp4")) { $0 == .empty }
+        expectError(files.url("/cut.mp4")) { if case .boxTooLarge("moov", _, _, _) = $0 { return true } else { return false } }
+        guard case .image(let image) = try MediaProbe.probe(files.url("/a.png")) else { return XCTFail("not an image") }
+        XCTAssertEqual([image.width, image.height, image.requests], [64, 48, 1])
+    }
+
     func testUnreachableServerIsANetworkError() throws {
         let server = try LoopbackHTTPServer { _ in .text(200, "") }
         let url = server.baseURL + "/a.mp4"
