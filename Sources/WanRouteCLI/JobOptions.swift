@@ -7,7 +7,9 @@ enum JobOptions {
     static let longestDuration = Seconds(whole: 86_400)
 
     static let specs: [OptionSpec] = [
-        OptionSpec("duration", "S", help: "The reference video's length in seconds (decimal, e.g. 12.5)."),
+        OptionSpec("duration", "S", help: "The reference video's length in seconds (decimal, e.g. 12.5); with --video, skips probing it."),
+        OptionSpec("video", "PATH|URL", help: "The reference video (MP4, MOV, M4V, AVI): its duration, size and format are read from its headers."),
+        OptionSpec("image", "PATH|URL", help: "The character image (JPEG, PNG, BMP, WEBP), checked against each provider's limits."),
         OptionSpec("behavior", "B", help: "animate (the image performs the video's motion; default) or replace (the image replaces the video's person)."),
         OptionSpec("resolution", "R", help: "Only offers at this output resolution: 480p, 580p or 720p."),
         OptionSpec("mode", "M", help: "Only offers in this mode: wan-std, wan-pro or standard."),
@@ -29,18 +31,64 @@ enum JobOptions {
         }
     }
 
-    /// The job the options describe.
-    static func job(_ args: ParsedArguments) throws(CLIError) -> Job {
-        guard let text = args.value("duration") else {
-            throw .usage("give the reference video's length with --duration S (seconds)")
+    /// The job the options describe: `--duration`, or the duration probed from `--video`.
+    ///
+    /// `--duration` with `--video` skips probing the video (its URL is still checked); `--image`
+    /// is probed whenever given. A probe failure is a data error (exit 65) or, for a file that
+    /// cannot be reached, a failure (exit 1).
+    static func job(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> Job {
+        let videoLocation = args.value("video")
+        var duration: Seconds?
+        if let text = args.value("duration") { duration = try parseDuration(text) }
+        var video: MediaFacts?
+        if let location = videoLocation {
+            let url = MediaProbe.isRemote(location) ? location : nil
+            if duration == nil {
+                let probe = try probeVideo(location, context)
+                guard probe.duration.micros > 0 else { throw .dataMessage("\(location): the video's duration is 0 s; nothing to bill or generate") }
+                duration = probe.duration
+                video = probe.facts(url: url)
+            } else {
+                video = MediaFacts(url: url)
+            }
         }
-        let duration = try parseDuration(text)
+        guard let duration else {
+            throw .usage("give the reference video with --video PATH|URL or its length with --duration S (seconds)")
+        }
+        let image = try args.value("image").map { location throws(CLIError) in
+            try probeImage(location, context).facts(url: MediaProbe.isRemote(location) ? location : nil)
+        }
         return Job(
             behavior: try word(args, "behavior", Behavior.self) ?? .animate,
             duration: duration,
             resolution: try word(args, "resolution", Resolution.self),
-            mode: try word(args, "mode", Mode.self)
+            mode: try word(args, "mode", Mode.self),
+            video: video,
+            image: image
         )
+    }
+
+    /// A local path relative to the current directory, or the URL unchanged.
+    static func location(_ text: String, _ context: Context) -> String {
+        MediaProbe.isRemote(text) ? text : context.url(text).path
+    }
+
+    static func probeVideo(_ location: String, _ context: Context) throws(CLIError) -> VideoProbe {
+        do { return try MediaProbe.probeVideo(Self.location(location, context)) } catch { throw probeFailure(location, error) }
+    }
+
+    static func probeImage(_ location: String, _ context: Context) throws(CLIError) -> ImageProbe {
+        do { return try MediaProbe.probeImage(Self.location(location, context)) } catch { throw probeFailure(location, error) }
+    }
+
+    /// Unreachable files are failures (exit 1); files that are there but wrong are data errors (65).
+    static func probeFailure(_ location: String, _ error: ProbeError) -> CLIError {
+        switch error {
+        case .network, .httpStatus, .timeout, .tooManyRedirects, .io:
+            return .failure("\(location): \(error)")
+        default:
+            return .dataMessage("\(location): \(error)")
+        }
     }
 
     static func parseDuration(_ text: String) throws(CLIError) -> Seconds {

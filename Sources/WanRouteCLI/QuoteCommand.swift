@@ -5,7 +5,7 @@ enum QuoteCommand: Command {
     static let spec = CommandSpec(
         name: "quote",
         summary: "Price a job on every offer, cheapest eligible first.",
-        synopsis: "wanroute quote --duration S [--behavior animate|replace] [--resolution R] [--mode M] [--provider ID]... [--pricing DIR] [--format table|json|csv]",
+        synopsis: "wanroute quote --duration S | --video PATH|URL [--image PATH|URL] [--behavior animate|replace] [--resolution R] [--mode M] [--provider ID]... [--pricing DIR] [--format table|json|csv]",
         options: JobOptions.specs + [
             OptionSpec("provider", "ID", repeatable: true, help: "Only this provider (repeat for several): dashscope-intl, dashscope-cn, modellix, aimlapi, apixo, fal, wavespeed, runware."),
             OptionSpec("format", "F", help: "table (default), json or csv."),
@@ -17,13 +17,17 @@ enum QuoteCommand: Command {
         whether the provider accepts the job, with every reason when it does not. * marks the
         cheapest eligible offer. An offer whose price nobody publishes shows "price unknown".
 
-        Example: wanroute quote --duration 12 --behavior replace --resolution 720p
+        With --video the duration, size and format are read from the file's own headers (a URL is
+        read with a few small Range requests), and each provider's input limits are checked.
+
+        Examples: wanroute quote --duration 12 --behavior replace --resolution 720p
+                  wanroute quote --video dance.mp4 --image face.png
         """
     )
 
     static func run(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode {
         let format = try OutputFormat.parse(args.value("format"), allowed: [.table, .json, .csv])
-        let job = try JobOptions.job(args)
+        let job = try JobOptions.job(args, context)
         let catalog = try JobOptions.catalog(args, context)
         let providers = try JobOptions.providers(args, catalog)
         let quote = catalog.quote(job, providers: providers)

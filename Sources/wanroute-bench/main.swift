@@ -1,11 +1,12 @@
 // Benchmarks behind BENCHMARKS.md. Build and run in release mode:
 //   swift build -c release && .build/release/wanroute-bench [group...]
-// Groups: quote, startup (default: all).
+// Groups: quote, startup, probe (default: all).
 import Foundation
 
 let groups: [(String, () throws -> Void)] = [
     ("quote", runQuoteBenchmarks),
     ("startup", runStartupBenchmark),
+    ("probe", runProbeBenchmarks),
 ]
 let wanted = Set(CommandLine.arguments.dropFirst())
 for (name, run) in groups where wanted.isEmpty || wanted.contains(name) {

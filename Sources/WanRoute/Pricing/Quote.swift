@@ -67,7 +67,7 @@ public enum IneligibilityReason: Sendable, Equatable, CustomStringConvertible {
         case .durationTooLong(let d, let max, let p):
             return "\(d) is above \(p)'s \(max) limit"
         case .formatNotAccepted(let k, let f, let accepted, let p):
-            return "\(p) does not accept a \(f.uppercased()) \(k.rawValue) (it takes \(accepted.map { $0.uppercased() }.joined(separator: ", ")))"
+            return "\(p) does not accept \(f.uppercased()) \(k.rawValue)s (it takes \(accepted.map { $0.uppercased() }.joined(separator: ", ")))"
         case .sideTooSmall(let k, let w, let h, let min, let p):
             return "the \(k.rawValue) is \(w)x\(h) px; \(p) needs each side at least \(min) px"
         case .sideTooLarge(let k, let w, let h, let max, let p):

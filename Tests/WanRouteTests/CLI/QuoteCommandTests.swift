@@ -81,7 +81,7 @@ final class QuoteCommandTests: XCTestCase {
 
     func testBadCommandLinesExit64WithOneErrorLineAndAUsageHint() throws {
         let cases: [([String], String)] = [
-            (["quote"], "give the reference video's length with --duration S"),
+            (["quote"], "give the reference video with --video PATH|URL or its length with --duration S"),
             (["quote", "--duration", "-5"], "--duration must be a positive number of seconds, not '-5'"),
             (["quote", "--duration", "twelve"], "--duration 'twelve' is not a number of seconds"),
             (["quote", "--duration", "0"], "--duration must be a positive number of seconds"),
@@ -99,7 +99,7 @@ final class QuoteCommandTests: XCTestCase {
             let lines = r.stderr.split(separator: "\n")
             XCTAssertEqual(lines.count, 2, "\(args): \(r.stderr)")
             XCTAssertTrue(lines.first?.hasPrefix("wanroute quote: error: \(message)") ?? false, "\(args): \(r.stderr)")
-            XCTAssertTrue(lines.last?.hasPrefix("usage: wanroute quote --duration S") ?? false, "\(args): \(r.stderr)")
+            XCTAssertTrue(lines.last?.hasPrefix("usage: wanroute quote --duration S | --video PATH|URL") ?? false, "\(args): \(r.stderr)")
         }
     }
 

@@ -5,13 +5,13 @@ import XCTest
 /// Serves byte arrays by path, honouring `Range: bytes=A-B` unless told to ignore it, and
 /// counts the requests it sees.
 final class FileServer: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    var requests: Int { lock.withLock { count } }
     let server: LoopbackHTTPServer
+    private let counter = Counter()
+    /// Requests served so far.
+    var seen: Int { counter.value }
 
     init(files: [String: [UInt8]], honorRange: Bool = true, extra: @escaping @Sendable (HTTPRequest) -> HTTPResponse? = { _ in nil }) throws {
-        let counter = Counter()
+        let counter = self.counter
         server = try LoopbackHTTPServer { request in
             counter.add()
             if let response = extra(request) { return response }
@@ -27,11 +27,7 @@ final class FileServer: @unchecked Sendable {
             return HTTPResponse(status: 206, headers: ["Content-Range": "bytes \(start)-\(end)/\(file.count)"],
                                 body: Array(file[start...end]))
         }
-        counterRef = counter
     }
-
-    private var counterRef: Counter?
-    var seen: Int { counterRef?.value ?? 0 }
 
     func url(_ path: String) -> String { server.baseURL + path }
     deinit { server.stop() }

@@ -189,7 +189,7 @@ enum SparseVideo {
         let moov = VideoProbeTests.moov()
         let head = Box.ftyp()
         let mdatSize = totalBytes - Int64(head.count) - Int64(moov.count)
-        FileManager.default.createFile(atPath: url.path, contents: Data(head + Box.be32(1) + Array("mdat".utf8) + Box.be64(UInt64(mdatSize))))
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: Data(head + Box.be32(1) + Array("mdat".utf8) + Box.be64(UInt64(mdatSize)))))
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         try handle.truncate(atOffset: UInt64(totalBytes) - UInt64(moov.count))
