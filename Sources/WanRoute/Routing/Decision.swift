@@ -209,7 +209,12 @@ public struct Decision: Sendable {
         var active = [0]
         for r in compiled.policy.rules.indices where fired & (1 << UInt64(r)) != 0 { active.append(r + 1) }
         for bit in RejectBit.staticBits where e.mask & bit != 0 {
-            for k in active where compiled.blocks[k].mask[i] & bit != 0 {
+            // One sentence per reason: the first block that imposes it, or for confidence the strictest.
+            let imposing = active.filter { compiled.blocks[$0].mask[i] & bit != 0 }
+            let chosen = bit == RejectBit.confidence
+                ? imposing.min { (compiled.blocks[$0].minConfidence ?? .unknown).rank < (compiled.blocks[$1].minConfidence ?? .unknown).rank }
+                : imposing.first
+            for k in chosen.map({ [$0] }) ?? [] {
                 let block = compiled.blocks[k]
                 let s = block.source
                 switch bit {

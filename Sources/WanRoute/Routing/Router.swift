@@ -227,14 +227,19 @@ final class CompiledPolicy: Sendable {
                     usd = f.rateMicros == 0 ? cost : Self.convert(cost, f.rateMicros)
                 }
                 let latency = f.queueSeconds + f.perSecond * seconds
+                // An offer refused for its price confidence is not also refused for its unknown cost.
+                let priceRefused = mask & (RejectBit.confidence | RejectBit.unpriced) != 0
                 if let maxCost {
-                    if usd == Int64.max { mask |= RejectBit.costUnknownForLimit } else if usd > maxCost { mask |= RejectBit.costAboveLimit }
+                    if usd == Int64.max { if !priceRefused { mask |= RejectBit.costUnknownForLimit } } else if usd > maxCost { mask |= RejectBit.costAboveLimit }
                 }
                 if let maxLatency, latency > maxLatency { mask |= RejectBit.latencyAboveLimit }
                 var over: Int32 = -1
                 for k in 0..<budgets.count where remaining[k] != Int64.min {
                     if case .provider(let p) = budgets[k].scope, p != catalog.offers[i].provider { continue }
-                    if usd == Int64.max { mask |= RejectBit.costUnknownForBudget; over = Int32(k); break }
+                    if usd == Int64.max {
+                        if !priceRefused { mask |= RejectBit.costUnknownForBudget; over = Int32(k) }
+                        break
+                    }
                     if usd > remaining[k] { mask |= RejectBit.overBudget; over = Int32(k); break }
                 }
                 entries.append(Entry(offer: index, mask: mask, usd: usd, latency: latency, score: 0, budget: over))
