@@ -393,7 +393,7 @@ public enum PolicyFile {
                         tests.append(.present(b))
                     default:
                         var msg = "\"\(op.key)\" is not an operator for \(subject); use eq, ne, in, not_in or exists"
-                        if let g = closest(to: op.key, among: Self.valueOperators) { msg += "; did you mean \"\(g)\"?" }
+                        if op.key.count > 2, let g = closest(to: op.key, among: Self.valueOperators) { msg += "; did you mean \"\(g)\"?" }
                         sink.error(p, msg)
                         ok = false
                     }
@@ -433,7 +433,7 @@ public enum PolicyFile {
                     let p = "\(path).\(op.key)"
                     guard let o = DurationTest.Operator(rawValue: op.key) else {
                         var msg = "\"\(op.key)\" is not an operator for duration; use eq, ne, gt, gte, lt or lte"
-                        if let g = closest(to: op.key, among: DurationTest.Operator.allCases.map(\.rawValue)) { msg += "; did you mean \"\(g)\"?" }
+                        if op.key.count > 2, let g = closest(to: op.key, among: DurationTest.Operator.allCases.map(\.rawValue)) { msg += "; did you mean \"\(g)\"?" }
                         sink.error(p, msg)
                         ok = false
                         continue
