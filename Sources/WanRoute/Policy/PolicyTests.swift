@@ -205,7 +205,7 @@ extension Router {
                 problems.append("expected cost \(cost), got \(choice.estimate.cost.map(\.description) ?? "unknown")")
             }
             if let usd, choice.estimate.usd != usd {
-                problems.append("expected \(usd), got \(choice.estimate.usd.map(\.description) ?? "unknown") in USD")
+                problems.append("expected a USD cost of \(usd), got \(choice.estimate.usd.map(\.description) ?? "unknown")")
             }
             checkRules(rules)
         case .refused(let reason, let rules):
