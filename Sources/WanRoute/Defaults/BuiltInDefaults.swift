@@ -1011,5 +1011,586 @@ enum BuiltInDefaults {
     ]
 
     static let policies: [SourceFile] = [
+        SourceFile(name: "built-in:policies/balanced.json", text: #"""
+{
+  "kind": "policy",
+  "version": 1,
+  "name": "balanced",
+  "description": "Half cost, three tenths quality, one fifth latency, each normalised across the offers that qualify, among providers wanroute can submit to.",
+  "objective": {
+    "weights": {
+      "cost": 0.5,
+      "quality": 0.3,
+      "latency": 0.2
+    }
+  },
+  "constraints": {
+    "min_confidence": "third-party",
+    "allow_quote_only": false
+  },
+  "failover": {
+    "alternates": 2,
+    "on": ["rate-limited", "provider-error", "out-of-balance"]
+  }
+}
+
+"""#),
+        SourceFile(name: "built-in:policies/balanced.tests.json", text: #"""
+{
+  "kind": "policy-tests",
+  "version": 1,
+  "policy": "balanced.json",
+  "cases": [
+    {
+      "name": "animate 10 s balances to DashScope China standard",
+      "job": {
+        "behavior": "animate",
+        "duration": "10"
+      },
+      "expect": {
+        "provider": "dashscope-cn",
+        "mode": "wan-std",
+        "resolution": "720p",
+        "cost": {
+          "amount": "4.00",
+          "currency": "CNY"
+        },
+        "usd": "0.5624"
+      }
+    },
+    {
+      "name": "a 45 s clip goes to APIXO 480p",
+      "job": {
+        "behavior": "animate",
+        "duration": "45"
+      },
+      "expect": {
+        "provider": "apixo",
+        "mode": "standard",
+        "resolution": "480p",
+        "cost": {
+          "amount": "1.80",
+          "currency": "USD"
+        }
+      }
+    }
+  ]
+}
+
+"""#),
+        SourceFile(name: "built-in:policies/best-quality.json", text: #"""
+{
+  "kind": "policy",
+  "version": 1,
+  "name": "best-quality",
+  "description": "The highest quality score among providers wanroute can submit to; equal scores go to the cheaper offer.",
+  "objective": "best-quality",
+  "constraints": {
+    "min_confidence": "third-party",
+    "allow_quote_only": false
+  },
+  "failover": {
+    "alternates": 2,
+    "on": ["rate-limited", "provider-error", "out-of-balance"]
+  }
+}
+
+"""#),
+        SourceFile(name: "built-in:policies/best-quality.tests.json", text: #"""
+{
+  "kind": "policy-tests",
+  "version": 1,
+  "policy": "best-quality.json",
+  "cases": [
+    {
+      "name": "wan-pro scores highest; the cheaper region wins the tie",
+      "job": {
+        "behavior": "replace",
+        "duration": "10"
+      },
+      "expect": {
+        "provider": "dashscope-cn",
+        "mode": "wan-pro",
+        "resolution": "720p",
+        "cost": {
+          "amount": "9.00",
+          "currency": "CNY"
+        },
+        "usd": "1.2654"
+      }
+    },
+    {
+      "name": "at 480p only APIXO has a price and an adapter",
+      "job": {
+        "behavior": "replace",
+        "duration": "10",
+        "resolution": "480p"
+      },
+      "expect": {
+        "provider": "apixo",
+        "mode": "standard",
+        "resolution": "480p",
+        "cost": {
+          "amount": "0.40",
+          "currency": "USD"
+        }
+      }
+    }
+  ]
+}
+
+"""#),
+        SourceFile(name: "built-in:policies/cheapest.json", text: #"""
+{
+  "kind": "policy",
+  "version": 1,
+  "name": "cheapest",
+  "description": "The cheapest offer with a known price anywhere, with or without an adapter: the same choice as the first line of `wanroute quote`. For planning and what-if replays; to execute jobs, use a policy that keeps allow_quote_only false.",
+  "objective": "cheapest",
+  "constraints": {
+    "min_confidence": "third-party",
+    "allow_quote_only": true
+  },
+  "failover": {
+    "alternates": 2,
+    "on": ["rate-limited", "provider-error", "out-of-balance"]
+  }
+}
+
+"""#),
+        SourceFile(name: "built-in:policies/cheapest.tests.json", text: #"""
+{
+  "kind": "policy-tests",
+  "version": 1,
+  "policy": "cheapest.json",
+  "cases": [
+    {
+      "name": "replace 10 s goes to the cheapest published offer anywhere",
+      "job": {
+        "behavior": "replace",
+        "duration": "10"
+      },
+      "expect": {
+        "provider": "runware",
+        "mode": "standard",
+        "resolution": "480p",
+        "cost": {
+          "amount": "0.10",
+          "currency": "USD"
+        }
+      }
+    },
+    {
+      "name": "animate at 720p",
+      "job": {
+        "behavior": "animate",
+        "duration": "10",
+        "resolution": "720p"
+      },
+      "expect": {
+        "provider": "runware",
+        "mode": "standard",
+        "resolution": "720p",
+        "cost": {
+          "amount": "0.212",
+          "currency": "USD"
+        }
+      }
+    },
+    {
+      "name": "wan-pro is only sold by DashScope and Modellix",
+      "job": {
+        "behavior": "animate",
+        "duration": "10",
+        "mode": "wan-pro"
+      },
+      "expect": {
+        "provider": "dashscope-cn",
+        "mode": "wan-pro",
+        "resolution": "720p",
+        "cost": {
+          "amount": "6.00",
+          "currency": "CNY"
+        },
+        "usd": "0.8436"
+      }
+    },
+    {
+      "name": "wan-pro over 30 s has no priced offer",
+      "job": {
+        "behavior": "animate",
+        "duration": "45",
+        "mode": "wan-pro"
+      },
+      "expect": {
+        "refused": true,
+        "reason_contains": "above DashScope's 30 s limit"
+      }
+    }
+  ]
+}
+
+"""#),
+        SourceFile(name: "built-in:policies/fastest.json", text: #"""
+{
+  "kind": "policy",
+  "version": 1,
+  "name": "fastest",
+  "description": "The offer expected to finish first (queue plus rendering for the job's duration), among providers wanroute can submit to; equal latencies go to the cheaper offer.",
+  "objective": "fastest",
+  "constraints": {
+    "min_confidence": "third-party",
+    "allow_quote_only": false
+  },
+  "failover": {
+    "alternates": 2,
+    "on": ["rate-limited", "provider-error", "out-of-balance"]
+  }
+}
+
+"""#),
+        SourceFile(name: "built-in:policies/fastest.tests.json", text: #"""
+{
+  "kind": "policy-tests",
+  "version": 1,
+  "policy": "fastest.json",
+  "cases": [
+    {
+      "name": "DashScope standard renders fastest; the tie goes to the cheaper region",
+      "job": {
+        "behavior": "animate",
+        "duration": "10"
+      },
+      "expect": {
+        "provider": "dashscope-cn",
+        "mode": "wan-std",
+        "resolution": "720p",
+        "cost": {
+          "amount": "4.00",
+          "currency": "CNY"
+        },
+        "usd": "0.5624"
+      }
+    },
+    {
+      "name": "over 30 s only APIXO takes the clip",
+      "job": {
+        "behavior": "animate",
+        "duration": "60"
+      },
+      "expect": {
+        "provider": "apixo",
+        "mode": "standard",
+        "resolution": "480p",
+        "cost": {
+          "amount": "2.40",
+          "currency": "USD"
+        }
+      }
+    }
+  ]
+}
+
+"""#),
+        SourceFile(name: "built-in:policies/production.json", text: #"""
+{
+  "kind": "policy",
+  "version": 1,
+  "name": "production",
+  "description": "A studio's production routing: balanced by default, previews as cheap as possible, the film customer's replace jobs on DashScope's pro mode under USD 5, published prices only for customer work, and monthly budgets.",
+  "tags": ["customer", "project", "purpose"],
+  "objective": {
+    "weights": {
+      "cost": 0.5,
+      "quality": 0.3,
+      "latency": 0.2
+    }
+  },
+  "constraints": {
+    "min_confidence": "third-party",
+    "allow_quote_only": false,
+    "min_quality": 55,
+    "max_cost": {
+      "amount": "10.00",
+      "currency": "USD"
+    },
+    "max_latency_seconds": "7200"
+  },
+  "prefer": {
+    "providers": ["apixo", "dashscope-intl"],
+    "rank": "tie-break"
+  },
+  "rules": [
+    {
+      "id": "preview",
+      "description": "Previews go to the cheapest 480p offer, whoever the customer; no later rule applies.",
+      "when": {
+        "tags": {
+          "purpose": "preview"
+        }
+      },
+      "objective": "cheapest",
+      "constraints": {
+        "resolutions": {
+          "allow": ["480p"]
+        }
+      },
+      "stop": true
+    },
+    {
+      "id": "film-replace",
+      "description": "Replace jobs for the film customer render in wan-pro at 720p, at most USD 5 a job.",
+      "when": {
+        "behavior": "replace",
+        "tags": {
+          "customer": "film"
+        }
+      },
+      "objective": "cheapest",
+      "constraints": {
+        "modes": {
+          "allow": ["wan-pro"]
+        },
+        "resolutions": {
+          "allow": ["720p"]
+        },
+        "max_cost": {
+          "amount": "5.00",
+          "currency": "USD"
+        }
+      }
+    },
+    {
+      "id": "long-clips",
+      "description": "Clips over 30 s avoid the providers that refuse reference videos longer than 30 s.",
+      "when": {
+        "duration": {
+          "gt": "30"
+        }
+      },
+      "constraints": {
+        "providers": {
+          "deny": ["dashscope-intl", "dashscope-cn", "modellix"]
+        }
+      }
+    },
+    {
+      "id": "customer-published",
+      "description": "Work billed to a customer uses published prices only.",
+      "when": {
+        "tags": {
+          "customer": {
+            "exists": true
+          }
+        }
+      },
+      "constraints": {
+        "min_confidence": "published"
+      }
+    }
+  ],
+  "failover": {
+    "alternates": 2,
+    "on": ["rate-limited", "provider-error", "out-of-balance"]
+  },
+  "budgets": [
+    {
+      "id": "studio-monthly",
+      "monthly": {
+        "amount": "3000.00",
+        "currency": "USD"
+      }
+    },
+    {
+      "id": "per-customer",
+      "tag": "customer",
+      "monthly": {
+        "amount": "1000.00",
+        "currency": "USD"
+      }
+    },
+    {
+      "id": "dashscope-intl-monthly",
+      "provider": "dashscope-intl",
+      "monthly": {
+        "amount": "500.00",
+        "currency": "USD"
+      }
+    }
+  ]
+}
+
+"""#),
+        SourceFile(name: "built-in:policies/production.tests.json", text: #"""
+{
+  "kind": "policy-tests",
+  "version": 1,
+  "policy": "production.json",
+  "cases": [
+    {
+      "name": "an untagged job is balanced",
+      "job": {
+        "behavior": "animate",
+        "duration": "10"
+      },
+      "expect": {
+        "provider": "dashscope-cn",
+        "mode": "wan-std",
+        "resolution": "720p",
+        "cost": {
+          "amount": "4.00",
+          "currency": "CNY"
+        },
+        "usd": "0.5624",
+        "rules": []
+      }
+    },
+    {
+      "name": "a preview goes to the cheapest 480p offer",
+      "job": {
+        "behavior": "animate",
+        "duration": "3",
+        "tags": {
+          "purpose": "preview",
+          "customer": "film"
+        }
+      },
+      "expect": {
+        "provider": "apixo",
+        "mode": "standard",
+        "resolution": "480p",
+        "cost": {
+          "amount": "0.20",
+          "currency": "USD"
+        },
+        "rules": [
+          "preview"
+        ]
+      }
+    },
+    {
+      "name": "film replace goes to wan-pro 720p with a published price",
+      "job": {
+        "behavior": "replace",
+        "duration": "12",
+        "tags": {
+          "customer": "film"
+        }
+      },
+      "expect": {
+        "provider": "dashscope-cn",
+        "mode": "wan-pro",
+        "resolution": "720p",
+        "cost": {
+          "amount": "10.80",
+          "currency": "CNY"
+        },
+        "usd": "1.51848",
+        "rules": [
+          "film-replace",
+          "customer-published"
+        ]
+      }
+    },
+    {
+      "name": "film replace over 30 s has nowhere to go",
+      "job": {
+        "behavior": "replace",
+        "duration": "45",
+        "tags": {
+          "customer": "film"
+        }
+      },
+      "expect": {
+        "refused": true,
+        "reason_contains": "above DashScope's 30 s limit",
+        "rules": [
+          "film-replace",
+          "long-clips",
+          "customer-published"
+        ]
+      }
+    },
+    {
+      "name": "film replace refused when the customer's budget is nearly spent",
+      "job": {
+        "behavior": "replace",
+        "duration": "20",
+        "tags": {
+          "customer": "film"
+        }
+      },
+      "spend": {
+        "tag:customer=film": "999.00"
+      },
+      "expect": {
+        "refused": true,
+        "reason_contains": "budget \"per-customer\"",
+        "rules": [
+          "film-replace",
+          "customer-published"
+        ]
+      }
+    },
+    {
+      "name": "a long clip avoids the 30 s providers",
+      "job": {
+        "behavior": "animate",
+        "duration": "45"
+      },
+      "expect": {
+        "provider": "apixo",
+        "mode": "standard",
+        "resolution": "480p",
+        "cost": {
+          "amount": "1.80",
+          "currency": "USD"
+        },
+        "rules": [
+          "long-clips"
+        ]
+      }
+    },
+    {
+      "name": "customer work uses published prices only",
+      "job": {
+        "behavior": "animate",
+        "duration": "10",
+        "tags": {
+          "customer": "acme"
+        }
+      },
+      "expect": {
+        "provider": "apixo",
+        "mode": "standard",
+        "resolution": "480p",
+        "cost": {
+          "amount": "0.40",
+          "currency": "USD"
+        },
+        "rules": [
+          "customer-published"
+        ]
+      }
+    },
+    {
+      "name": "the studio budget refuses everything once spent",
+      "job": {
+        "behavior": "animate",
+        "duration": "10"
+      },
+      "spend": {
+        "total": "2999.90"
+      },
+      "expect": {
+        "refused": true,
+        "reason_contains": "budget \"studio-monthly\"",
+        "rules": []
+      }
+    }
+  ]
+}
+
+"""#),
     ]
 }
