@@ -48,11 +48,3 @@ func runRoutingBenchmarks() throws {
     print("  resident memory \(before / 1_048_576) MiB before, \(after / 1_048_576) MiB after 10,000,000 decisions")
     if sink == 42 { print("") }  // keeps the work observable
 }
-
-/// Resident set size from /proc/self/statm (Linux), in bytes; 0 elsewhere.
-func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-}

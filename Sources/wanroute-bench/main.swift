@@ -1,12 +1,13 @@
 // Benchmarks behind BENCHMARKS.md. Build and run in release mode:
 //   swift build -c release && .build/release/wanroute-bench [group...]
-// Groups: quote, startup, probe (default: all).
+// Groups: quote, startup, probe, routing (default: all).
 import Foundation
 
 let groups: [(String, () throws -> Void)] = [
     ("quote", runQuoteBenchmarks),
     ("startup", runStartupBenchmark),
     ("probe", runProbeBenchmarks),
+    ("routing", runRoutingBenchmarks),
 ]
 let wanted = Set(CommandLine.arguments.dropFirst())
 for (name, run) in groups where wanted.isEmpty || wanted.contains(name) {

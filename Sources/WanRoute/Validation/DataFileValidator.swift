@@ -1,4 +1,5 @@
-/// Checks any mix of wanroute data files (pricing tables, exchange rates, policies) and reports
+/// Checks any mix of wanroute data files (pricing tables, exchange rates, policies and their
+/// test cases) and reports
 /// every problem in all of them at once.
 ///
 /// Use it behind `wanroute validate`, or in a service's own start-up checks.
@@ -12,27 +13,39 @@ public enum DataFileValidator {
         var diagnostics: [Diagnostic] = []
         var pricing: [SourceFile] = []
         var rates: [SourceFile] = []
+        var policies: [SourceFile] = []
         for file in files {
             let result = PricingFile.read(file)
             switch result.content {
             case .provider: pricing.append(file)
             case .exchangeRates: rates.append(file)
+            case .other("policy"), .other("policy-tests"):
+                policies.append(file)
             case .other(let kind):
-                diagnostics.append(Diagnostic(file: file.name, path: "$.kind", message: "\"\(kind)\" is not a kind of file wanroute reads (\"pricing\", \"exchange-rates\")"))
+                var message = "\"\(kind)\" is not a kind of file wanroute reads (\"pricing\", \"exchange-rates\", \"policy\", \"policy-tests\")"
+                if let guess = Spelling.closest(to: kind, among: ["pricing", "exchange-rates", "policy", "policy-tests"]) { message += "; did you mean \"\(guess)\"?" }
+                diagnostics.append(Diagnostic(file: file.name, path: "$.kind", message: message))
             case .none:
                 // Unreadable or invalid: report what reading found; a set check would repeat it.
                 diagnostics += result.diagnostics
             }
         }
+        // Policies are checked against the pricing files being checked, or the built-in catalog.
+        var catalog: PriceCatalog? = try? PriceCatalog.builtIn()
         if !pricing.isEmpty {
             let set = pricing + (rates.isEmpty ? BuiltInDefaults.pricing.filter { $0.name.hasSuffix("/exchange-rates.json") } : rates)
             do {
-                diagnostics += try PriceCatalog.load(files: set).warnings
+                let loaded = try PriceCatalog.load(files: set)
+                diagnostics += loaded.warnings
+                catalog = loaded
             } catch {
                 if case .invalid(let d) = error { diagnostics += d }
             }
         } else {
             for file in rates { diagnostics += PricingFile.read(file).diagnostics }
+        }
+        if let catalog {
+            for file in policies { diagnostics += PolicyFile.validate(file, catalog: catalog) }
         }
         let order = Dictionary(files.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
         return diagnostics.enumerated().sorted {

@@ -39,5 +39,6 @@ final class ValidateCommandTests: XCTestCase {
         let r = try CLIRunner.run(["validate", "x.json"], in: dir)
         XCTAssertEqual(r.status, 65)
         XCTAssertTrue(r.stderr.contains("x.json: $.kind: error: \"pricin\" is not a kind of file wanroute reads"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("did you mean \"pricing\"?"), r.stderr)
     }
 }
