@@ -265,6 +265,7 @@ enum BuiltInDefaults {
     "basis": "output-seconds",
     "increment_seconds": "0.1",
     "rounding": "up",
+    "failed_tasks_free": true,
     "notes": "Billed on the seconds of output generated (usage.video_duration, a decimal such as 5.2); we round up to 0.1 s. Failed tasks are free. No minimum or cap is documented. Output is 720p in both modes: wan-std renders 15 fps, wan-pro 25 fps. New accounts get 50 free seconds, which estimates do not deduct."
   },
   "limits": {
@@ -411,6 +412,7 @@ enum BuiltInDefaults {
     "basis": "output-seconds",
     "increment_seconds": "0.1",
     "rounding": "up",
+    "failed_tasks_free": true,
     "notes": "Billed on the seconds of output generated (usage.video_duration, a decimal such as 5.2); we round up to 0.1 s. Failed tasks are free. No minimum or cap is documented. Output is 720p in both modes: wan-std renders 15 fps, wan-pro 25 fps."
   },
   "limits": {
@@ -574,6 +576,7 @@ enum BuiltInDefaults {
     "basis": "output-frames",
     "fps": 16,
     "rounding": "up",
+    "failed_tasks_free": true,
     "notes": "Billed per second of output video, counted at 16 frames per second; only successful outputs are billed. We round up to whole frames. No adapter yet: quote only."
   },
   "limits": {},

@@ -158,11 +158,12 @@ enum PricingFile {
             sink.error(b.childPath("minimum_seconds"), "the minimum (\(minimum)) is above the cap (\(cap))")
         }
         let flatFee = b.object("flat_fee", required: false).flatMap { readMoney($0) }
+        let failedTasksFree = b.bool("failed_tasks_free", required: false)
         let notes = b.string("notes", required: false)
         b.finish()
         guard let basis else { return nil }
         return BillingRule(basis: basis, rounding: rounding, unitMicros: unitMicros, unitDivisor: unitDivisor,
-                           minimum: minimum, cap: cap, flatFee: flatFee, notes: notes)
+                           minimum: minimum, cap: cap, flatFee: flatFee, failedTasksFree: failedTasksFree, notes: notes)
     }
 
     private static func readLimits(_ l: ObjectReader) -> InputLimits? {

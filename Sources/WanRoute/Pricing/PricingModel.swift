@@ -40,6 +40,9 @@ public struct BillingRule: Sendable, Equatable {
     public let cap: Seconds?
     /// A fee added to every job, if any.
     public let flatFee: Money?
+    /// Whether a task that fails is free: true where the provider documents it (DashScope, fal.ai),
+    /// nil where nobody says, so a failed task's cost is reported unknown rather than zero.
+    public let failedTasksFree: Bool?
     /// Free text from the pricing file (free quotas, refund policy).
     public let notes: String?
 

@@ -4,7 +4,7 @@ import XCTest
 final class BillingRuleTests: XCTestCase {
     func rule(_ rounding: BillingRule.Rounding, unitMicros: Int64 = 1_000_000, divisor: Int64 = 1, min: String? = nil, cap: String? = nil) -> BillingRule {
         BillingRule(basis: .referenceSeconds, rounding: rounding, unitMicros: unitMicros, unitDivisor: divisor,
-                    minimum: min.flatMap(Seconds.init(decimal:)), cap: cap.flatMap(Seconds.init(decimal:)), flatFee: nil, notes: nil)
+                    minimum: min.flatMap(Seconds.init(decimal:)), cap: cap.flatMap(Seconds.init(decimal:)), flatFee: nil, failedTasksFree: nil, notes: nil)
     }
 
     func testRoundingModes() {
@@ -30,7 +30,7 @@ final class BillingRuleTests: XCTestCase {
     }
 
     func testUnknownBasisBillsNothingKnown() {
-        let r = BillingRule(basis: .unknown, rounding: .up, unitMicros: 1_000_000, unitDivisor: 1, minimum: nil, cap: nil, flatFee: nil, notes: nil)
+        let r = BillingRule(basis: .unknown, rounding: .up, unitMicros: 1_000_000, unitDivisor: 1, minimum: nil, cap: nil, flatFee: nil, failedTasksFree: nil, notes: nil)
         XCTAssertNil(r.billableUnits(for: Seconds(whole: 5)))
     }
 

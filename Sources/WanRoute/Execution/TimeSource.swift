@@ -1,0 +1,75 @@
+import Foundation
+
+/// Where the executor reads the time and waits, injected so tests drive time instead of sleeping.
+///
+/// (Named `TimeSource` rather than `Clock` so it does not shadow the standard library's `Clock`.)
+public protocol TimeSource: Sendable {
+    /// Monotonic time since an arbitrary start.
+    func now() -> Seconds
+    /// The calendar time, for ledger and report timestamps.
+    func date() -> Date
+    /// Waits `duration`; throws `CancellationError` when the task is cancelled.
+    func sleep(for duration: Seconds) async throws
+}
+
+/// Real time. `speed` compresses waits (the sandbox runs the simulator's provider time 100×
+/// faster); `now()` advances at the same compressed rate so deadlines stay consistent.
+public struct SystemTimeSource: TimeSource {
+    public let speed: Int64
+    private let start = ContinuousClock.now
+
+    /// Real time, optionally compressed `speed` times.
+    public init(speed: Int64 = 1) {
+        precondition(speed >= 1, "speed must be at least 1")
+        self.speed = speed
+    }
+
+    public func now() -> Seconds {
+        let elapsed = ContinuousClock.now - start
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        return Seconds(micros: micros * speed)
+    }
+
+    public func date() -> Date { Date() }
+
+    public func sleep(for duration: Seconds) async throws {
+        guard duration.micros > 0 else { return }
+        try await Task.sleep(nanoseconds: UInt64(duration.micros) * 1_000 / UInt64(speed))
+    }
+}
+
+/// Virtual time for tests: `sleep` returns at once and moves the clock forward by the time slept,
+/// so a schedule of hours runs in milliseconds and every wait is recorded.
+public final class VirtualTimeSource: TimeSource, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Seconds
+    private var waits: [Seconds] = []
+    private let epoch: Date
+
+    /// Virtual time starting at `start`, with calendar dates counted from `epoch`.
+    public init(start: Seconds = Seconds(micros: 0), epoch: Date = Date(timeIntervalSince1970: 1_795_000_000)) {
+        self.current = start
+        self.epoch = epoch
+    }
+
+    public func now() -> Seconds { lock.withLock { current } }
+
+    public func date() -> Date { epoch.addingTimeInterval(Double(now().micros) / 1_000_000) }
+
+    public func sleep(for duration: Seconds) async throws {
+        try Task.checkCancellation()
+        lock.withLock {
+            waits.append(duration)
+            current = Seconds(micros: current.micros + max(0, duration.micros))
+        }
+        await Task.yield()
+    }
+
+    /// Every wait so far, in order.
+    public var sleeps: [Seconds] { lock.withLock { waits } }
+
+    /// Moves time forward without a wait (for tests of cooldowns and deadlines).
+    public func advance(by duration: Seconds) {
+        lock.withLock { current = Seconds(micros: current.micros + duration.micros) }
+    }
+}
