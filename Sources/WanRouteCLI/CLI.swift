@@ -1,1 +1,142 @@
+import Foundation
 import WanRoute
+
+/// Where a command writes text: the process's stdout/stderr, or a buffer in tests.
+public protocol TextOutput: AnyObject, Sendable {
+    func write(_ text: String)
+}
+
+/// A ``TextOutput`` over a file descriptor (standard output or standard error).
+public final class FileOutput: TextOutput, @unchecked Sendable {  // FileHandle writes are whole syscalls
+    private let handle: FileHandle
+    /// Whether the descriptor is a terminal (progress is shown only then).
+    public let isTerminal: Bool
+
+    public init(_ handle: FileHandle) {
+        self.handle = handle
+        self.isTerminal = isatty(handle.fileDescriptor) == 1
+    }
+
+    public static let standardOutput = FileOutput(.standardOutput)
+    public static let standardError = FileOutput(.standardError)
+
+    public func write(_ text: String) { handle.write(Data(text.utf8)) }
+}
+
+/// A ``TextOutput`` that keeps what was written, for in-process tests.
+public final class BufferOutput: TextOutput, @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer = ""
+    public init() {}
+    /// Everything written so far.
+    public var text: String { lock.withLock { buffer } }
+    public func write(_ text: String) { lock.withLock { buffer += text } }
+}
+
+/// What a command runs with: its streams and environment.
+struct Context {
+    let stdout: TextOutput
+    let stderr: TextOutput
+    let environment: [String: String]
+    let currentDirectory: URL
+}
+
+/// The `wanroute` command line: parses arguments, runs one command, maps every error to a
+/// message on stderr and an exit code (README, "Exit codes").
+public enum CommandLineTool {
+    public static let version = "0.1.0"
+
+    static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self, ValidateCommand.self]
+
+    static var overview: String {
+        let width = commands.map { $0.spec.name.count }.max() ?? 0
+        let list = commands.map { "  \($0.spec.name)\(String(repeating: " ", count: width - $0.spec.name.count + 2))\($0.spec.summary)" }
+        return """
+        wanroute: price, route and audit Wan 2.2 Animate video jobs across hosted APIs.
+
+        Usage: wanroute <command> [options]
+
+        Commands:
+        \(list.joined(separator: "\n"))
+
+        Options:
+          --help     Show help (also after a command: wanroute quote --help).
+          --version  Print the version and exit.
+
+        """
+    }
+
+    /// Runs one invocation and returns its exit code. `arguments` excludes the program name.
+    public static func run(arguments: [String], environment: [String: String], stdout: TextOutput, stderr: TextOutput,
+                           currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) -> Int32 {
+        let context = Context(stdout: stdout, stderr: stderr, environment: environment, currentDirectory: currentDirectory)
+        guard let first = arguments.first else {
+            stderr.write(overview)
+            return ExitCode.usage.rawValue
+        }
+        switch first {
+        case "--help", "-h", "help":
+            if arguments.count > 1, let command = commands.first(where: { $0.spec.name == arguments[1] }) {
+                stdout.write(command.spec.help)
+            } else {
+                stdout.write(overview)
+            }
+            return ExitCode.ok.rawValue
+        case "--version":
+            stdout.write("wanroute \(version)\n")
+            return ExitCode.ok.rawValue
+        default:
+            break
+        }
+        guard let command = commands.first(where: { $0.spec.name == first }) else {
+            let guess = Spelling.closest(to: first, among: commands.map { $0.spec.name })
+            stderr.write("wanroute: error: unknown command '\(first)'\(guess.map { " (did you mean '\($0)'?)" } ?? "")\n")
+            stderr.write("usage: wanroute <command> [options]; see 'wanroute --help'\n")
+            return ExitCode.usage.rawValue
+        }
+        let spec = command.spec
+        do throws(CLIError) {
+            let parsed = try ParsedArguments(Array(arguments.dropFirst()), spec: spec)
+            if parsed.wantsHelp {
+                stdout.write(spec.help)
+                return ExitCode.ok.rawValue
+            }
+            return try command.run(parsed, context).rawValue
+        } catch {
+            return report(error, command: spec, stderr: stderr).rawValue
+        }
+    }
+
+    private static func report(_ error: CLIError, command: CommandSpec, stderr: TextOutput) -> ExitCode {
+        let prefix = "wanroute \(command.name): error:"
+        switch error {
+        case .usage(let message):
+            stderr.write("\(prefix) \(message)\nusage: \(command.synopsis); see 'wanroute \(command.name) --help'\n")
+            return .usage
+        case .data(let diagnostics):
+            for d in diagnostics { stderr.write("\(d)\n") }
+            let errors = diagnostics.filter { $0.severity == .error }.count
+            stderr.write("\(prefix) \(errors) problem\(errors == 1 ? "" : "s") in the data files above; fix them and run again\n")
+            return .dataError
+        case .dataMessage(let message):
+            stderr.write("\(prefix) \(message)\n")
+            return .dataError
+        case .failure(let message):
+            stderr.write("\(prefix) \(message)\n")
+            return .failure
+        }
+    }
+}
+
+/// A subcommand.
+protocol Command: Sendable {
+    static var spec: CommandSpec { get }
+    static func run(_ arguments: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode
+}
+
+extension Context {
+    /// A path from the command line, relative to the current directory.
+    func url(_ path: String) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : currentDirectory.appendingPathComponent(path)
+    }
+}

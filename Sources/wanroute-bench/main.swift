@@ -1,1 +1,19 @@
-import WanRoute
+// Benchmarks behind BENCHMARKS.md. Build and run in release mode:
+//   swift build -c release && .build/release/wanroute-bench [group...]
+// Groups: quote, startup, probe (default: all).
+import Foundation
+
+let groups: [(String, () throws -> Void)] = [
+    ("quote", runQuoteBenchmarks),
+    ("startup", runStartupBenchmark),
+    ("probe", runProbeBenchmarks),
+]
+let wanted = Set(CommandLine.arguments.dropFirst())
+for (name, run) in groups where wanted.isEmpty || wanted.contains(name) {
+    do {
+        try run()
+    } catch {
+        print("\(name): failed: \(error)")
+        exit(1)
+    }
+}

@@ -1,1 +1,9 @@
+import Foundation
 import WanRouteCLI
+
+exit(CommandLineTool.run(
+    arguments: Array(CommandLine.arguments.dropFirst()),
+    environment: ProcessInfo.processInfo.environment,
+    stdout: FileOutput.standardOutput,
+    stderr: FileOutput.standardError
+))

@@ -159,34 +159,35 @@ final class ObjectReader {
         let known = Array(read)
         for m in members where !read.contains(m.key) {
             var message = "unknown key \"\(m.key)\""
-            if let guess = closest(to: m.key, among: known) { message += "; did you mean \"\(guess)\"?" }
+            if let guess = Spelling.closest(to: m.key, among: known) { message += "; did you mean \"\(guess)\"?" }
             sink.error(childPath(m.key), message)
         }
     }
 }
 
-/// The candidate within edit distance 2 of `word`, for "did you mean" hints.
-func closest(to word: String, among candidates: [String]) -> String? {
-    var best: (String, Int)?
-    for c in candidates.sorted() {
-        let d = editDistance(word, c)
-        if d <= 2, d < (best?.1 ?? Int.max) { best = (c, d) }
-    }
-    return best?.0
-}
-
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a.utf8), b = Array(b.utf8)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    var current = [Int](repeating: 0, count: b.count + 1)
-    for i in 1...a.count {
-        current[0] = i
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+/// "Did you mean" suggestions for misspelt keys, options and names.
+public enum Spelling {
+    /// The candidate within edit distance 2 of `word` (the nearest; ties by sort order), or nil.
+    public static func closest(to word: String, among candidates: [String]) -> String? {
+        var best: (String, Int)?
+        for c in candidates.sorted() {
+            let d = editDistance(Array(word.utf8), Array(c.utf8))
+            if d <= 2, d < (best?.1 ?? Int.max) { best = (c, d) }
         }
-        swap(&previous, &current)
+        return best?.0
     }
-    return previous[b.count]
+
+    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
 }

@@ -73,6 +73,23 @@ public struct PriceCatalog: Sendable {
     public let exchangeRates: ExchangeRates
     /// Warnings found while loading (errors make loading fail instead).
     public let warnings: [Diagnostic]
+    /// Per offer, everything pricing and ordering need as plain integers (see ``PricingRow``).
+    let rows: [PricingRow]
+
+    init(providers: [ProviderPricing], offers: [Offer], exchangeRates: ExchangeRates, warnings: [Diagnostic]) {
+        self.providers = providers
+        self.offers = offers
+        self.exchangeRates = exchangeRates
+        self.warnings = warnings
+        let identity = offers.indices.sorted {
+            let (a, b) = (offers[$0], offers[$1])
+            return (a.provider.rawValue, a.behavior.rawValue, a.mode.rawValue, a.resolution.shortSide)
+                < (b.provider.rawValue, b.behavior.rawValue, b.mode.rawValue, b.resolution.shortSide)
+        }
+        var rank = [Int32](repeating: 0, count: offers.count)
+        for (position, index) in identity.enumerated() { rank[index] = Int32(position) }
+        self.rows = offers.indices.map { PricingRow(offers[$0], providers[offers[$0].providerIndex], exchangeRates, identityRank: rank[$0]) }
+    }
 
     /// The provider with an id, or nil.
     public func provider(_ id: ProviderID) -> ProviderPricing? { providers.first { $0.id == id } }
@@ -144,6 +161,56 @@ public struct PriceCatalog: Sendable {
         }
         if diagnostics.contains(where: { $0.severity == .error }) { throw .invalid(diagnostics) }
         return PriceCatalog(providers: providers, offers: offers, exchangeRates: exchange, warnings: diagnostics)
+    }
+}
+
+/// One offer flattened for the quoting hot path: only trivially copyable fields, so pricing a job
+/// touches no reference counts. Built once per catalog; strings stay in ``Offer`` and
+/// ``ProviderPricing`` and are read only to word a reason.
+struct PricingRow {
+    let behavior: Behavior
+    let mode: Mode
+    let resolution: Resolution
+    let providerIndex: Int
+    let billable: Bool
+    let rounding: BillingRule.Rounding
+    let unitMicros: Int64
+    let unitDivisor: Int64
+    let minimumUnits: Int64
+    let capUnits: Int64
+    let pricePerUnitNanos: Int64?
+    let flatFeeNanos: Int64
+    /// USD per unit of the offer's currency in micro-units; nil for USD (no conversion).
+    let usdRateMicros: Int64?
+    let isUSD: Bool
+    let minimumDurationMicros: Int64
+    let maximumDurationMicros: Int64
+    let confidenceRank: Int8
+    /// The offer's position when ordered by provider, behaviour, mode and resolution: the last
+    /// tie-break of every ranking, precomputed so comparing two offers compares two integers.
+    let identityRank: Int32
+
+    init(_ offer: Offer, _ provider: ProviderPricing, _ rates: ExchangeRates, identityRank: Int32) {
+        let billing = provider.billing
+        behavior = offer.behavior
+        mode = offer.mode
+        resolution = offer.resolution
+        providerIndex = offer.providerIndex
+        billable = billing.basis != .unknown
+        rounding = billing.rounding
+        unitMicros = billing.unitMicros
+        unitDivisor = billing.unitDivisor
+        minimumUnits = billing.minimumUnits
+        capUnits = billing.capUnits
+        pricePerUnitNanos = offer.pricePerUnit?.nanos
+        flatFeeNanos = billing.flatFee?.nanos ?? 0
+        let currency = offer.pricePerSecond?.currency ?? .usd
+        isUSD = currency == .usd
+        usdRateMicros = isUSD ? nil : rates.rate(for: currency)?.usdPerUnitMicros
+        minimumDurationMicros = provider.limits.video.minimumDuration?.micros ?? .min
+        maximumDurationMicros = provider.limits.video.maximumDuration?.micros ?? .max
+        confidenceRank = Int8(offer.source.confidence.rank)
+        self.identityRank = identityRank
     }
 }
 

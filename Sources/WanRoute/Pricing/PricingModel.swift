@@ -44,26 +44,37 @@ public struct BillingRule: Sendable, Equatable {
     public let notes: String?
 
     /// Billable units for a duration after rounding, minimum and cap; nil when the basis is unknown.
-    @inlinable
     public func billableUnits(for duration: Seconds) -> Int64? {
         if basis == .unknown { return nil }
-        var units = Self.divide(duration.micros * unitDivisor, by: unitMicros, rounding: rounding)
-        if let minimum {
-            units = max(units, Self.divide(minimum.micros * unitDivisor, by: unitMicros, rounding: .up))
-        }
-        if let cap {
-            units = min(units, Self.divide(cap.micros * unitDivisor, by: unitMicros, rounding: .down))
-        }
-        return units
+        return Self.units(duration.micros, unitMicros: unitMicros, unitDivisor: unitDivisor, rounding: rounding,
+                          minimumUnits: minimumUnits, capUnits: capUnits)
     }
 
     /// The seconds that `units` billing units span, to the microsecond.
     public func seconds(forUnits units: Int64) -> Seconds {
-        Seconds(micros: Self.divide(units * unitMicros, by: unitDivisor, rounding: .nearest))
+        Self.seconds(units, unitMicros: unitMicros, unitDivisor: unitDivisor)
+    }
+
+    /// The minimum in whole units, rounded up so the minimum is never undercut (0 when none).
+    var minimumUnits: Int64 {
+        minimum.map { Self.divide($0.micros * unitDivisor, by: unitMicros, rounding: .up) } ?? 0
+    }
+
+    /// The cap in whole units, rounded down so the cap is never exceeded (Int64.max when none).
+    var capUnits: Int64 {
+        cap.map { Self.divide($0.micros * unitDivisor, by: unitMicros, rounding: .down) } ?? .max
+    }
+
+    /// The rule's arithmetic, shared with the quoting hot path (``PricingRow``).
+    static func units(_ micros: Int64, unitMicros: Int64, unitDivisor: Int64, rounding: Rounding, minimumUnits: Int64, capUnits: Int64) -> Int64 {
+        min(max(divide(micros * unitDivisor, by: unitMicros, rounding: rounding), minimumUnits), capUnits)
+    }
+
+    static func seconds(_ units: Int64, unitMicros: Int64, unitDivisor: Int64) -> Seconds {
+        Seconds(micros: divide(units * unitMicros, by: unitDivisor, rounding: .nearest))
     }
 
     /// Integer division of non-negative values with the given rounding.
-    @usableFromInline
     static func divide(_ a: Int64, by b: Int64, rounding: Rounding) -> Int64 {
         let (q, r) = a.quotientAndRemainder(dividingBy: b)
         switch rounding {

@@ -67,7 +67,7 @@ public enum IneligibilityReason: Sendable, Equatable, CustomStringConvertible {
         case .durationTooLong(let d, let max, let p):
             return "\(d) is above \(p)'s \(max) limit"
         case .formatNotAccepted(let k, let f, let accepted, let p):
-            return "\(p) does not accept a \(f.uppercased()) \(k.rawValue) (it takes \(accepted.map { $0.uppercased() }.joined(separator: ", ")))"
+            return "\(p) does not accept \(f.uppercased()) \(k.rawValue)s (it takes \(accepted.map { $0.uppercased() }.joined(separator: ", ")))"
         case .sideTooSmall(let k, let w, let h, let min, let p):
             return "the \(k.rawValue) is \(w)x\(h) px; \(p) needs each side at least \(min) px"
         case .sideTooLarge(let k, let w, let h, let max, let p):
@@ -132,34 +132,44 @@ public struct Quote: Sendable, Equatable {
 extension PriceCatalog {
     /// Prices one offer for a job and checks the job against the provider's input limits.
     public func estimate(offerAt index: Int, for job: Job) -> Estimate {
-        let offer = offers[index]
-        let provider = providers[offer.providerIndex]
-        let billing = provider.billing
-        let units = billing.billableUnits(for: job.duration)
-        var cost: Money?
-        if let units, let unitPrice = offer.pricePerUnit {
-            cost = unitPrice * units
-            if let fee = billing.flatFee { cost = cost! + fee }
+        let row = rows[index]
+        var units: Int64?
+        if row.billable {
+            units = BillingRule.units(job.duration.micros, unitMicros: row.unitMicros, unitDivisor: row.unitDivisor,
+                                      rounding: row.rounding, minimumUnits: row.minimumUnits, capUnits: row.capUnits)
         }
-        let usd = cost.flatMap { exchangeRates.usd($0) }
+        var cost: Money?
+        var usd: Money?
+        if let units, let unitPrice = row.pricePerUnitNanos {
+            let currency = offers[index].pricePerUnit!.currency
+            let amount = Money(nanos: unitPrice * units + row.flatFeeNanos, currency: currency)
+            cost = amount
+            if row.isUSD {
+                usd = amount
+            } else if row.usdRateMicros != nil {
+                usd = exchangeRates.usd(amount)
+            }
+        }
+        // Only the duration limits can fail a job with no media facts: skip the general check.
+        let needsCheck = job.video != nil || job.image != nil
+            || job.duration.micros < row.minimumDurationMicros || job.duration.micros > row.maximumDurationMicros
         return Estimate(
             offerIndex: index,
             billableUnits: units,
-            billableSeconds: units.map { billing.seconds(forUnits: $0) },
+            billableSeconds: units.map { BillingRule.seconds($0, unitMicros: row.unitMicros, unitDivisor: row.unitDivisor) },
             cost: cost,
             usd: usd,
-            usdIsConverted: cost != nil && cost!.currency != .usd,
-            reasons: Self.reasons(job, provider)
+            usdIsConverted: cost != nil && !row.isUSD,
+            reasons: needsCheck ? Self.reasons(job, providers[row.providerIndex]) : []
         )
     }
 
     /// Whether an offer sells what the job asks for (behaviour, and resolution and mode when set).
-    @inlinable
     public func offer(at index: Int, matches job: Job) -> Bool {
-        let offer = offers[index]
-        return offer.behavior == job.behavior
-            && (job.resolution == nil || job.resolution == offer.resolution)
-            && (job.mode == nil || job.mode == offer.mode)
+        let row = rows[index]
+        return row.behavior == job.behavior
+            && (job.resolution == nil || job.resolution == row.resolution)
+            && (job.mode == nil || job.mode == row.mode)
     }
 
     /// Prices every offer that sells what the job asks for, optionally only from some providers.
@@ -167,8 +177,9 @@ extension PriceCatalog {
     /// Use it to answer "what will this cost, everywhere?"; routing picks among the same estimates.
     public func quote(_ job: Job, providers only: Set<ProviderID>? = nil) -> Quote {
         var estimates: [Estimate] = []
-        estimates.reserveCapacity(offers.count)
-        for index in offers.indices where offer(at: index, matches: job) && (only?.contains(offers[index].provider) ?? true) {
+        estimates.reserveCapacity(rows.count)
+        let allowed = only.map { ids in providers.map { ids.contains($0.id) } }
+        for index in rows.indices where offer(at: index, matches: job) && (allowed?[rows[index].providerIndex] ?? true) {
             estimates.append(estimate(offerAt: index, for: job))
         }
         estimates.sort { quoteOrder($0, $1) }
@@ -176,7 +187,8 @@ extension PriceCatalog {
     }
 
     /// The quote's ordering: eligible before not, priced before unknown, cheaper USD first, then
-    /// surer confidence, then the offer's identity, so equal inputs always give equal output.
+    /// surer confidence, then the offer's identity (provider, behaviour, mode, resolution), so
+    /// equal inputs always give equal output.
     public func quoteOrder(_ a: Estimate, _ b: Estimate) -> Bool {
         if a.isEligible != b.isEligible { return a.isEligible }
         switch (a.usd, b.usd) {
@@ -185,12 +197,9 @@ extension PriceCatalog {
         case (.none, .some): return false
         default: break
         }
-        let oa = offers[a.offerIndex], ob = offers[b.offerIndex]
-        if oa.source.confidence != ob.source.confidence { return oa.source.confidence < ob.source.confidence }
-        if oa.provider != ob.provider { return oa.provider < ob.provider }
-        if oa.behavior != ob.behavior { return oa.behavior < ob.behavior }
-        if oa.mode != ob.mode { return oa.mode < ob.mode }
-        return oa.resolution < ob.resolution
+        let (ra, rb) = (rows[a.offerIndex], rows[b.offerIndex])
+        if ra.confidenceRank != rb.confidenceRank { return ra.confidenceRank < rb.confidenceRank }
+        return ra.identityRank < rb.identityRank
     }
 
     static func reasons(_ job: Job, _ provider: ProviderPricing) -> [IneligibilityReason] {

@@ -116,7 +116,7 @@ final class QuoteTests: XCTestCase {
         job.image = MediaFacts(format: "png", width: 100, height: 400, sizeBytes: 6_000_000)
         let e = try XCTUnwrap(catalog.quote(job, providers: [ProviderID("dashscope-intl")!]).estimates.first)
         XCTAssertEqual(e.reasons.map(\.description), [
-            "DashScope does not accept a M4V video (it takes MP4, AVI, MOV)",
+            "DashScope does not accept M4V videos (it takes MP4, AVI, MOV)",
             "the video is 2160x3840 px; DashScope allows each side at most 2048 px",
             "the video is 250 MB; DashScope accepts at most 200 MB",
             "the video URL has non-ASCII characters, which DashScope refuses; percent-encode them",

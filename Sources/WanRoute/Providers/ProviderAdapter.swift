@@ -1,0 +1,174 @@
+import Foundation
+
+/// What to generate: the inputs and the offer's behaviour, mode and resolution.
+public struct GenerationRequest: Sendable, Equatable {
+    public var behavior: Behavior
+    public var mode: Mode
+    public var resolution: Resolution
+    /// The character image's public URL.
+    public var imageURL: String
+    /// The reference video's public URL.
+    public var videoURL: String
+    /// Where the provider should POST the final result, for providers with callback mode (APIXO).
+    public var callbackURL: String?
+
+    /// Creates a request.
+    public init(behavior: Behavior, mode: Mode, resolution: Resolution, imageURL: String, videoURL: String, callbackURL: String? = nil) {
+        self.behavior = behavior
+        self.mode = mode
+        self.resolution = resolution
+        self.imageURL = imageURL
+        self.videoURL = videoURL
+        self.callbackURL = callbackURL
+    }
+}
+
+/// What a provider says it billed for a finished task, when it says anything.
+public struct BilledQuantity: Sendable, Equatable {
+    /// Seconds of output billed (DashScope `usage.video_duration`).
+    public var seconds: Seconds?
+    /// DashScope `usage.video_ratio` (`standard` or `pro`).
+    public var ratio: String?
+    /// AI/ML API `meta.usage.credits_used`, as the decimal text the provider sent.
+    public var credits: String?
+
+    /// Creates a quantity.
+    public init(seconds: Seconds? = nil, ratio: String? = nil, credits: String? = nil) {
+        self.seconds = seconds
+        self.ratio = ratio
+        self.credits = credits
+    }
+}
+
+/// Why a task ended without a result, in terms every provider maps onto.
+public enum TaskFailure: Sendable, Equatable {
+    /// Moderation refused the input or the output (DashScope `DataInspectionFailed`).
+    case contentRefused(code: String, message: String)
+    /// The provider could not use the inputs (bad media, unreachable URL).
+    case badInput(code: String, message: String)
+    /// The provider failed, cancelled or lost the task.
+    case providerError(code: String, message: String)
+}
+
+/// A task's state, whatever the provider calls it.
+public enum TaskState: Sendable, Equatable {
+    case queued
+    case running
+    /// Done: where the video is, and what the provider reported billing (if it does).
+    case succeeded(resultURL: String, billed: BilledQuantity?)
+    case failed(TaskFailure)
+}
+
+/// Every error an adapter can raise, classed so retry and failover logic never sees a vendor field.
+///
+/// Messages come from the provider's response with the API key removed (see ``redacting(_:)``).
+public enum ProviderError: Error, Sendable, Equatable {
+    /// A transient fault (HTTP 5xx, 502/503/504, a connection refused before sending): try again later.
+    case retryLater(String)
+    /// Throttled (HTTP 429, DashScope `Throttling.*`); wait `retryAfter` when the provider says.
+    case rateLimited(retryAfter: Seconds?, String)
+    /// The key is missing, wrong or not allowed this model (HTTP 401, 403 for permissions).
+    case auth(String)
+    /// The account has no balance or quota (HTTP 402, DashScope `Arrearage`).
+    case outOfBalance(String)
+    /// The request itself is wrong (HTTP 400, 404 for an unknown task): fix it, do not retry.
+    case badRequest(String)
+    /// The provider refused the content before creating a task (HTTP 403 for content).
+    case contentRefused(String)
+    /// The request went out and no answer came back (time-out, connection lost, an unreadable
+    /// success): a task may exist and may bill. Never re-submit on this.
+    case outcomeUnknown(String)
+
+    /// The same error with every occurrence of `secret` replaced, so keys never reach output.
+    public func redacting(_ secret: String) -> ProviderError {
+        guard !secret.isEmpty else { return self }
+        func r(_ s: String) -> String { s.replacingOccurrences(of: secret, with: "[redacted]") }
+        switch self {
+        case .retryLater(let m): return .retryLater(r(m))
+        case .rateLimited(let d, let m): return .rateLimited(retryAfter: d, r(m))
+        case .auth(let m): return .auth(r(m))
+        case .outOfBalance(let m): return .outOfBalance(r(m))
+        case .badRequest(let m): return .badRequest(r(m))
+        case .contentRefused(let m): return .contentRefused(r(m))
+        case .outcomeUnknown(let m): return .outcomeUnknown(r(m))
+        }
+    }
+}
+
+/// How often to ask a provider about a task (the provider's own recommendation).
+public struct PollSchedule: Sendable, Equatable {
+    /// Wait this long after submitting before the first poll.
+    public var firstPoll: Seconds
+    /// Then wait between `minimumInterval` and `maximumInterval` (jitter picks within) between polls.
+    public var minimumInterval: Seconds
+    public var maximumInterval: Seconds
+
+    /// Creates a schedule.
+    public init(firstPoll: Seconds, minimumInterval: Seconds, maximumInterval: Seconds) {
+        self.firstPoll = firstPoll
+        self.minimumInterval = minimumInterval
+        self.maximumInterval = maximumInterval
+    }
+}
+
+/// One provider's API: submit a task, ask for its state. Hides the wire format entirely.
+///
+/// Adapters are stateless values over an ``HTTPTransport``; the executor owns retries, failover,
+/// polling times and concurrency.
+public protocol ProviderAdapter: Sendable {
+    /// The provider this adapter speaks to (for DashScope, one adapter per region).
+    var provider: ProviderID { get }
+    /// The provider's recommended polling schedule.
+    var pollSchedule: PollSchedule { get }
+    /// Submits a task and returns the provider's task id.
+    func submit(_ request: GenerationRequest, apiKey: String) async throws(ProviderError) -> String
+    /// The task's current state.
+    func status(taskID: String, apiKey: String) async throws(ProviderError) -> TaskState
+}
+
+/// One HTTP exchange as the adapters see it.
+public struct TransportRequest: Sendable, Equatable {
+    public var method: String
+    public var url: URL
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    /// Give up waiting for the answer after this many seconds.
+    public var timeout: Double
+
+    /// Creates a request.
+    public init(method: String, url: URL, headers: HTTPHeaders = [:], body: [UInt8] = [], timeout: Double = 30) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+}
+
+/// A whole HTTP answer.
+public struct TransportResponse: Sendable, Equatable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    /// Creates a response.
+    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// Why an exchange produced no answer.
+public enum TransportError: Error, Sendable, Equatable {
+    /// Nothing was sent (the host refused the connection or could not be found): safe to retry.
+    case notSent(String)
+    /// The request may have been sent and no complete answer came (time-out, connection lost).
+    case noAnswer(String)
+}
+
+/// The network seam: URLSession in production, anything in tests.
+public protocol HTTPTransport: Sendable {
+    /// Sends a request and returns the whole answer.
+    func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse
+}

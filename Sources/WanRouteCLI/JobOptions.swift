@@ -1,0 +1,126 @@
+import Foundation
+import WanRoute
+
+/// The options that describe a job, shared by every command that prices or routes one.
+enum JobOptions {
+    /// Jobs longer than this are refused as a likely typo (a day of video).
+    static let longestDuration = Seconds(whole: 86_400)
+
+    static let specs: [OptionSpec] = [
+        OptionSpec("duration", "S", help: "The reference video's length in seconds (decimal, e.g. 12.5); with --video, skips probing it."),
+        OptionSpec("video", "PATH|URL", help: "The reference video (MP4, MOV, M4V, AVI): its duration, size and format are read from its headers."),
+        OptionSpec("image", "PATH|URL", help: "The character image (JPEG, PNG, BMP, WEBP), checked against each provider's limits."),
+        OptionSpec("behavior", "B", help: "animate (the image performs the video's motion; default) or replace (the image replaces the video's person)."),
+        OptionSpec("resolution", "R", help: "Only offers at this output resolution: 480p, 580p or 720p."),
+        OptionSpec("mode", "M", help: "Only offers in this mode: wan-std, wan-pro or standard."),
+        OptionSpec("pricing", "DIR", help: "Read pricing tables from DIR instead of the built-in copy of pricing/."),
+    ]
+
+    /// The catalog named by `--pricing`, or the built-in one.
+    static func catalog(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> PriceCatalog {
+        do {
+            if let dir = args.value("pricing") {
+                return try PriceCatalog.load(directory: context.url(dir))
+            }
+            return try PriceCatalog.builtIn()
+        } catch {
+            switch error {
+            case .invalid(let diagnostics): throw .data(diagnostics)
+            case .unreadable, .noPricingFiles: throw .dataMessage(error.description)
+            }
+        }
+    }
+
+    /// The job the options describe: `--duration`, or the duration probed from `--video`.
+    ///
+    /// `--duration` with `--video` skips probing the video (its URL is still checked); `--image`
+    /// is probed whenever given. A probe failure is a data error (exit 65) or, for a file that
+    /// cannot be reached, a failure (exit 1).
+    static func job(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> Job {
+        let videoLocation = args.value("video")
+        var duration: Seconds?
+        if let text = args.value("duration") { duration = try parseDuration(text) }
+        var video: MediaFacts?
+        if let location = videoLocation {
+            let url = MediaProbe.isRemote(location) ? location : nil
+            if duration == nil {
+                let probe = try probeVideo(location, context)
+                guard probe.duration.micros > 0 else { throw .dataMessage("\(location): the video's duration is 0 s; nothing to bill or generate") }
+                duration = probe.duration
+                video = probe.facts(url: url)
+            } else {
+                video = MediaFacts(url: url)
+            }
+        }
+        guard let duration else {
+            throw .usage("give the reference video with --video PATH|URL or its length with --duration S (seconds)")
+        }
+        let image = try args.value("image").map { location throws(CLIError) in
+            try probeImage(location, context).facts(url: MediaProbe.isRemote(location) ? location : nil)
+        }
+        return Job(
+            behavior: try word(args, "behavior", Behavior.self) ?? .animate,
+            duration: duration,
+            resolution: try word(args, "resolution", Resolution.self),
+            mode: try word(args, "mode", Mode.self),
+            video: video,
+            image: image
+        )
+    }
+
+    /// A local path relative to the current directory, or the URL unchanged.
+    static func location(_ text: String, _ context: Context) -> String {
+        MediaProbe.isRemote(text) ? text : context.url(text).path
+    }
+
+    static func probeVideo(_ location: String, _ context: Context) throws(CLIError) -> VideoProbe {
+        do { return try MediaProbe.probeVideo(Self.location(location, context)) } catch { throw probeFailure(location, error) }
+    }
+
+    static func probeImage(_ location: String, _ context: Context) throws(CLIError) -> ImageProbe {
+        do { return try MediaProbe.probeImage(Self.location(location, context)) } catch { throw probeFailure(location, error) }
+    }
+
+    /// Unreachable files are failures (exit 1); files that are there but wrong are data errors (65).
+    static func probeFailure(_ location: String, _ error: ProbeError) -> CLIError {
+        switch error {
+        case .network, .httpStatus, .timeout, .tooManyRedirects, .io:
+            return .failure("\(location): \(error)")
+        default:
+            return .dataMessage("\(location): \(error)")
+        }
+    }
+
+    static func parseDuration(_ text: String) throws(CLIError) -> Seconds {
+        guard let d = Seconds(decimal: text) else {
+            throw .usage("--duration '\(text)' is not a number of seconds such as 12 or 12.5 (at most 6 decimals)")
+        }
+        guard d.micros > 0 else { throw .usage("--duration must be a positive number of seconds, not '\(text)'") }
+        guard d <= longestDuration else { throw .usage("--duration \(text) is longer than a day (\(longestDuration.decimalString) s); check the value") }
+        return d
+    }
+
+    static func word<E: RawRepresentable & CaseIterable>(_ args: ParsedArguments, _ name: String, _: E.Type) throws(CLIError) -> E? where E.RawValue == String {
+        guard let text = args.value(name) else { return nil }
+        guard let e = E(rawValue: text) else {
+            throw .usage("'\(text)' is not a valid --\(name) (\(E.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return e
+    }
+
+    /// The `--provider` ids, each checked against the catalog; nil when none were given.
+    static func providers(_ args: ParsedArguments, _ catalog: PriceCatalog) throws(CLIError) -> Set<ProviderID>? {
+        let raw = args.values("provider")
+        if raw.isEmpty { return nil }
+        var ids = Set<ProviderID>()
+        let known = catalog.providers.map(\.id.rawValue)
+        for text in raw {
+            guard let id = ProviderID(text), catalog.provider(id) != nil else {
+                let guess = Spelling.closest(to: text, among: known).map { " (did you mean '\($0)'?)" } ?? ""
+                throw .usage("unknown provider '\(text)'\(guess); known: \(known.joined(separator: ", "))")
+            }
+            ids.insert(id)
+        }
+        return ids
+    }
+}
