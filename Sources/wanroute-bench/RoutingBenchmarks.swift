@@ -4,6 +4,7 @@ import WanRoute
 /// Routing benchmarks: median nanoseconds per `decide` with the production policy on the shipped
 /// catalog, decisions per second on one thread, and resident memory before and after 10,000,000
 /// decisions. Run with `swift run -c release wanroute-bench` (results in BENCHMARKS.md).
+/// Uses `residentBytes()` from Harness.swift.
 func runRoutingBenchmarks() throws {
     let catalog = try PriceCatalog.builtIn()
     let router = try Router(policy: Policy.builtIn(named: "production", catalog: catalog), catalog: catalog)
@@ -47,12 +48,4 @@ func runRoutingBenchmarks() throws {
     print("  \(String(format: "%.0f", Double(n) / seconds)) decisions/s on one thread (\(n) in \(String(format: "%.2f", seconds)) s)")
     print("  resident memory \(before / 1_048_576) MiB before, \(after / 1_048_576) MiB after 10,000,000 decisions")
     if sink == 42 { print("") }  // keeps the work observable
-}
-
-/// Resident set size from /proc/self/statm (Linux), in bytes; 0 elsewhere.
-func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }

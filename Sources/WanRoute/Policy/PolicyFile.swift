@@ -130,7 +130,7 @@ public enum PolicyFile {
                     return nil
                 default:
                     var m = "\"\(s)\" is not an objective; use \"cheapest\", \"best-quality\", \"fastest\" or {\"weights\": {...}}"
-                    if let g = closest(to: s, among: Self.objectiveWords) { m += "; did you mean \"\(g)\"?" }
+                    if let g = Spelling.closest(to: s, among: Self.objectiveWords) { m += "; did you mean \"\(g)\"?" }
                     sink.error(path, m)
                     return nil
                 }
@@ -175,7 +175,7 @@ public enum PolicyFile {
             if let catalog, catalog.provider(id) == nil {
                 let known = catalog.providers.map(\.id.rawValue)
                 var m = "provider \"\(s)\" is not in the price catalog (\(known.joined(separator: ", ")))"
-                if let g = closest(to: s, among: known) { m += "; did you mean \"\(g)\"?" }
+                if let g = Spelling.closest(to: s, among: known) { m += "; did you mean \"\(g)\"?" }
                 sink.warning(path, m)
             }
             return id
@@ -332,7 +332,7 @@ public enum PolicyFile {
                         let tp = "\(p).\(t.key)"
                         if let knownTags, !knownTags.contains(t.key) {
                             var msg = "tag \"\(t.key)\" is not among the policy's declared tags (\(knownTags.joined(separator: ", ")))"
-                            if let g = closest(to: t.key, among: knownTags) { msg += "; did you mean \"\(g)\"?" }
+                            if let g = Spelling.closest(to: t.key, among: knownTags) { msg += "; did you mean \"\(g)\"?" }
                             sink.warning(tp, msg)
                         }
                         guard let tests = valueTests(t.value, path: tp, subject: "a tag", parse: { (item: JSONValue, ip: String) -> String? in
@@ -347,7 +347,7 @@ public enum PolicyFile {
                     c = conj(tagParts)
                 default:
                     var msg = "unknown condition \"\(m.key)\"; a condition tests \"behavior\", \"mode\", \"resolution\", \"duration\" or \"tags\", or combines with \"all\", \"any\" and \"not\""
-                    if let g = closest(to: m.key, among: Self.conditionKeys) { msg += "; did you mean \"\(g)\"?" }
+                    if let g = Spelling.closest(to: m.key, among: Self.conditionKeys) { msg += "; did you mean \"\(g)\"?" }
                     sink.error(p, msg)
                 }
                 if let c { parts.append(c) } else { ok = false }
@@ -393,7 +393,7 @@ public enum PolicyFile {
                         tests.append(.present(b))
                     default:
                         var msg = "\"\(op.key)\" is not an operator for \(subject); use eq, ne, in, not_in or exists"
-                        if op.key.count > 2, let g = closest(to: op.key, among: Self.valueOperators) { msg += "; did you mean \"\(g)\"?" }
+                        if op.key.count > 2, let g = Spelling.closest(to: op.key, among: Self.valueOperators) { msg += "; did you mean \"\(g)\"?" }
                         sink.error(p, msg)
                         ok = false
                     }
@@ -433,7 +433,7 @@ public enum PolicyFile {
                     let p = "\(path).\(op.key)"
                     guard let o = DurationTest.Operator(rawValue: op.key) else {
                         var msg = "\"\(op.key)\" is not an operator for duration; use eq, ne, gt, gte, lt or lte"
-                        if op.key.count > 2, let g = closest(to: op.key, among: DurationTest.Operator.allCases.map(\.rawValue)) { msg += "; did you mean \"\(g)\"?" }
+                        if op.key.count > 2, let g = Spelling.closest(to: op.key, among: DurationTest.Operator.allCases.map(\.rawValue)) { msg += "; did you mean \"\(g)\"?" }
                         sink.error(p, msg)
                         ok = false
                         continue

@@ -12,27 +12,38 @@ public enum DataFileValidator {
         var diagnostics: [Diagnostic] = []
         var pricing: [SourceFile] = []
         var rates: [SourceFile] = []
+        var policies: [SourceFile] = []
         for file in files {
             let result = PricingFile.read(file)
             switch result.content {
             case .provider: pricing.append(file)
             case .exchangeRates: rates.append(file)
+            case .other(let kind) where kind == "policy" || kind == "policy-tests":
+                policies.append(file)
             case .other(let kind):
-                diagnostics.append(Diagnostic(file: file.name, path: "$.kind", message: "\"\(kind)\" is not a kind of file wanroute reads (\"pricing\", \"exchange-rates\")"))
+                diagnostics.append(Diagnostic(file: file.name, path: "$.kind", message: "\"\(kind)\" is not a kind of file wanroute reads (\"pricing\", \"exchange-rates\", \"policy\", \"policy-tests\")"))
             case .none:
                 // Unreadable or invalid: report what reading found; a set check would repeat it.
                 diagnostics += result.diagnostics
             }
         }
+        // Policies are checked against the pricing files given with them, else the built-in catalog.
+        var catalog: PriceCatalog? = pricing.isEmpty ? try? PriceCatalog.builtIn() : nil
         if !pricing.isEmpty {
             let set = pricing + (rates.isEmpty ? BuiltInDefaults.pricing.filter { $0.name.hasSuffix("/exchange-rates.json") } : rates)
             do {
-                diagnostics += try PriceCatalog.load(files: set).warnings
+                let loaded = try PriceCatalog.load(files: set)
+                diagnostics += loaded.warnings
+                catalog = loaded
             } catch {
                 if case .invalid(let d) = error { diagnostics += d }
             }
         } else {
             for file in rates { diagnostics += PricingFile.read(file).diagnostics }
+        }
+        if !policies.isEmpty {
+            guard let catalog = catalog ?? (try? PriceCatalog.builtIn()) else { return diagnostics }
+            for file in policies { diagnostics += PolicyFile.validate(file, catalog: catalog) }
         }
         let order = Dictionary(files.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
         return diagnostics.enumerated().sorted {

@@ -214,7 +214,7 @@ final class RouterTests: XCTestCase {
         j.video = MediaFacts(format: "mkv")
         let apixo = try Policies.router("\"objective\": \"cheapest\"").decide(j)
         XCTAssertEqual(apixo.reasons("apixo", .standard, .p480).count, 1)
-        XCTAssertTrue(apixo.reasons("apixo", .standard, .p480)[0].contains("does not accept a MKV video"))
+        XCTAssertTrue(apixo.reasons("apixo", .standard, .p480)[0].contains("does not accept MKV video"))
     }
 
     // MARK: rules
