@@ -4,6 +4,7 @@ import WanRoute
 /// Routing benchmarks: median nanoseconds per `decide` with the production policy on the shipped
 /// catalog, decisions per second on one thread, and resident memory before and after 10,000,000
 /// decisions. Run with `swift run -c release wanroute-bench` (results in BENCHMARKS.md).
+/// Uses `residentBytes()` from Harness.swift.
 func runRoutingBenchmarks() throws {
     let catalog = try PriceCatalog.builtIn()
     let router = try Router(policy: Policy.builtIn(named: "production", catalog: catalog), catalog: catalog)

@@ -42,3 +42,23 @@ final class ValidateCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("did you mean \"pricing\"?"), r.stderr)
     }
 }
+
+final class ValidatePolicyCommandTests: XCTestCase {
+    func testPolicyMistakesAreReportedWithPathsAndWarningsDoNotFail() throws {
+        let dir = try Repository.temporaryDirectory()
+        try """
+        {"kind": "policy", "version": 1, "name": "p", "objective": "cheapset",
+         "rules": [{"id": "a", "when": {"duration": {"gt": "30", "lt": "10"}}, "objective": "fastest"}]}
+        """.write(to: dir.appendingPathComponent("p.json"), atomically: true, encoding: .utf8)
+        let r = try CLIRunner.run(["validate", "p.json"], in: dir)
+        XCTAssertEqual(r.status, 65)
+        XCTAssertTrue(r.stderr.contains("p.json: $.objective: error: \"cheapset\" is not an objective"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("p.json: $.rules[0].when: warning: rule \"a\" can never fire"), r.stderr)
+        try """
+        {"kind": "policy", "version": 1, "name": "p", "objective": "cheapest", "prefer": ["apixxo"]}
+        """.write(to: dir.appendingPathComponent("p.json"), atomically: true, encoding: .utf8)
+        let w = try CLIRunner.run(["validate", "p.json"], in: dir)
+        XCTAssertEqual(w.status, 0, w.stderr)
+        XCTAssertEqual(w.stdout, "checked 1 file: 0 errors, 1 warning\n")
+    }
+}
