@@ -1,0 +1,71 @@
+/// One line of a `--jobs` JSON Lines file: a job and its inputs.
+///
+/// `{"id": "j1", "image": "https://…/face.png", "video": "https://…/dance.mp4", "duration": "12.5",
+///   "behavior": "replace", "resolution": "720p", "mode": "wan-pro", "tags": {"customer": "film"}}`
+/// Only `image` and `video` are required; without `duration` the caller probes the video.
+public struct JobLine: Sendable, Equatable {
+    public var id: String
+    public var imageURL: String
+    public var videoURL: String
+    public var duration: Seconds?
+    public var behavior: Behavior
+    public var resolution: Resolution?
+    public var mode: Mode?
+    public var tags: [String: String]
+
+    /// Parses one line; diagnostics carry `file` (such as `jobs.jsonl:3`) and JSON paths.
+    public static func parse(_ text: String, file: String, defaultID: String) -> (JobLine?, [Diagnostic]) {
+        let sink = DiagnosticSink(file: file)
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(text)
+        } catch {
+            sink.error("$", "not valid JSON: \(error)")
+            return (nil, sink.diagnostics)
+        }
+        guard let r = ObjectReader(root, path: "$", sink: sink) else { return (nil, sink.diagnostics) }
+        let id = r.string("id", required: false) ?? defaultID
+        let image = url(r, "image")
+        let video = url(r, "video")
+        var duration: Seconds?
+        if let value = r.value("duration", required: false) {
+            // A duration is not money: a JSON number or a decimal string both read exactly here.
+            let text: String? = switch value {
+            case .number(let n): n
+            case .string(let s): s
+            default: nil
+            }
+            if let text, let d = Seconds(decimal: text), d.micros > 0 {
+                duration = d
+            } else {
+                sink.error("$.duration", "expected a positive number of seconds such as 12.5 (at most 6 decimals)")
+            }
+        }
+        let behavior = r.word("behavior", as: Behavior.self, required: false) ?? .animate
+        let resolution = r.word("resolution", as: Resolution.self, required: false)
+        let mode = r.word("mode", as: Mode.self, required: false)
+        var tags: [String: String] = [:]
+        if let t = r.value("tags", required: false) {
+            if case .object(let members) = t {
+                for m in members {
+                    if let s = m.value.stringValue { tags[m.key] = s } else { sink.error("$.tags.\(m.key)", "a tag's value must be a string") }
+                }
+            } else {
+                sink.error("$.tags", "expected an object of string values, such as {\"customer\": \"film\"}")
+            }
+        }
+        r.finish()
+        guard !sink.hasErrors, let image, let video else { return (nil, sink.diagnostics) }
+        return (JobLine(id: id, imageURL: image, videoURL: video, duration: duration, behavior: behavior,
+                        resolution: resolution, mode: mode, tags: tags), sink.diagnostics)
+    }
+
+    private static func url(_ r: ObjectReader, _ key: String) -> String? {
+        guard let s = r.string(key) else { return nil }
+        guard MediaProbe.isRemote(s) else {
+            r.sink.error(r.childPath(key), "\"\(s)\" is not an http(s) URL; providers fetch inputs from a public URL")
+            return nil
+        }
+        return s
+    }
+}
