@@ -36,7 +36,7 @@ enum JobOptions {
     /// `--duration` with `--video` skips probing the video (its URL is still checked); `--image`
     /// is probed whenever given. A probe failure is a data error (exit 65) or, for a file that
     /// cannot be reached, a failure (exit 1).
-    static func job(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> Job {
+    static func job(_ args: ParsedArguments, _ context: Context, probeImage shouldProbeImage: Bool = true) throws(CLIError) -> Job {
         let videoLocation = args.value("video")
         var duration: Seconds?
         if let text = args.value("duration") { duration = try parseDuration(text) }
@@ -56,7 +56,8 @@ enum JobOptions {
             throw .usage("give the reference video with --video PATH|URL or its length with --duration S (seconds)")
         }
         let image = try args.value("image").map { location throws(CLIError) in
-            try probeImage(location, context).facts(url: MediaProbe.isRemote(location) ? location : nil)
+            let url = MediaProbe.isRemote(location) ? location : nil
+            return shouldProbeImage ? try probeImage(location, context).facts(url: url) : MediaFacts(url: url)
         }
         return Job(
             behavior: try word(args, "behavior", Behavior.self) ?? .animate,

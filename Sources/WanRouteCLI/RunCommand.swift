@@ -15,7 +15,8 @@ enum RunCommand: Command {
         ],
         positionals: nil,
         details: """
-        API keys come only from the environment: DASHSCOPE_API_KEY (both DashScope regions),
+        API keys come only from the environment: DASHSCOPE_API_KEY (both DashScope regions; or
+        DASHSCOPE_INTL_API_KEY and DASHSCOPE_CN_API_KEY for each region's own account),
         MODELLIX_API_KEY, AIMLAPI_API_KEY, APIXO_API_KEY. A missing key for the chosen provider is an
         error before anything is submitted; alternates without a key are skipped. Base URLs can be
         pointed at a gateway with WANROUTE_<PROVIDER>_BASE_URL (e.g. WANROUTE_APIXO_BASE_URL).
@@ -55,7 +56,11 @@ enum RunCommand: Command {
             for (flag, url) in [("image", image), ("video", video)] where !MediaProbe.isRemote(url) {
                 throw .usage("--\(flag) must be an http(s) URL the provider can fetch, not '\(url)'")
             }
-            var job = try JobOptions.job(args, context)
+            // The sandbox fetches nothing: the inputs are only names for the simulator.
+            if args.flag("sandbox"), !args.flag("duration") {
+                throw .usage("--sandbox fetches no real files: give the reference video's length with --duration S")
+            }
+            var job = try JobOptions.job(args, context, probeImage: !args.flag("sandbox"))
             job.tags = try PolicyOptions.tags(args)
             orders = [JobOrder(id: "job-1", job: job, imageURL: image, videoURL: video)]
         }

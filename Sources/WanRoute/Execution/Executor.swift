@@ -107,7 +107,7 @@ public struct ExecutorOptions: Sendable {
     /// First back-off; doubles each retry, with jitter, never below the provider's Retry-After.
     public var backoffBase = Seconds(whole: 2)
     public var backoffCap = Seconds(whole: 120)
-    /// How long one job may take from its first submission, polling included.
+    /// How long one job may take from its first submission (queueing for a slot excluded), polling and failover included.
     public var deadline = Seconds(whole: 3_600)
     /// Tasks in flight per provider; DashScope allows one per account by default.
     public var concurrency: [ProviderID: Int] = [ProviderID("dashscope-intl")!: 1, ProviderID("dashscope-cn")!: 1]
@@ -175,7 +175,7 @@ public final class Executor: Sendable {
         let plan = decision.failover
         var attempts: [Attempt] = []
         var last: (RankedOffer, Attempt)?
-        let started = time.now()
+        var started: Seconds?  // the job's first submission: the deadline counts from here
         for (position, candidate) in candidates.enumerated() {
             let offer = candidate.offer
             var attempt = Attempt(provider: offer.provider, mode: offer.mode, resolution: offer.resolution, taskID: nil,
@@ -189,7 +189,7 @@ public final class Executor: Sendable {
             if let previous = last, position > 0 {
                 events(.failingOver(jobID: order.id, from: previous.0.offer.provider, to: offer.provider, reason: previous.1.detail))
             }
-            let result = await tryOffer(order, candidate, started: started, into: &attempt)
+            let result = await tryOffer(order, candidate, started: &started, into: &attempt)
             attempts.append(attempt)
             last = (candidate, attempt)
             switch result {
@@ -251,16 +251,19 @@ public final class Executor: Sendable {
         return nil
     }
 
-    private func tryOffer(_ order: JobOrder, _ candidate: RankedOffer, started: Seconds, into attempt: inout Attempt) async -> AttemptResult {
+    private func tryOffer(_ order: JobOrder, _ candidate: RankedOffer, started: inout Seconds?, into attempt: inout Attempt) async -> AttemptResult {
         let offer = candidate.offer
         let adapter = adapters[offer.provider]!
         let key = apiKeys[offer.provider]!
         let request = GenerationRequest(behavior: offer.behavior, mode: offer.mode, resolution: offer.resolution,
                                         imageURL: order.imageURL, videoURL: order.videoURL)
+        // The slot is held from submission to the attempt's end. A task left running (unfinished,
+        // needs attention) gives its slot back too: holding it would block the provider for good,
+        // and a provider that is really still busy answers with throttling, which is retried.
         await limiter.acquire(offer.provider)
-        // A task that may still be running keeps its slot: the provider counts it in flight.
-        var releaseSlot = true
-        defer { if releaseSlot { Task { await limiter.release(offer.provider) } } }
+        defer { Task { await limiter.release(offer.provider) } }
+        if started == nil { started = time.now() }
+        let deadline = Seconds(micros: started!.micros + options.deadline.micros)
 
         // Submit, retrying only errors that prove no task was created.
         var taskID: String?
@@ -276,7 +279,6 @@ public final class Executor: Sendable {
                     attempt.outcome = .outcomeUnknown
                     attempt.failure = .timeout
                     attempt.detail = "the submission to \(offer.provider) got no answer (\(message)); a task may exist and bill, so it was neither re-submitted nor failed over"
-                    releaseSlot = false
                     return .done(report(order, candidate, .needsAttention, attempt, attempt.detail))
                 case .retryLater, .rateLimited:
                     let failure = failureClass(error)
@@ -307,13 +309,11 @@ public final class Executor: Sendable {
         var wait = schedule.firstPoll
         var pollErrors = 0
         while true {
-            let deadline = Seconds(micros: started.micros + options.deadline.micros)
             let now = time.now()
             if now.micros + wait.micros > deadline.micros {
                 attempt.outcome = .deadline
                 attempt.failure = .timeout
                 attempt.detail = "the deadline of \(options.deadline) passed with task \(taskID) still running at \(offer.provider); it may still finish and bill"
-                releaseSlot = false
                 return .done(report(order, candidate, .unfinished, attempt, attempt.detail))
             }
             if (try? await time.sleep(for: wait)) == nil { return .done(cancelled(order, candidate, attempt)) }
@@ -336,7 +336,6 @@ public final class Executor: Sendable {
                     attempt.outcome = .pollFailed
                     attempt.failure = failureClass(error)
                     attempt.detail = "asking \(offer.provider) about task \(taskID) failed: \(message(error)); the task may still run and bill"
-                    releaseSlot = false
                     return .done(report(order, candidate, .needsAttention, attempt, attempt.detail))
                 }
             }
@@ -536,19 +535,25 @@ final class Jitter: @unchecked Sendable {
     func upTo(_ limit: Int64) -> Int64 { limit <= 0 ? 0 : Int64(next() % UInt64(limit + 1)) }
 }
 
-/// API keys, from the environment only: `DASHSCOPE_API_KEY` (both DashScope regions),
-/// `MODELLIX_API_KEY`, `AIMLAPI_API_KEY`, `APIXO_API_KEY`.
+/// API keys, from the environment only: `DASHSCOPE_API_KEY` (both DashScope regions, unless
+/// `DASHSCOPE_INTL_API_KEY` or `DASHSCOPE_CN_API_KEY` names a region's own key: the regions are
+/// separate Alibaba Cloud accounts), `MODELLIX_API_KEY`, `AIMLAPI_API_KEY`, `APIXO_API_KEY`.
 public enum ProviderCredentials {
-    /// The environment variable holding a provider's key.
-    public static func variable(for provider: ProviderID) -> String {
-        provider.rawValue.hasPrefix("dashscope") ? "DASHSCOPE_API_KEY" : "\(provider.environmentName)_API_KEY"
+    /// The environment variables that may hold a provider's key, most specific first.
+    public static func variables(for provider: ProviderID) -> [String] {
+        provider.rawValue.hasPrefix("dashscope")
+            ? ["\(provider.environmentName)_API_KEY", "DASHSCOPE_API_KEY"]
+            : ["\(provider.environmentName)_API_KEY"]
     }
+
+    /// The variable to name in messages: the shared one for DashScope, which most users set.
+    public static func variable(for provider: ProviderID) -> String { variables(for: provider).last! }
 
     /// The keys present in `environment` for `providers`.
     public static func keys(for providers: [ProviderID], in environment: [String: String]) -> [ProviderID: String] {
         var keys: [ProviderID: String] = [:]
         for p in providers {
-            if let k = environment[variable(for: p)], !k.isEmpty { keys[p] = k }
+            if let k = variables(for: p).lazy.compactMap({ environment[$0] }).first(where: { !$0.isEmpty }) { keys[p] = k }
         }
         return keys
     }

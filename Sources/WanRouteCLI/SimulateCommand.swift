@@ -1,0 +1,59 @@
+import Foundation
+import WanRoute
+
+/// `wanroute simulate`: serve the provider simulator on loopback until interrupted.
+enum SimulateCommand: Command {
+    static let spec = CommandSpec(
+        name: "simulate",
+        summary: "Serve the four providers' APIs on loopback (the simulator tests and --sandbox use).",
+        synopsis: "wanroute simulate [--port N] [--key KEY]",
+        options: [
+            OptionSpec("port", "N", help: "Listen on 127.0.0.1:N (default: a free port, printed on start)."),
+            OptionSpec("key", "KEY", help: "The API key the simulated providers accept (default sim-key; DashScope China takes KEY-cn, a separate account)."),
+        ],
+        positionals: nil,
+        details: """
+        Speaks DashScope, Modellix, AI/ML API and APIXO's documented wire formats on one port: submit
+        and poll, state progression (queued, then running, then succeeded after a few polls), auth
+        checks, input validation with each provider's error shape, and a billing record. Point wanroute
+        at it with the printed WANROUTE_<PROVIDER>_BASE_URL lines. The reference video's duration is
+        read from the video URL's duration= query (default 5 s). Stop with Ctrl-C.
+        """
+    )
+
+    static func run(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode {
+        var port: UInt16 = 0
+        if let text = args.value("port") {
+            guard let p = UInt16(text), p > 0 else { throw .usage("--port must be a number from 1 to 65535, not '\(text)'") }
+            port = p
+        }
+        let key = args.value("key") ?? "sim-key"
+        var configuration = ProviderSimulator.Configuration(apiKey: key)
+        configuration.apiKeys[ProviderEndpoints.dashscopeCN] = [key + "-cn"]
+        let simulator = ProviderSimulator(configuration: configuration)
+        let base: URL
+        do { base = try simulator.start(port: port) } catch { throw .failure("could not listen on 127.0.0.1:\(port): \(error)") }
+        var lines = ["# wanroute provider simulator on \(base.absoluteString); key: \(key)"]
+        for p in ProviderEndpoints.defaults.keys.sorted() {
+            lines.append("export \(ProviderEndpoints.environmentVariable(for: p))=\(base.absoluteString)")
+        }
+        for p in ["DASHSCOPE_API_KEY", "MODELLIX_API_KEY", "AIMLAPI_API_KEY", "APIXO_API_KEY"] { lines.append("export \(p)=\(key)") }
+        lines.append("export DASHSCOPE_CN_API_KEY=\(key)-cn")
+        context.stdout.write(lines.joined(separator: "\n") + "\n")
+        // Serve until SIGINT or SIGTERM; the handler threads do the work.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let stop = DispatchSemaphore(value: 0)
+        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+            let s = DispatchSource.makeSignalSource(signal: sig)
+            s.setEventHandler { stop.signal() }
+            s.resume()
+            return s
+        }
+        stop.wait()
+        sources.forEach { $0.cancel() }
+        simulator.stop()
+        context.stderr.write("simulator stopped; \(simulator.tasks.count) tasks served\n")
+        return .ok
+    }
+}
