@@ -69,9 +69,13 @@ enum RunCommand: Command {
         defer { environment.stop() }
         let decisions = orders.map { (order: $0, decision: router.decide($0.job)) }
 
-        // A missing key for a chosen provider is an error before anything is submitted.
+        // A choice wanroute cannot submit to, or has no key for, is an error before anything is submitted.
         for (order, decision) in decisions {
-            guard let choice = decision.choice?.offer.provider, environment.adapters[choice] != nil else { continue }
+            guard let choice = decision.choice?.offer.provider else { continue }
+            if environment.adapters[choice] == nil {
+                let runnable = Policy.builtInNames.filter { $0 != "cheapest" }.joined(separator: ", ")
+                throw .failure("policy \"\(decision.policyName)\" chose \(choice) for job \(order.id), which wanroute can only quote (no adapter); run with a policy that does not allow quote-only providers (\"allow_quote_only\": false), such as \(runnable)")
+            }
             if environment.apiKeys[choice] == nil {
                 throw .failure("job \(order.id) routes to \(choice), but \(ProviderCredentials.variable(for: choice)) is not set; export it, or try the flow with --sandbox")
             }
