@@ -118,6 +118,16 @@ final class ProviderPlumbingTests: XCTestCase {
         let confirmed = try await receiver.confirm(callback, adapter: adapter, apiKey: key)
         XCTAssertEqual(confirmed, .running)
 
+        // The genuine callback, once the simulator finishes the task, is confirmed by the poll.
+        let delivered = await kit.simulator.deliverCallback(taskID: id, transport: ProviderTestKit.transport)
+        XCTAssertEqual(delivered, 200)
+        let genuine = await iterator.next()
+        let real = try XCTUnwrap(genuine)
+        let expected = TaskState.succeeded(resultURL: "https://results.simulator.invalid/apixo/\(id).mp4", billed: nil)
+        XCTAssertEqual(real.claimedState, expected)
+        let confirmedNow = try await receiver.confirm(real, adapter: adapter, apiKey: key)
+        XCTAssertEqual(confirmedNow, expected)
+
         let bad = try await ProviderTestKit.transport.send(TransportRequest(method: "POST", url: URL(string: receiver.url)!, body: Array("{}".utf8)))
         XCTAssertEqual(bad.status, 400)
     }
