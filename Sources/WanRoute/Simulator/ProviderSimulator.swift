@@ -131,6 +131,23 @@ public final class ProviderSimulator: @unchecked Sendable {
         }
     }
 
+    /// Finishes an APIXO task submitted in callback mode and posts its final status payload to
+    /// its `callback_url`, as APIXO does; returns the receiver's HTTP status, or nil when the task
+    /// has no callback URL or the post got no answer.
+    public func deliverCallback(taskID: String, transport: any HTTPTransport = URLSessionTransport()) async -> Int? {
+        let payload = condition.withLock { () -> (URL, JSONValue)? in
+            guard let i = taskIndex[taskID], let target = taskList[i].callbackURL.flatMap({ URL(string: $0) }) else { return nil }
+            if !taskList[i].finished { finish(i) }
+            let task = taskList[i]
+            return (target, SimulatorWire.statusValue(task, family: .apixo, phase: .finished, billing: records.last { $0.taskID == taskID },
+                                                      resultURL: resultURL(task), requestID: "callback"))
+        }
+        guard let (url, json) = payload else { return nil }
+        let request = TransportRequest(method: "POST", url: url, headers: ["Content-Type": "application/json"],
+                                       body: Array(JSONWriter.compact(json).utf8), timeout: 30)
+        return try? await transport.send(request).status
+    }
+
     // MARK: - Requests
 
     private struct Route {
@@ -212,7 +229,9 @@ public final class ProviderSimulator: @unchecked Sendable {
                         || (route.family == .dashscope && [ProviderEndpoints.dashscopeIntl, ProviderEndpoints.dashscopeCN].contains(taskList[i].provider)) else { return nil }
                 taskList[i].polls += 1
                 let polls = taskList[i].polls
-                let phase: SimulatedPhase = polls <= configuration.queuedPolls ? .queued
+                // A task settled without polls (``settle()``, a callback) stays finished.
+                let phase: SimulatedPhase = taskList[i].finished ? .finished
+                    : polls <= configuration.queuedPolls ? .queued
                     : polls <= configuration.queuedPolls + configuration.runningPolls ? .running : .finished
                 if phase == .finished, !taskList[i].finished { finish(i) }
                 return (taskList[i], phase, records.last { $0.taskID == id })
