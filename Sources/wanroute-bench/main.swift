@@ -1,6 +1,7 @@
 // Benchmarks behind BENCHMARKS.md. Build and run in release mode:
 //   swift build -c release && .build/release/wanroute-bench [group...]
-// Groups: quote, startup, probe, routing (default: all).
+// Groups: quote, startup, probe, routing, executor, inflight (default: all; run inflight alone
+// for its memory figure, since peak memory is the whole process's).
 import Foundation
 
 let groups: [(String, () throws -> Void)] = [
@@ -8,6 +9,8 @@ let groups: [(String, () throws -> Void)] = [
     ("startup", runStartupBenchmark),
     ("probe", runProbeBenchmarks),
     ("routing", runRoutingBenchmarks),
+    ("executor", runExecutorBenchmarks),
+    ("inflight", runInFlightBenchmark),
 ]
 let wanted = Set(CommandLine.arguments.dropFirst())
 for (name, run) in groups where wanted.isEmpty || wanted.contains(name) {
