@@ -46,7 +46,7 @@ struct Context {
 public enum CommandLineTool {
     public static let version = "0.1.0"
 
-    static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self, ValidateCommand.self]
+    static let commands: [any Command.Type] = [QuoteCommand.self, RouteCommand.self, ProbeCommand.self, ValidateCommand.self]
 
     static var overview: String {
         let width = commands.map { $0.spec.name.count }.max() ?? 0

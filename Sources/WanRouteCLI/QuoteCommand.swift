@@ -83,11 +83,7 @@ enum QuoteCommand: Command {
         if quote.estimates.isEmpty { out += "(no offer sells this combination)\n" }
         var notes: [String] = []
         if cheapest != nil { notes.append("* cheapest eligible offer") }
-        for c in converted.sorted() {
-            if let rate = catalog.exchangeRates.rate(for: c) {
-                notes.append("~ converted from \(c) at \(FixedDecimal.format(rate.usdPerUnitMicros, scale: 6)) USD per \(c) (rate of \(rate.readOn))")
-            }
-        }
+        notes += catalog.conversionNotes(converted)
         let quoteOnly = Set(quote.estimates.map { catalog.offers[$0.offerIndex].providerIndex })
             .map { catalog.providers[$0] }.filter { !$0.hasAdapter }.map(\.id.rawValue).sorted()
         if !quoteOnly.isEmpty { notes.append("quote only (wanroute cannot submit jobs to them yet): \(quoteOnly.joined(separator: ", "))") }
