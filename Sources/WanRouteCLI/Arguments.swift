@@ -51,6 +51,11 @@ struct CommandSpec {
     let positionals: String?
     /// Paragraphs after the option list: defaults, examples, exit codes.
     let details: String
+    /// The word a command with subcommands requires first (`policy test`), shown in the overview.
+    var subcommand: String? = nil
+
+    /// `quote`, or `policy test` for a command with a subcommand.
+    var overviewName: String { subcommand.map { "\(name) \($0)" } ?? name }
 
     var help: String {
         var text = "\(summary)\n\nUsage: \(synopsis)\n\nOptions:\n"
