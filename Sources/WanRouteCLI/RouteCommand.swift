@@ -206,7 +206,7 @@ enum RouteCommand: Command {
     }
 
     static func rejectedList(_ rejected: [Rejection]) -> String {
-        "Rejected (\(rejected.count)):\n" + rejected.map { "  \($0)\n" }.joined()
+        rejected.isEmpty ? "Rejected: none\n" : "Rejected (\(rejected.count)):\n" + rejected.map { "  \($0)\n" }.joined()
     }
 
     /// The rule trace, the objective and tie-breaks in force, the failover plan and every rejection.
