@@ -10,7 +10,7 @@ enum RouteCommand: Command {
         options: JobOptions.specs + [
             OptionSpec("policy", "FILE|NAME", help: "The routing policy: a policy file, or when no such file exists a built-in policy (\(Policy.builtInNames.joined(separator: ", ")))."),
             OptionSpec("tag", "KEY=VALUE", repeatable: true, help: "A job tag the policy's rules and budgets read (repeat for several), e.g. --tag customer=film."),
-            OptionSpec("explain", help: "Also show the rule trace, the objective and tie-breaks, the failover plan and every rejected offer's reasons."),
+            OptionSpec("explain", help: "Also show the rule trace, the objective and tie-breaks, the failover plan and every rejected offer's reasons (JSON always has them)."),
             OptionSpec("format", "F", help: "table (default) or json."),
         ],
         positionals: nil,
@@ -155,7 +155,17 @@ enum RouteCommand: Command {
                 .object(OfferJSON.members(r.estimate, catalog) + [JSONMember("reasons", .array(r.reasons.map { .string($0.description) }))])
             })),
             JSONMember("rules", .array(rules)),
-            JSONMember("objective", .object([JSONMember("name", .string(objectiveName)), JSONMember("weights", weights)])),
+            JSONMember("objective", .object([
+                JSONMember("name", .string(objectiveName)), JSONMember("weights", weights),
+                JSONMember("set_by", .optional(setBy(decision, policy, \.objective)?.id)),
+            ])),
+            JSONMember("preference", preference(decision, policy).map { p, rule in
+                .object([
+                    JSONMember("providers", .array(p.providers.map { .string($0.rawValue) })),
+                    JSONMember("rank", .string(p.rank.rawValue)),
+                    JSONMember("set_by", .optional(rule?.id)),
+                ])
+            } ?? .null),
             JSONMember("failover", .object([
                 JSONMember("alternates", .number(String(decision.failover.alternates))),
                 JSONMember("on", .array(failoverClasses(decision.failover).map(JSONValue.string))),

@@ -100,7 +100,10 @@ final class RouteCommandTests: XCTestCase {
             .object([JSONMember("id", .string("long-clips")), JSONMember("status", .string("not-matched")), JSONMember("stopped_by", .null)]),
             .object([JSONMember("id", .string("customer-published")), JSONMember("status", .string("fired")), JSONMember("stopped_by", .null)]),
         ]))
-        XCTAssertEqual(root["objective"]?["name"], .string("cheapest"))
+        XCTAssertEqual(root["objective"], .object([JSONMember("name", .string("cheapest")), JSONMember("weights", .null), JSONMember("set_by", .string("film-replace"))]))
+        XCTAssertEqual(root["preference"], .object([
+            JSONMember("providers", .array([.string("apixo"), .string("dashscope-intl")])), JSONMember("rank", .string("tie-break")), JSONMember("set_by", .null),
+        ]))
         XCTAssertEqual(root["failover"], .object([
             JSONMember("alternates", .number("2")),
             JSONMember("on", .array([.string("rate-limited"), .string("provider-error"), .string("out-of-balance")])),
