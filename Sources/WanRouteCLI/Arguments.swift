@@ -24,6 +24,17 @@ enum CLIError: Error {
     case failure(String)
 }
 
+extension CLIError {
+    /// A policy that cannot be used: a data error, with every diagnostic when the file is invalid.
+    init(_ error: PolicyError) {
+        switch error {
+        case .invalid(let diagnostics): self = .data(diagnostics)
+        case .noSuchPolicy: self = .usage(error.description)
+        case .unreadable, .noExchangeRate: self = .dataMessage(error.description)
+        }
+    }
+}
+
 /// One `--option` a command accepts.
 struct OptionSpec {
     let name: String

@@ -59,14 +59,14 @@ enum PolicyCommand: Command {
                     files.append(SourceFile(name: policy, text: found.text))
                 }
             } catch {
-                guard case .invalid(let d) = error else { throw RouteCommand.failure(error) }
+                guard case .invalid(let d) = error else { throw CLIError(error) }
                 diagnostics += d
             }
         }
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
 
         let outcomes: [PolicyTestSuite.Outcome]
-        do { outcomes = try PolicyTestSuite.run(files: files, catalog: catalog) } catch { throw RouteCommand.failure(error) }
+        do { outcomes = try PolicyTestSuite.run(files: files, catalog: catalog) } catch { throw CLIError(error) }
         var passed = 0, failed = 0
         var out = ""
         for outcome in outcomes {

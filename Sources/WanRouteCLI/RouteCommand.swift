@@ -41,7 +41,7 @@ enum RouteCommand: Command {
         let catalog = try JobOptions.catalog(args, context)
         let policy = try policy(policyName, catalog, context)
         let router: Router
-        do { router = try Router(policy: policy, catalog: catalog) } catch { throw failure(error) }
+        do { router = try Router(policy: policy, catalog: catalog) } catch { throw CLIError(error) }
         let decision = router.decide(job)
         switch format {
         case .json: context.stdout.write(JSONWriter.pretty(json(decision, router.policy, catalog)) + "\n")
@@ -72,33 +72,16 @@ enum RouteCommand: Command {
     static func policy(_ text: String, _ catalog: PriceCatalog, _ context: Context) throws(CLIError) -> Policy {
         let url = context.url(text)
         var isDirectory: ObjCBool = false
-        do {
-            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
-                if isDirectory.boolValue { throw CLIError.usage("--policy '\(text)' is a directory; give a policy file or a built-in policy name") }
-                return try Policy.load(contentsOf: url, catalog: catalog)
-            }
-            let names = Policy.builtInNames
-            guard names.contains(text) else {
-                let guess = Spelling.closest(to: text, among: names).map { " (did you mean '\($0)'?)" } ?? ""
-                throw CLIError.usage("--policy '\(text)' is neither a policy file nor a built-in policy\(guess); built-in: \(names.joined(separator: ", "))")
-            }
-            return try Policy.builtIn(named: text, catalog: catalog)
-        } catch let error as CLIError {
-            throw error
-        } catch let error as PolicyError {
-            throw failure(error)
-        } catch {
-            throw .failure("\(error)")
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { throw .usage("--policy '\(text)' is a directory; give a policy file or a built-in policy name") }
+            do { return try Policy.load(contentsOf: url, catalog: catalog) } catch { throw CLIError(error) }
         }
-    }
-
-    /// A policy that cannot be used is a data error, with every diagnostic when it is invalid.
-    static func failure(_ error: PolicyError) -> CLIError {
-        switch error {
-        case .invalid(let diagnostics): return .data(diagnostics)
-        case .noSuchPolicy: return .usage(error.description)
-        case .unreadable, .noExchangeRate: return .dataMessage(error.description)
+        let names = Policy.builtInNames
+        guard names.contains(text) else {
+            let guess = Spelling.closest(to: text, among: names).map { " (did you mean '\($0)'?)" } ?? ""
+            throw .usage("--policy '\(text)' is neither a policy file nor a built-in policy\(guess); built-in: \(names.joined(separator: ", "))")
         }
+        do { return try Policy.builtIn(named: text, catalog: catalog) } catch { throw CLIError(error) }
     }
 
     // MARK: explanation pieces shared by table and JSON
