@@ -24,6 +24,17 @@ enum CLIError: Error {
     case failure(String)
 }
 
+extension CLIError {
+    /// A policy that cannot be used: a data error, with every diagnostic when the file is invalid.
+    init(_ error: PolicyError) {
+        switch error {
+        case .invalid(let diagnostics): self = .data(diagnostics)
+        case .noSuchPolicy: self = .usage(error.description)
+        case .unreadable, .noExchangeRate: self = .dataMessage(error.description)
+        }
+    }
+}
+
 /// One `--option` a command accepts.
 struct OptionSpec {
     let name: String
@@ -51,6 +62,11 @@ struct CommandSpec {
     let positionals: String?
     /// Paragraphs after the option list: defaults, examples, exit codes.
     let details: String
+    /// The word a command with subcommands requires first (`policy test`), shown in the overview.
+    var subcommand: String? = nil
+
+    /// `quote`, or `policy test` for a command with a subcommand.
+    var overviewName: String { subcommand.map { "\(name) \($0)" } ?? name }
 
     var help: String {
         var text = "\(summary)\n\nUsage: \(synopsis)\n\nOptions:\n"

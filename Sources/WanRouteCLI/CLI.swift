@@ -46,11 +46,11 @@ struct Context {
 public enum CommandLineTool {
     public static let version = "0.1.0"
 
-    static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self, RunCommand.self, SimulateCommand.self, ValidateCommand.self]
+static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self, RouteCommand.self, PolicyCommand.self, RunCommand.self, SimulateCommand.self, ValidateCommand.self]
 
     static var overview: String {
-        let width = commands.map { $0.spec.name.count }.max() ?? 0
-        let list = commands.map { "  \($0.spec.name)\(String(repeating: " ", count: width - $0.spec.name.count + 2))\($0.spec.summary)" }
+        let width = commands.map { $0.spec.overviewName.count }.max() ?? 0
+        let list = commands.map { "  \($0.spec.overviewName)\(String(repeating: " ", count: width - $0.spec.overviewName.count + 2))\($0.spec.summary)" }
         return """
         wanroute: price, route and audit Wan 2.2 Animate video jobs across hosted APIs.
 
@@ -138,5 +138,36 @@ extension Context {
     /// A path from the command line, relative to the current directory.
     func url(_ path: String) -> URL {
         path.hasPrefix("/") ? URL(fileURLWithPath: path) : currentDirectory.appendingPathComponent(path)
+    }
+
+    /// A path relative to the current directory when it lies inside it, for shorter messages.
+    func relative(_ path: String) -> String {
+        let base = currentDirectory.path.hasSuffix("/") ? currentDirectory.path : currentDirectory.path + "/"
+        return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+    }
+
+    /// The files named on a command line: a directory means every `*.json` file directly inside it.
+    /// Each file is named as given (or relative to the current directory) and read once. A missing
+    /// path is a usage error; an unreadable file or a directory with no JSON is a data error.
+    func sourceFiles(_ targets: [String]) throws(CLIError) -> [SourceFile] {
+        var files: [SourceFile] = []
+        for target in targets {
+            let url = url(target)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+                throw .usage("'\(target)' does not exist")
+            }
+            let found: [SourceFile]
+            do throws(PricingError) {
+                found = isDirectory.boolValue
+                    ? try SourceFile.jsonFiles(in: url).map { SourceFile(name: relative($0.name), text: $0.text) }
+                    : [SourceFile(name: target, text: try SourceFile.read(url).text)]
+            } catch {
+                throw .dataMessage(error.description)
+            }
+            if found.isEmpty { throw .dataMessage("'\(target)' holds no *.json files") }
+            for f in found where !files.contains(where: { $0.name == f.name }) { files.append(f) }
+        }
+        return files
     }
 }

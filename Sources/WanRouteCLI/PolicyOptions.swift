@@ -4,49 +4,46 @@ import WanRoute
 /// `--policy FILE|NAME` and `--tag KEY=VALUE`, shared by the commands that route jobs.
 enum PolicyOptions {
     static let specs: [OptionSpec] = [
-        OptionSpec("policy", "FILE|NAME", help: "A policy file, or the name of a built-in policy: \(Policy.builtInNames.joined(separator: ", "))."),
-        OptionSpec("tag", "KEY=VALUE", repeatable: true, help: "A label the policy's rules and budgets can test (repeat for several)."),
+        OptionSpec("policy", "FILE|NAME", help: "The routing policy: a policy file, or when no such file exists a built-in policy (\(Policy.builtInNames.joined(separator: ", ")))."),
+        OptionSpec("tag", "KEY=VALUE", repeatable: true, help: "A job tag the policy's rules and budgets read (repeat for several), e.g. --tag customer=film."),
     ]
 
-    /// The router for `--policy`: a file when one exists at that path, else a built-in name.
+    /// The router for `--policy`, compiled against `catalog`.
     static func router(_ args: ParsedArguments, _ context: Context, catalog: PriceCatalog) throws(CLIError) -> Router {
-        guard let given = args.value("policy") else {
-            throw .usage("name a policy with --policy FILE or one of \(Policy.builtInNames.joined(separator: ", "))")
+        guard let text = args.value("policy") else {
+            throw .usage("give the routing policy with --policy FILE|NAME (built-in: \(Policy.builtInNames.joined(separator: ", ")))")
         }
-        let url = context.url(given)
-        do {
-            let policy: Policy
-            if FileManager.default.fileExists(atPath: url.path) {
-                policy = try Policy.load(contentsOf: url, catalog: catalog)
-            } else if Policy.builtInNames.contains(given) {
-                policy = try Policy.builtIn(named: given, catalog: catalog)
-            } else {
-                throw CLIError.usage("--policy '\(given)' is neither a file nor a built-in policy (\(Policy.builtInNames.joined(separator: ", ")))")
-            }
-            return try Router(policy: policy, catalog: catalog)
-        } catch let error as CLIError {
-            throw error
-        } catch let error as PolicyError {
-            switch error {
-            case .invalid(let diagnostics): throw .data(diagnostics)
-            default: throw .dataMessage(error.description)
-            }
-        } catch {
-            throw .failure("\(error)")
-        }
+        let policy = try policy(text, catalog, context)
+        do { return try Router(policy: policy, catalog: catalog) } catch { throw CLIError(error) }
     }
 
-    /// The `--tag KEY=VALUE` pairs; a malformed or repeated key is a usage error.
+    /// The `--tag KEY=VALUE` options as a dictionary; a malformed or repeated key is a usage error.
     static func tags(_ args: ParsedArguments) throws(CLIError) -> [String: String] {
         var tags: [String: String] = [:]
         for text in args.values("tag") {
-            guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
-                throw .usage("--tag '\(text)' is not KEY=VALUE (for example --tag customer=film)")
+            guard let eq = text.firstIndex(of: "="), eq != text.startIndex, text.index(after: eq) != text.endIndex else {
+                throw .usage("--tag '\(text)' is not KEY=VALUE (e.g. --tag customer=film)")
             }
             let key = String(text[..<eq])
             guard tags[key] == nil else { throw .usage("--tag \(key) is given more than once") }
             tags[key] = String(text[text.index(after: eq)...])
         }
         return tags
+    }
+
+    /// A policy file when `text` names one; else a built-in policy; else a usage error listing the built-in names.
+    static func policy(_ text: String, _ catalog: PriceCatalog, _ context: Context) throws(CLIError) -> Policy {
+        let url = context.url(text)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { throw .usage("--policy '\(text)' is a directory; give a policy file or a built-in policy name") }
+            do { return try Policy.load(contentsOf: url, catalog: catalog) } catch { throw CLIError(error) }
+        }
+        let names = Policy.builtInNames
+        guard names.contains(text) else {
+            let guess = Spelling.closest(to: text, among: names).map { " (did you mean '\($0)'?)" } ?? ""
+            throw .usage("--policy '\(text)' is neither a policy file nor a built-in policy\(guess); built-in: \(names.joined(separator: ", "))")
+        }
+        do { return try Policy.builtIn(named: text, catalog: catalog) } catch { throw CLIError(error) }
     }
 }

@@ -43,37 +43,15 @@ enum QuoteCommand: Command {
         let cheapest = quote.cheapest?.offerIndex
         let offers: [JSONValue] = quote.estimates.map { e in
             let offer = catalog.offers[e.offerIndex]
-            let provider = catalog.providers[offer.providerIndex]
-            let usd: JSONValue = e.usd.map {
-                .object([JSONMember("amount", .string($0.decimalString)), JSONMember("currency", .string("USD")),
-                         JSONMember("converted", .bool(e.usdIsConverted))])
-            } ?? .null
-            return .object([
-                JSONMember("provider", .string(offer.provider.rawValue)),
-                JSONMember("provider_name", .string(provider.displayName)),
-                JSONMember("has_adapter", .bool(provider.hasAdapter)),
-                JSONMember("behavior", .string(offer.behavior.rawValue)),
-                JSONMember("mode", .string(offer.mode.rawValue)),
-                JSONMember("resolution", .string(offer.resolution.rawValue)),
-                JSONMember("billable_seconds", .optional(e.billableSeconds?.decimalString)),
-                JSONMember("price_per_second", offer.pricePerSecond?.json ?? .null),
-                JSONMember("cost", e.cost?.json ?? .null),
-                JSONMember("usd", usd),
-                JSONMember("confidence", .string(offer.source.confidence.rawValue)),
+            return .object(OfferJSON.members(e, catalog) + [
                 JSONMember("eligible", .bool(e.isEligible)),
                 JSONMember("cheapest", .bool(e.offerIndex == cheapest)),
                 JSONMember("reasons", .array(e.reasons.map { .string($0.description) })),
                 JSONMember("source", .object([JSONMember("url", .string(offer.source.url)), JSONMember("read_on", .string(offer.source.readOn))])),
             ])
         }
-        let job = quote.job
         return .object([
-            JSONMember("job", .object([
-                JSONMember("behavior", .string(job.behavior.rawValue)),
-                JSONMember("duration", .string(job.duration.decimalString)),
-                JSONMember("resolution", .optional(job.resolution?.rawValue)),
-                JSONMember("mode", .optional(job.mode?.rawValue)),
-            ])),
+            JSONMember("job", .object(OfferJSON.job(quote.job))),
             JSONMember("offers", .array(offers)),
         ])
     }
@@ -105,11 +83,7 @@ enum QuoteCommand: Command {
         if quote.estimates.isEmpty { out += "(no offer sells this combination)\n" }
         var notes: [String] = []
         if cheapest != nil { notes.append("* cheapest eligible offer") }
-        for c in converted.sorted() {
-            if let rate = catalog.exchangeRates.rate(for: c) {
-                notes.append("~ converted from \(c) at \(FixedDecimal.format(rate.usdPerUnitMicros, scale: 6)) USD per \(c) (rate of \(rate.readOn))")
-            }
-        }
+        notes += catalog.conversionNotes(converted)
         let quoteOnly = Set(quote.estimates.map { catalog.offers[$0.offerIndex].providerIndex })
             .map { catalog.providers[$0] }.filter { !$0.hasAdapter }.map(\.id.rawValue).sorted()
         if !quoteOnly.isEmpty { notes.append("quote only (wanroute cannot submit jobs to them yet): \(quoteOnly.joined(separator: ", "))") }

@@ -29,30 +29,7 @@ enum ValidateCommand: Command {
                 throw .usage("no ./pricing or ./policies here; name the files or directories to check")
             }
         }
-        var files: [SourceFile] = []
-        for target in targets {
-            let url = context.url(target)
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-                throw .usage("'\(target)' does not exist")
-            }
-            do {
-                if isDirectory.boolValue {
-                    let found = try SourceFile.jsonFiles(in: url)
-                    if found.isEmpty { throw CLIError.dataMessage("'\(target)' holds no *.json files") }
-                    files += found.map { SourceFile(name: relative($0.name, context), text: $0.text) }
-                } else {
-                    let file = try SourceFile.read(url)
-                    files.append(SourceFile(name: target, text: file.text))
-                }
-            } catch let error as PricingError {
-                throw .dataMessage(error.description)
-            } catch let error as CLIError {
-                throw error
-            } catch {
-                throw .failure("\(error)")
-            }
-        }
+        let files = try context.sourceFiles(targets)
         let diagnostics = DataFileValidator.validate(files)
         for d in diagnostics { context.stderr.write("\(d)\n") }
         let errors = diagnostics.filter { $0.severity == .error }.count
@@ -62,9 +39,4 @@ enum ValidateCommand: Command {
         return errors > 0 ? .dataError : .ok
     }
 
-    /// A path relative to the current directory when it lies inside it, for shorter messages.
-    private static func relative(_ path: String, _ context: Context) -> String {
-        let base = context.currentDirectory.path.hasSuffix("/") ? context.currentDirectory.path : context.currentDirectory.path + "/"
-        return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
-    }
 }

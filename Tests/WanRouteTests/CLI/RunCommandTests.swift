@@ -114,11 +114,11 @@ final class RunCommandTests: XCTestCase {
 
     func testBadCommandLines() throws {
         let cases: [([String], String)] = [
-            (["run", "--image", image, "--video", video, "--duration", "5"], "name a policy with --policy"),
+            (["run", "--image", image, "--video", video, "--duration", "5"], "give the routing policy with --policy FILE|NAME"),
             (["run", "--sandbox", "--image", image, "--video", video, "--policy", "cheapest"], "--sandbox fetches no real files"),
             (["run", "--image", "face.png", "--video", video, "--duration", "5", "--policy", "cheapest"], "--image must be an http(s) URL"),
             (["run", "--jobs", "x.jsonl", "--duration", "5", "--policy", "cheapest"], "--duration describes a single job"),
-            (["run", "--sandbox", "--image", image, "--video", video, "--duration", "5", "--policy", "nope"], "--policy 'nope' is neither a file nor a built-in policy"),
+            (["run", "--sandbox", "--image", image, "--video", video, "--duration", "5", "--policy", "nope"], "--policy 'nope' is neither a policy file nor a built-in policy"),
             (["run", "--sandbox", "--image", image, "--video", video, "--duration", "5", "--policy", "cheapest", "--tag", "oops"], "--tag 'oops' is not KEY=VALUE"),
         ]
         for (args, message) in cases {
