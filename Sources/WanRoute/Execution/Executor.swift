@@ -508,22 +508,14 @@ actor InFlightLimiter {
     func count(_ provider: ProviderID) -> Int { inFlight[provider, default: 0] }
 }
 
-/// Seeded jitter for poll intervals and back-offs (SplitMix64 under a lock).
+/// Seeded jitter for poll intervals and back-offs, shared by concurrent jobs.
 final class Jitter: @unchecked Sendable {
     private let lock = NSLock()
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    private func next() -> UInt64 {
-        lock.withLock {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    private func next() -> UInt64 { lock.withLock { generator.next() } }
 
     /// A time between `low` and `high`, inclusive, to the microsecond.
     func between(_ low: Seconds, _ high: Seconds) -> Seconds {

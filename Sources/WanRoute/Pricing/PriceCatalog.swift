@@ -183,6 +183,10 @@ struct PricingRow {
     /// USD per unit of the offer's currency in micro-units; nil for USD (no conversion).
     let usdRateMicros: Int64?
     let isUSD: Bool
+    /// The offer's currency as a position in ``Currency/known``: an integer keeps the row free of
+    /// reference-counted fields, so reading it costs no retain and release.
+    let currencyIndex: Int8
+    var currency: Currency { Currency.known[Int(currencyIndex)] }
     let minimumDurationMicros: Int64
     let maximumDurationMicros: Int64
     let confidenceRank: Int8
@@ -205,6 +209,7 @@ struct PricingRow {
         pricePerUnitNanos = offer.pricePerUnit?.nanos
         flatFeeNanos = billing.flatFee?.nanos ?? 0
         let currency = offer.pricePerSecond?.currency ?? .usd
+        currencyIndex = Int8(Currency.known.firstIndex(of: currency)!)
         isUSD = currency == .usd
         usdRateMicros = isUSD ? nil : rates.rate(for: currency)?.usdPerUnitMicros
         minimumDurationMicros = provider.limits.video.minimumDuration?.micros ?? .min
@@ -212,6 +217,10 @@ struct PricingRow {
         confidenceRank = Int8(offer.source.confidence.rank)
         self.identityRank = identityRank
     }
+
+    /// Whether a cost in USD can be estimated for any duration: a price, a billing rule and,
+    /// for another currency, an exchange rate.
+    var isPriced: Bool { billable && pricePerUnitNanos != nil && (isUSD || usdRateMicros != nil) }
 }
 
 /// A pricing file's provider and offers, resolved but not yet placed in a catalog.

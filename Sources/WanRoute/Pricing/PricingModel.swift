@@ -220,9 +220,15 @@ public struct ExchangeRates: Sendable, Equatable {
     public func usd(_ money: Money) -> Money? {
         if money.currency == .usd { return money }
         guard let rate = rate(for: money.currency) else { return nil }
-        let (high, low) = money.nanos.magnitude.multipliedFullWidth(by: UInt64(rate.usdPerUnitMicros))
+        return Money(nanos: Self.convert(money.nanos, usdPerUnitMicros: rate.usdPerUnitMicros), currency: .usd)
+    }
+
+    /// `nanos` of a currency in nano-dollars at a rate in micro-dollars per unit: the one
+    /// conversion (nearest nano-dollar, halves away from zero).
+    static func convert(_ nanos: Int64, usdPerUnitMicros: Int64) -> Int64 {
+        let (high, low) = nanos.magnitude.multipliedFullWidth(by: UInt64(usdPerUnitMicros))
         let (q, r) = UInt64(1_000_000).dividingFullWidth((high, low))
         let rounded = Int64(clamping: q + (r >= 500_000 ? 1 : 0))
-        return Money(nanos: money.nanos < 0 ? -rounded : rounded, currency: .usd)
+        return nanos < 0 ? -rounded : rounded
     }
 }

@@ -133,22 +133,12 @@ extension PriceCatalog {
     /// Prices one offer for a job and checks the job against the provider's input limits.
     public func estimate(offerAt index: Int, for job: Job) -> Estimate {
         let row = rows[index]
-        var units: Int64?
-        if row.billable {
-            units = BillingRule.units(job.duration.micros, unitMicros: row.unitMicros, unitDivisor: row.unitDivisor,
-                                      rounding: row.rounding, minimumUnits: row.minimumUnits, capUnits: row.capUnits)
-        }
+        let units = billableUnits(row, job.duration)
         var cost: Money?
         var usd: Money?
-        if let units, let unitPrice = row.pricePerUnitNanos {
-            let currency = offers[index].pricePerUnit!.currency
-            let amount = Money(nanos: unitPrice * units + row.flatFeeNanos, currency: currency)
-            cost = amount
-            if row.isUSD {
-                usd = amount
-            } else if row.usdRateMicros != nil {
-                usd = exchangeRates.usd(amount)
-            }
+        if let units, let amounts = amounts(row, units: units) {
+            cost = Money(nanos: amounts.cost, currency: row.currency)
+            usd = amounts.usd.map { Money(nanos: $0, currency: .usd) }
         }
         // Only the duration limits can fail a job with no media facts: skip the general check.
         let needsCheck = job.video != nil || job.image != nil
@@ -162,6 +152,30 @@ extension PriceCatalog {
             usdIsConverted: cost != nil && !row.isUSD,
             reasons: needsCheck ? Self.reasons(job, providers[row.providerIndex]) : []
         )
+    }
+
+    /// An offer's cost for a duration in nano-dollars, or nil when it cannot be estimated (no
+    /// price, no billing rule, no exchange rate). The router ranks by this; it is the same
+    /// arithmetic as ``estimate(offerAt:for:)``.
+    func usdNanos(offerAt index: Int, duration: Seconds) -> Int64? {
+        let row = rows[index]
+        guard let units = billableUnits(row, duration) else { return nil }
+        return amounts(row, units: units)?.usd
+    }
+
+    /// Billing units for a duration under the offer's rule, or nil when the basis is unknown.
+    private func billableUnits(_ row: PricingRow, _ duration: Seconds) -> Int64? {
+        guard row.billable else { return nil }
+        return BillingRule.units(duration.micros, unitMicros: row.unitMicros, unitDivisor: row.unitDivisor,
+                                 rounding: row.rounding, minimumUnits: row.minimumUnits, capUnits: row.capUnits)
+    }
+
+    /// The cost of `units` in the offer's currency and in USD (nil without a rate); nil with no price.
+    private func amounts(_ row: PricingRow, units: Int64) -> (cost: Int64, usd: Int64?)? {
+        guard let unitPrice = row.pricePerUnitNanos else { return nil }
+        let cost = unitPrice * units + row.flatFeeNanos
+        if row.isUSD { return (cost, cost) }
+        return (cost, row.usdRateMicros.map { ExchangeRates.convert(cost, usdPerUnitMicros: $0) })
     }
 
     /// Whether an offer sells what the job asks for (behaviour, and resolution and mode when set).

@@ -70,11 +70,6 @@ struct OfferFacts: Sendable {
     var confidenceRank: Int
     var queueSeconds: Double
     var perSecond: Double
-    /// Price of one billing unit in the offer's currency, nil when unknown or not estimable.
-    var unitNanos: Int64?
-    var feeNanos: Int64
-    /// USD per unit of the currency in 10^-6, or 0 for USD.
-    var rateMicros: Int64
     var minDuration: Int64
     var maxDuration: Int64
     /// Position in the catalog's tie-break order (quoteOrder between equally priced offers).
@@ -118,15 +113,9 @@ final class CompiledPolicy: Sendable {
         var facts: [OfferFacts] = []
         for (i, o) in catalog.offers.enumerated() {
             let p = catalog.providers[o.providerIndex]
-            var unit = p.billing.basis == .unknown ? nil : o.pricePerUnit?.nanos
-            var rate: Int64 = 0
-            if let c = o.pricePerUnit?.currency, c != .usd {
-                if let r = catalog.exchangeRates.rate(for: c) { rate = r.usdPerUnitMicros } else { unit = nil }
-            }
             facts.append(OfferFacts(
                 behavior: o.behavior, mode: o.mode, resolution: o.resolution, provider: o.providerIndex, quality: o.quality,
                 confidenceRank: o.source.confidence.rank, queueSeconds: o.latency.queueSeconds, perSecond: o.latency.secondsPerOutputSecond,
-                unitNanos: unit, feeNanos: p.billing.flatFee?.nanos ?? 0, rateMicros: rate,
                 minDuration: p.limits.video.minimumDuration?.micros ?? Int64.min, maxDuration: p.limits.video.maximumDuration?.micros ?? Int64.max,
                 tieRank: tieRank[i]))
         }
@@ -152,7 +141,7 @@ final class CompiledPolicy: Sendable {
                 if let q = c.minQuality, o.quality < q { m |= RejectBit.quality }
                 if let minConfidence {
                     if o.source.confidence > minConfidence { m |= RejectBit.confidence }
-                    else if minConfidence != .unknown, facts[i].unitNanos == nil { m |= RejectBit.unpriced }
+                    else if minConfidence != .unknown, !catalog.rows[i].isPriced { m |= RejectBit.unpriced }
                 }
                 if k == 0, !allowQuoteOnly, !catalog.providers[o.providerIndex].hasAdapter { m |= RejectBit.quoteOnly }
                 mask[i] = m
@@ -221,11 +210,7 @@ final class CompiledPolicy: Sendable {
                 }
                 if duration < f.minDuration || duration > f.maxDuration { mask |= RejectBit.ineligible }
                 else if checkMedia, !PriceCatalog.reasons(job, catalog.providers[f.provider]).isEmpty { mask |= RejectBit.ineligible }
-                var usd = Int64.max
-                if let unit = f.unitNanos, let units = catalog.providers[f.provider].billing.billableUnits(for: job.duration) {
-                    let cost = unit * units + f.feeNanos
-                    usd = f.rateMicros == 0 ? cost : Self.convert(cost, f.rateMicros)
-                }
+                let usd = catalog.usdNanos(offerAt: i, duration: job.duration) ?? Int64.max
                 let latency = f.queueSeconds + f.perSecond * seconds
                 // An offer refused for its price confidence is not also refused for its unknown cost.
                 let priceRefused = mask & (RejectBit.confidence | RejectBit.unpriced) != 0
@@ -273,13 +258,6 @@ final class CompiledPolicy: Sendable {
     /// USD nano-dollars of `nanos` of a currency at `rateMicros` USD per unit, rounded half away
     /// from zero exactly as ``ExchangeRates/usd(_:)`` does.
     @inline(__always)
-    static func convert(_ nanos: Int64, _ rateMicros: Int64) -> Int64 {
-        let (high, low) = nanos.magnitude.multipliedFullWidth(by: UInt64(rateMicros))
-        let (q, r) = UInt64(1_000_000).dividingFullWidth((high, low))
-        let rounded = Int64(clamping: q + (r >= 500_000 ? 1 : 0))
-        return nanos < 0 ? -rounded : rounded
-    }
-
     func score(_ entries: inout ArraySlice<Entry>, _ w: Weights) {
         var minC = Int64.max, maxC = Int64.min, minQ = Int.max, maxQ = Int.min, minL = Double.infinity, maxL = -Double.infinity
         for e in entries {

@@ -65,7 +65,7 @@ public final class ProviderSimulator: @unchecked Sendable {
     private var server: LoopbackHTTPServer?
     private var stopping = false
     private var script: [FaultRule]
-    private var random: SimulatorRandom?
+    private var random: SplitMix64?
     private var taskList: [SimulatedTask] = []
     private var taskIndex: [String: Int] = [:]
     private var records: [BillingRecord] = []
@@ -76,7 +76,7 @@ public final class ProviderSimulator: @unchecked Sendable {
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
         script = configuration.script
-        random = configuration.random.map { SimulatorRandom(seed: $0.seed) }
+        random = configuration.random.map { SplitMix64(seed: $0.seed) }
         catalog = try? PriceCatalog.builtIn()
     }
 

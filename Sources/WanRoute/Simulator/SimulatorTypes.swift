@@ -103,20 +103,6 @@ public struct RandomFaults: Sendable, Equatable {
     }
 }
 
-/// SplitMix64: small, fast and the same everywhere, for reproducible fault draws.
-struct SimulatorRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    /// A uniform value in [0, 1).
-    mutating func unit() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(UInt64(1) << 53)
-    }
-}
-
 /// How a simulated task ends.
 public enum SimulatedOutcome: String, Sendable, Hashable {
     case success, failed, refused
