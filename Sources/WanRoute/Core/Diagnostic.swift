@@ -7,10 +7,13 @@ import Foundation
 public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     /// Whether the problem stops the file from being used.
     public enum Severity: String, Sendable, Equatable {
+        /// The file cannot be used until it is fixed.
         case error
+        /// The file can be used, but something is probably wrong.
         case warning
     }
 
+    /// Whether the problem stops the file from being used.
     public var severity: Severity
     /// The file, as the user named it (or `built-in:NAME` for the embedded defaults).
     public var file: String
@@ -38,6 +41,7 @@ public enum Behavior: String, Sendable, CaseIterable, Hashable, Comparable {
     /// The image's character replaces the person in the reference video (DashScope `wan2.2-animate-mix`).
     case replace
 
+    /// Orders behaviours by name.
     public static func < (a: Behavior, b: Behavior) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -50,13 +54,17 @@ public enum Mode: String, Sendable, CaseIterable, Hashable, Comparable {
     /// The single mode of providers that have no std/pro split.
     case standard
 
+    /// Orders modes by name.
     public static func < (a: Mode, b: Mode) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// An output resolution tier, named by its short side.
 public enum Resolution: String, Sendable, CaseIterable, Hashable, Comparable {
+    /// Short side 480 pixels.
     case p480 = "480p"
+    /// Short side 580 pixels.
     case p580 = "580p"
+    /// Short side 720 pixels.
     case p720 = "720p"
 
     /// The short side in pixels.
@@ -68,6 +76,7 @@ public enum Resolution: String, Sendable, CaseIterable, Hashable, Comparable {
         }
     }
 
+    /// Orders resolutions from the smallest short side up.
     public static func < (a: Resolution, b: Resolution) -> Bool { a.shortSide < b.shortSide }
 }
 
@@ -96,6 +105,7 @@ public enum Confidence: String, Sendable, CaseIterable, Hashable, Comparable {
 /// A provider's identifier as used on the command line, in JSON and in environment variables
 /// (`dashscope-intl`, `apixo`, ...): lower-case letters, digits and dashes.
 public struct ProviderID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The identifier text, such as `dashscope-intl`.
     public let rawValue: String
 
     /// An identifier, or nil when `rawValue` is not lower-case letters, digits and single dashes.
@@ -109,6 +119,8 @@ public struct ProviderID: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     /// The form used in environment variable names: `DASHSCOPE_INTL`.
     public var environmentName: String { rawValue.uppercased().replacingOccurrences(of: "-", with: "_") }
+    /// The identifier text.
     public var description: String { rawValue }
+    /// Orders identifiers by their text.
     public static func < (a: ProviderID, b: ProviderID) -> Bool { a.rawValue < b.rawValue }
 }

@@ -88,6 +88,7 @@ public enum FixedDecimal {
 }
 
 extension FixedDecimal.ParseFailure: CustomStringConvertible {
+    /// The failure as a phrase that follows the value: `is too large`.
     public var description: String {
         switch self {
         case .notADecimal: return "is not a plain decimal number such as 12 or 0.04"

@@ -4,12 +4,17 @@
 ///
 /// Use it to read configuration, provider responses and ledger lines; use ``JSONWriter`` to emit.
 public enum JSONValue: Sendable, Equatable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
     /// A number, as the literal text that appeared in the document (for example `0.04` or `1e3`).
     case number(String)
+    /// A string, with its escapes decoded.
     case string(String)
+    /// An array, in document order.
     case array([JSONValue])
+    /// An object's members in document order, duplicates kept.
     case object([JSONMember])
 
     /// The member named `key` of an object, or nil.
@@ -39,7 +44,9 @@ public enum JSONValue: Sendable, Equatable {
 
 /// One `"key": value` member of a JSON object, in document order.
 public struct JSONMember: Sendable, Equatable {
+    /// The member's name, unescaped.
     public var key: String
+    /// The member's value.
     public var value: JSONValue
     /// Creates a member.
     public init(_ key: String, _ value: JSONValue) {
@@ -50,9 +57,13 @@ public struct JSONMember: Sendable, Equatable {
 
 /// Why a document is not JSON, with the 1-based line and column where reading stopped.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong, as a plain sentence.
     public var message: String
+    /// The 1-based line where reading stopped.
     public var line: Int
+    /// The 1-based column where reading stopped, counted in Unicode scalars.
     public var column: Int
+    /// `line L, column C: message`.
     public var description: String { "line \(line), column \(column): \(message)" }
 }
 

@@ -20,7 +20,9 @@ public struct Currency: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     private init(uncheckedCode: String) { self.code = uncheckedCode }
 
+    /// The code, such as `USD`.
     public var description: String { code }
+    /// Orders currencies by code.
     public static func < (a: Currency, b: Currency) -> Bool { a.code < b.code }
 }
 
@@ -107,6 +109,8 @@ public struct Seconds: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Exact decimal text without trailing zeros: `"12.345"`, `"5"`.
     public var decimalString: String { FixedDecimal.format(micros, scale: Seconds.scale) }
+    /// The decimal text with a unit: `12.345 s`.
     public var description: String { decimalString + " s" }
+    /// Orders spans by length.
     public static func < (a: Seconds, b: Seconds) -> Bool { a.micros < b.micros }
 }

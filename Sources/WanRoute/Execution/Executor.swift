@@ -4,8 +4,11 @@ import Foundation
 public struct JobOrder: Sendable, Equatable {
     /// The caller's id for the job, echoed in the report.
     public var id: String
+    /// What to generate: behaviour, duration, resolution, mode and tags for routing.
     public var job: Job
+    /// The character image's URL, which the provider fetches.
     public var imageURL: String
+    /// The reference video's URL, which the provider fetches.
     public var videoURL: String
 
     /// Creates an order.
@@ -41,10 +44,15 @@ public enum AttemptOutcome: String, Sendable, Equatable {
 
 /// One attempt at one offer, for the job's report.
 public struct Attempt: Sendable, Equatable {
+    /// The provider of the offer tried.
     public var provider: ProviderID
+    /// The offer's mode.
     public var mode: Mode
+    /// The offer's output resolution.
     public var resolution: Resolution
+    /// The provider's task id, or nil when no task was created.
     public var taskID: String?
+    /// How the attempt ended.
     public var outcome: AttemptOutcome
     /// The failure class, when the attempt failed.
     public var failure: FailureClass?
@@ -58,6 +66,7 @@ public struct Attempt: Sendable, Equatable {
 public struct JobReport: Sendable, Equatable {
     /// The end state of a job.
     public enum Status: String, Sendable, Equatable {
+        /// The task finished with a result.
         case succeeded
         /// Every allowed attempt failed; nothing is running and nothing more will bill.
         case failed
@@ -80,21 +89,29 @@ public struct JobReport: Sendable, Equatable {
         case failedTaskFree = "failed-task-free"
     }
 
+    /// The order's id.
     public var id: String
+    /// How the job ended.
     public var status: Status
     /// The offer that produced the result, or the last one tried.
     public var provider: ProviderID?
+    /// That offer's mode.
     public var mode: Mode?
+    /// That offer's output resolution.
     public var resolution: Resolution?
+    /// The provider's task id on that offer, or nil when no task was created.
     public var taskID: String?
+    /// Where the generated video can be fetched, when the job succeeded.
     public var resultURL: String?
     /// The router's estimate for the offer used.
     public var estimatedCost: Money?
     /// What the provider billed, when it can be known; nil when unknown (never zero instead).
     public var actualCost: Money?
+    /// How ``actualCost`` was found; nil when it is unknown or no task existed to bill.
     public var actualCostSource: CostSource?
     /// The provider's own billed quantity, when it reported one.
     public var billed: BilledQuantity?
+    /// Every offer tried or skipped, in order.
     public var attempts: [Attempt]
     /// A plain sentence summarising the end state.
     public var message: String
@@ -106,6 +123,7 @@ public struct ExecutorOptions: Sendable {
     public var submitAttempts: Int = 4
     /// First back-off; doubles each retry, with jitter, never below the provider's Retry-After.
     public var backoffBase = Seconds(whole: 2)
+    /// The longest back-off before jitter (a Retry-After may still ask for longer).
     public var backoffCap = Seconds(whole: 120)
     /// How long one job may take from its first submission (queueing for a slot excluded), polling and failover included.
     public var deadline = Seconds(whole: 3_600)
@@ -115,6 +133,7 @@ public struct ExecutorOptions: Sendable {
     public var defaultConcurrency = 16
     /// Consecutive failures after which a provider is cooled down for the jobs that follow.
     public var cooldownAfter = 3
+    /// How long a cooled-down provider is skipped.
     public var cooldown = Seconds(whole: 300)
     /// Consecutive failed polls (5xx, time-outs) tolerated before the job needs attention.
     public var pollErrorLimit = 20
@@ -125,9 +144,13 @@ public struct ExecutorOptions: Sendable {
 
 /// Something worth showing while jobs run (the CLI prints these on a terminal).
 public enum ExecutionEvent: Sendable {
+    /// A task was created at a provider.
     case submitted(jobID: String, provider: ProviderID, taskID: String)
+    /// A submission failed in a retryable way; the next one goes out `after` from now.
     case retrying(jobID: String, provider: ProviderID, after: Seconds, reason: String)
+    /// The job moves on from one provider's offer to the next alternate.
     case failingOver(jobID: String, from: ProviderID, to: ProviderID, reason: String)
+    /// A job ended, with its report.
     case finished(JobReport)
 }
 

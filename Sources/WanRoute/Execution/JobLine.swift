@@ -4,13 +4,21 @@
 ///   "behavior": "replace", "resolution": "720p", "mode": "wan-pro", "tags": {"customer": "film"}}`
 /// Only `image` and `video` are required; without `duration` the caller probes the video.
 public struct JobLine: Sendable, Equatable {
+    /// The line's `id`, or the caller's default (such as the line number) when absent.
     public var id: String
+    /// The character image's http(s) URL (`image`).
     public var imageURL: String
+    /// The reference video's http(s) URL (`video`).
     public var videoURL: String
+    /// The reference video's duration; nil when the line gives none and the video must be probed.
     public var duration: Seconds?
+    /// The behaviour asked for (`behavior`); `animate` when absent.
     public var behavior: Behavior
+    /// A required output resolution, or nil for any.
     public var resolution: Resolution?
+    /// A required mode, or nil for any.
     public var mode: Mode?
+    /// Free labels for routing policies and reports; empty when absent.
     public var tags: [String: String]
 
     /// Parses one line; diagnostics carry `file` (such as `jobs.jsonl:3`) and JSON paths.

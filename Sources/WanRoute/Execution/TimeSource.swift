@@ -15,6 +15,7 @@ public protocol TimeSource: Sendable {
 /// Real time. `speed` compresses waits (the sandbox runs the simulator's provider time 100×
 /// faster); `now()` advances at the same compressed rate so deadlines stay consistent.
 public struct SystemTimeSource: TimeSource {
+    /// How many times faster than real time waits and ``now()`` run (1 for real time).
     public let speed: Int64
     private let start = ContinuousClock.now
 
@@ -24,14 +25,17 @@ public struct SystemTimeSource: TimeSource {
         self.speed = speed
     }
 
+    /// Real monotonic time since creation, compressed by ``speed``.
     public func now() -> Seconds {
         let elapsed = ContinuousClock.now - start
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         return Seconds(micros: micros * speed)
     }
 
+    /// The real calendar time (not compressed).
     public func date() -> Date { Date() }
 
+    /// Sleeps `duration` divided by ``speed``; throws `CancellationError` when the task is cancelled.
     public func sleep(for duration: Seconds) async throws {
         guard duration.micros > 0 else { return }
         try await Task.sleep(nanoseconds: UInt64(duration.micros) * 1_000 / UInt64(speed))
@@ -52,10 +56,13 @@ public final class VirtualTimeSource: TimeSource, @unchecked Sendable {
         self.epoch = epoch
     }
 
+    /// The virtual time: the start plus every wait and advance so far.
     public func now() -> Seconds { lock.withLock { current } }
 
+    /// The epoch plus the virtual time.
     public func date() -> Date { epoch.addingTimeInterval(Double(now().micros) / 1_000_000) }
 
+    /// Records the wait and moves the clock forward at once; throws `CancellationError` when cancelled.
     public func sleep(for duration: Seconds) async throws {
         try Task.checkCancellation()
         lock.withLock {

@@ -68,7 +68,7 @@ public enum Objective: Sendable, Equatable, CustomStringConvertible {
 
 /// Weights of a blended objective, exact to 10^-6 and summing to exactly 1.
 public struct Weights: Sendable, Equatable {
-    /// The weights in millionths.
+    /// The cost, quality and latency weights, each in millionths (`500_000` is 0.5).
     public let costMicros: Int64, qualityMicros: Int64, latencyMicros: Int64
 
     /// Weights in millionths; they must sum to 1_000_000 (policy validation checks it).
@@ -78,14 +78,19 @@ public struct Weights: Sendable, Equatable {
         self.latencyMicros = latencyMicros
     }
 
+    /// The cost weight as decimal text, such as `0.5`.
     public var cost: String { FixedDecimal.format(costMicros, scale: 6) }
+    /// The quality weight as decimal text.
     public var quality: String { FixedDecimal.format(qualityMicros, scale: 6) }
+    /// The latency weight as decimal text.
     public var latency: String { FixedDecimal.format(latencyMicros, scale: 6) }
 }
 
 /// An allow list (nil: anything) and a deny list.
 public struct Filter<Value: Hashable & Sendable>: Sendable, Equatable {
+    /// The only values let through, or nil to let any value through.
     public var allow: Set<Value>?
+    /// Values never let through, even when allowed.
     public var deny: Set<Value>
 
     /// A filter; the default lets everything through.
@@ -102,8 +107,11 @@ public struct Filter<Value: Hashable & Sendable>: Sendable, Equatable {
 /// Hard limits on offers. Every field is optional: nil adds no limit. In a rule, each field adds
 /// to (never loosens) the policy's own.
 public struct Constraints: Sendable, Equatable {
+    /// Providers allowed and denied.
     public var providers: Filter<ProviderID>
+    /// Modes allowed and denied.
     public var modes: Filter<Mode>
+    /// Output resolutions allowed and denied.
     public var resolutions: Filter<Resolution>
     /// The most one job may cost, compared in USD (converted with the catalog's rates).
     public var maxCost: Money?
@@ -149,8 +157,10 @@ public struct Preference: Sendable, Equatable {
 
     /// Providers, most preferred first.
     public var providers: [ProviderID]
+    /// How strongly the preference counts against the objective.
     public var rank: Rank
 
+    /// Creates a preference; by default it only breaks ties.
     public init(providers: [ProviderID], rank: Rank = .tieBreak) {
         self.providers = providers
         self.rank = rank
@@ -161,7 +171,9 @@ public struct Preference: Sendable, Equatable {
 public struct Rule: Sendable, Equatable {
     /// A unique id, named in explanations (`film-replace`).
     public var id: String
+    /// Free text for people, or nil.
     public var description: String?
+    /// When the rule fires; ``Condition/always`` for a rule without `when`.
     public var when: Condition
     /// Replaces the objective (a later firing rule wins).
     public var objective: Objective?
@@ -172,6 +184,7 @@ public struct Rule: Sendable, Equatable {
     /// When true and the rule fires, later rules are not evaluated.
     public var stop: Bool
 
+    /// Creates a rule (tests build them directly; files go through ``Policy/load(_:catalog:)``).
     public init(id: String, description: String? = nil, when: Condition = .always, objective: Objective? = nil,
                 constraints: Constraints = Constraints(), preference: Preference? = nil, stop: Bool = false) {
         self.id = id
@@ -188,9 +201,13 @@ public struct Rule: Sendable, Equatable {
 public indirect enum Condition: Sendable, Equatable {
     /// Always true (a rule without `when`).
     case always
+    /// True when every condition holds (true for none).
     case all([Condition])
+    /// True when at least one condition holds (false for none).
     case any([Condition])
+    /// True when the condition does not hold.
     case not(Condition)
+    /// The behaviour the job asks for.
     case behavior(ValueTest<Behavior>)
     /// The mode the job asks for; a job that names none has no mode.
     case mode(ValueTest<Mode>)
@@ -235,6 +252,7 @@ public enum ValueTest<Value: Hashable & Sendable>: Sendable, Equatable {
     /// The value is present (true) or absent (false) (`"exists"`).
     case present(Bool)
 
+    /// Whether a job's value (nil when the job lacks it) passes the test.
     @inlinable
     public func holds(_ value: Value?) -> Bool {
         switch self {
@@ -249,18 +267,24 @@ public enum ValueTest<Value: Hashable & Sendable>: Sendable, Equatable {
 
 /// An exact comparison of the job's duration.
 public struct DurationTest: Sendable, Equatable {
+    /// A comparison, named as in policy files.
     public enum Operator: String, Sendable, CaseIterable {
+        /// Equal, not equal, greater than, at least, less than, at most.
         case eq, ne, gt, gte, lt, lte
     }
 
+    /// How the job's duration is compared with ``value``.
     public var op: Operator
+    /// The duration compared against, exact to the microsecond.
     public var value: Seconds
 
+    /// A test `duration op value`.
     public init(_ op: Operator, _ value: Seconds) {
         self.op = op
         self.value = value
     }
 
+    /// Whether a duration passes the test.
     @inlinable
     public func holds(_ d: Seconds) -> Bool {
         switch op {
@@ -362,10 +386,12 @@ public struct Budget: Sendable, Equatable {
 
     /// A unique id, named in explanations.
     public var id: String
+    /// What the budget covers.
     public var scope: Scope
     /// The monthly limit in USD.
     public var monthly: Money
 
+    /// Creates a budget of `monthly` over a scope.
     public init(id: String, scope: Scope, monthly: Money) {
         self.id = id
         self.scope = scope
@@ -397,6 +423,7 @@ public struct SpendSnapshot: Sendable, Equatable {
     /// No spend at all.
     public static let none = SpendSnapshot()
 
+    /// Creates a snapshot from amounts already in USD (anything else is a programming error).
     public init(spent: [BudgetKey: Money] = [:], reserved: [BudgetKey: Money] = [:]) {
         precondition(spent.values.allSatisfy { $0.currency == .usd } && reserved.values.allSatisfy { $0.currency == .usd },
                      "spend is counted in USD")
@@ -435,6 +462,7 @@ public enum PolicyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The policy names an amount in a currency the catalog cannot convert to USD.
     case noExchangeRate(Currency)
 
+    /// The problem as text for people; an invalid file lists one diagnostic per line.
     public var description: String {
         switch self {
         case .invalid(let diagnostics): return diagnostics.map(\.description).joined(separator: "\n")

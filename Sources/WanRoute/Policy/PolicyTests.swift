@@ -8,8 +8,10 @@ import Foundation
 public struct PolicyTestFile: Sendable, Equatable {
     /// The policy file tested, relative to this file's directory (`production.json`).
     public var policy: String
+    /// The cases, in file order.
     public var cases: [PolicyTestCase]
 
+    /// Creates a tests file (tests build them directly; files go through ``load(_:)``).
     public init(policy: String, cases: [PolicyTestCase]) {
         self.policy = policy
         self.cases = cases
@@ -135,12 +137,16 @@ public struct PolicyTestCase: Sendable, Equatable {
         case refused(reasonContains: String?, rules: [String]?)
     }
 
+    /// The case's name, shown in reports.
     public var name: String
+    /// The job to decide.
     public var job: Job
     /// Month-to-date spend (USD) by budget key.
     public var spend: SpendSnapshot
+    /// The decision the policy must make.
     public var expectation: Expectation
 
+    /// Creates a case; by default with no spend so far.
     public init(name: String, job: Job, spend: SpendSnapshot = .none, expectation: Expectation) {
         self.name = name
         self.job = job
@@ -153,14 +159,17 @@ public struct PolicyTestCase: Sendable, Equatable {
 public struct PolicyTestReport: Sendable, Equatable {
     /// One case's outcome.
     public struct CaseResult: Sendable, Equatable {
+        /// The case's name.
         public let name: String
         /// Nil when the case passed; else a plain sentence saying what differed.
         public let difference: String?
+        /// Whether the case passed.
         public var passed: Bool { difference == nil }
     }
 
     /// The policy tested (its name).
     public let policy: String
+    /// One result per case, in file order.
     public let results: [CaseResult]
     /// Ids of rules that fired in no case: behaviour nobody tested.
     public let untestedRules: [String]
@@ -226,6 +235,7 @@ public enum PolicyTestSuite {
     public struct Outcome: Sendable, Equatable {
         /// The tests file.
         public let file: String
+        /// Its cases' outcome.
         public let report: PolicyTestReport
     }
 

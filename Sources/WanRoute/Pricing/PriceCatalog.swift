@@ -9,6 +9,7 @@ public enum PricingError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A directory held no pricing files.
     case noPricingFiles(directory: String)
 
+    /// The problem as text for people; invalid files list one diagnostic per line.
     public var description: String {
         switch self {
         case .invalid(let diagnostics):
@@ -25,6 +26,7 @@ public enum PricingError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct SourceFile: Sendable, Equatable {
     /// How the file is named in diagnostics (a path, or `built-in:pricing/apixo.json`).
     public let name: String
+    /// The file's whole text.
     public let text: String
 
     /// Creates a named text.
@@ -70,6 +72,7 @@ public struct PriceCatalog: Sendable {
     public let providers: [ProviderPricing]
     /// Every offer, grouped by provider in file order.
     public let offers: [Offer]
+    /// The rates that convert non-USD prices to US dollars.
     public let exchangeRates: ExchangeRates
     /// Warnings found while loading (errors make loading fail instead).
     public let warnings: [Diagnostic]

@@ -28,11 +28,15 @@ public struct BillingRule: Sendable, Equatable {
         case down
     }
 
+    /// What the provider measures to bill a job.
     public let basis: Basis
+    /// How a fractional number of billing units is rounded.
     public let rounding: Rounding
     /// The length of one billing unit as the fraction `unitMicros / unitDivisor` microseconds:
-    /// `(1_000_000, 1)` for whole seconds, `(1_000_000, 16)` for a frame at 16 fps.
+    /// `(1_000_000, 1)` for whole seconds, `(1_000_000, 16)` for a frame at 16 fps. This is the
+    /// numerator: the increment in microseconds (one second for frame-counted billing).
     public let unitMicros: Int64
+    /// The denominator of the unit length: 1 for seconds-based rules, the frame rate for frames.
     public let unitDivisor: Int64
     /// The fewest seconds billed, if any.
     public let minimum: Seconds?
@@ -90,7 +94,9 @@ public struct BillingRule: Sendable, Equatable {
 
 /// A width-to-height ratio such as 1:3, compared exactly in integers.
 public struct AspectRatio: Sendable, Equatable, CustomStringConvertible {
+    /// The width term of the ratio (1 in 1:3), from 1 to 1000.
     public let width: Int64
+    /// The height term of the ratio (3 in 1:3), from 1 to 1000.
     public let height: Int64
 
     /// A ratio from `"W:H"` text, or nil.
@@ -101,12 +107,15 @@ public struct AspectRatio: Sendable, Equatable, CustomStringConvertible {
         height = h
     }
 
+    /// The ratio as `W:H` text, such as `1:3`.
     public var description: String { "\(width):\(height)" }
 }
 
 /// The media kinds a job supplies.
 public enum MediaKind: String, Sendable, Equatable {
+    /// The reference video.
     case video
+    /// The character image.
     case image
 }
 
@@ -114,14 +123,19 @@ public enum MediaKind: String, Sendable, Equatable {
 public struct MediaLimits: Sendable, Equatable {
     /// Accepted container or image formats in lower case (`mp4`, `jpeg`), or nil if not stated.
     public var formats: [String]?
+    /// The shortest accepted video duration, or nil if not stated (videos only).
     public var minimumDuration: Seconds?
+    /// The longest accepted video duration, or nil if not stated (videos only).
     public var maximumDuration: Seconds?
-    /// Bounds on each side in pixels.
+    /// The least the shorter side may be, in pixels, or nil if not stated.
     public var minimumSide: Int64?
+    /// The most the longer side may be, in pixels, or nil if not stated.
     public var maximumSide: Int64?
-    /// Bounds on width:height.
+    /// The narrowest accepted width:height, or nil if not stated.
     public var minimumAspect: AspectRatio?
+    /// The widest accepted width:height, or nil if not stated.
     public var maximumAspect: AspectRatio?
+    /// The largest accepted file in bytes, or nil if not stated.
     public var maximumBytes: Int64?
 
     /// No limits at all.
@@ -130,7 +144,9 @@ public struct MediaLimits: Sendable, Equatable {
 
 /// Everything a provider checks before accepting a job.
 public struct InputLimits: Sendable, Equatable {
+    /// What the provider accepts for the reference video.
     public var video: MediaLimits
+    /// What the provider accepts for the character image.
     public var image: MediaLimits
     /// URL schemes accepted for inputs, or nil if not stated.
     public var urlSchemes: [String]?
@@ -140,10 +156,13 @@ public struct InputLimits: Sendable, Equatable {
 
 /// Where a price came from and how sure we are of it.
 public struct Provenance: Sendable, Equatable {
+    /// The page the price was read from.
     public let url: String
+    /// How sure the price is: published, third-party or unknown.
     public let confidence: Confidence
     /// The day the source was read, `YYYY-MM-DD`.
     public let readOn: String
+    /// A remark on the source, or nil.
     public let note: String?
 }
 
@@ -152,7 +171,9 @@ public struct Provenance: Sendable, Equatable {
 /// Seeded from public examples (FACTS.md); no provider promises latency. A model, not money, so
 /// floating point is fine here.
 public struct LatencyModel: Sendable, Equatable {
+    /// Seconds from submission until generation starts, whatever the clip's length.
     public let queueSeconds: Double
+    /// Seconds of generation per second of output video.
     public let secondsPerOutputSecond: Double
 
     /// Expected seconds from submission to result for a clip of `duration`.
@@ -163,6 +184,7 @@ public struct LatencyModel: Sendable, Equatable {
 
 /// One provider's pricing file, resolved.
 public struct ProviderPricing: Sendable, Equatable {
+    /// The provider's stable id, such as `dashscope-intl`.
     public let id: ProviderID
     /// The provider's name for people, such as `DashScope`.
     public let name: String
@@ -170,8 +192,11 @@ public struct ProviderPricing: Sendable, Equatable {
     public let region: String?
     /// Whether wanroute can submit jobs to it, or only quote it.
     public let hasAdapter: Bool
+    /// The URL of the provider's API documentation.
     public let docs: String
+    /// How the provider turns a job's duration into a bill.
     public let billing: BillingRule
+    /// What the provider checks before accepting a job.
     public let limits: InputLimits
 
     /// The name with its region for people: `DashScope (international)`.
@@ -182,9 +207,13 @@ public struct ProviderPricing: Sendable, Equatable {
 public struct Offer: Sendable, Equatable {
     /// The position of the provider in ``PriceCatalog/providers``.
     public let providerIndex: Int
+    /// The provider selling the offer.
     public let provider: ProviderID
+    /// The behaviour sold.
     public let behavior: Behavior
+    /// The mode sold.
     public let mode: Mode
+    /// The output resolution sold.
     public let resolution: Resolution
     /// The price of one second, or nil when nobody publishes it (never zero in its place).
     public let pricePerSecond: Money?
@@ -192,7 +221,9 @@ public struct Offer: Sendable, Equatable {
     public let pricePerUnit: Money?
     /// A 0-100 quality score for routing; documented in the pricing file's source note.
     public let quality: Int
+    /// Expected wall-clock time of a job on this offer.
     public let latency: LatencyModel
+    /// Where the price came from and how sure it is.
     public let source: Provenance
 
     /// `provider/behavior/mode/resolution`, a stable key for tables, tests and policies.
@@ -203,13 +234,17 @@ public struct Offer: Sendable, Equatable {
 public struct ExchangeRates: Sendable, Equatable {
     /// One rate: how many US dollars one unit of `currency` buys.
     public struct Rate: Sendable, Equatable {
+        /// The currency converted from (never USD).
         public let currency: Currency
         /// USD per unit in 10^-6 units (`0.1406` is `140_600`).
         public let usdPerUnitMicros: Int64
+        /// The day the rate was read, `YYYY-MM-DD`.
         public let readOn: String
+        /// Where the rate comes from, as free text from the exchange-rates file.
         public let source: String
     }
 
+    /// The known rates, at most one per currency.
     public let rates: [Rate]
 
     /// The rate for a currency, or nil.

@@ -2,9 +2,11 @@
 public struct MediaFacts: Sendable, Equatable {
     /// The detected format in lower case: `mp4`, `mov`, `m4v`, `avi`, `jpeg`, `png`, `bmp`, `webp`.
     public var format: String?
-    /// Width and height as displayed (after rotation), in pixels.
+    /// The width as displayed (after rotation), in pixels.
     public var width: Int64?
+    /// The height as displayed (after rotation), in pixels.
     public var height: Int64?
+    /// The file's size in bytes.
     public var sizeBytes: Int64?
     /// The URL the provider will fetch, when the input is remote.
     public var url: String?
@@ -21,6 +23,7 @@ public struct MediaFacts: Sendable, Equatable {
 
 /// A Wan 2.2 Animate job to price or route.
 public struct Job: Sendable, Equatable {
+    /// What to generate: `animate` (the default) or `replace`.
     public var behavior: Behavior
     /// The reference video's duration: what providers bill by.
     public var duration: Seconds
@@ -50,16 +53,26 @@ public struct Job: Sendable, Equatable {
 
 /// Why a provider would refuse a job's inputs. Each renders as a plain sentence.
 public enum IneligibilityReason: Sendable, Equatable, CustomStringConvertible {
+    /// The duration is below the provider's minimum.
     case durationTooShort(Seconds, minimum: Seconds, provider: String)
+    /// The duration is above the provider's maximum.
     case durationTooLong(Seconds, maximum: Seconds, provider: String)
+    /// The provider does not take this video or image format.
     case formatNotAccepted(MediaKind, format: String, accepted: [String], provider: String)
+    /// The shorter side is below the provider's minimum, in pixels.
     case sideTooSmall(MediaKind, width: Int64, height: Int64, minimum: Int64, provider: String)
+    /// The longer side is above the provider's maximum, in pixels.
     case sideTooLarge(MediaKind, width: Int64, height: Int64, maximum: Int64, provider: String)
+    /// The width:height is outside the provider's range (nil bound: none on that side).
     case aspectOutOfRange(MediaKind, width: Int64, height: Int64, minimum: AspectRatio?, maximum: AspectRatio?, provider: String)
+    /// The file is larger than the provider accepts, in bytes.
     case fileTooLarge(MediaKind, bytes: Int64, maximum: Int64, provider: String)
+    /// The URL's scheme is not one the provider fetches.
     case urlSchemeNotAccepted(MediaKind, scheme: String, provider: String)
+    /// The URL has non-ASCII characters, which the provider refuses.
     case urlNotASCII(MediaKind, provider: String)
 
+    /// The reason as a plain sentence naming the provider.
     public var description: String {
         switch self {
         case .durationTooShort(let d, let min, let p):
@@ -117,6 +130,7 @@ public struct Estimate: Sendable, Equatable {
 
 /// Every matching offer priced for one job, cheapest eligible first.
 public struct Quote: Sendable, Equatable {
+    /// The job priced.
     public let job: Job
     /// Eligible offers with a price by USD cost, then eligible offers with no price, then
     /// ineligible ones; ties by confidence, then provider, behaviour, mode and resolution.

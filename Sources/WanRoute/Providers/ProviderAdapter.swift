@@ -2,8 +2,11 @@ import Foundation
 
 /// What to generate: the inputs and the offer's behaviour, mode and resolution.
 public struct GenerationRequest: Sendable, Equatable {
+    /// The behaviour to generate.
     public var behavior: Behavior
+    /// The offer's mode.
     public var mode: Mode
+    /// The offer's output resolution.
     public var resolution: Resolution
     /// The character image's public URL.
     public var imageURL: String
@@ -52,10 +55,13 @@ public enum TaskFailure: Sendable, Equatable {
 
 /// A task's state, whatever the provider calls it.
 public enum TaskState: Sendable, Equatable {
+    /// Accepted and waiting for a worker.
     case queued
+    /// Being generated.
     case running
     /// Done: where the video is, and what the provider reported billing (if it does).
     case succeeded(resultURL: String, billed: BilledQuantity?)
+    /// Ended without a result, and why.
     case failed(TaskFailure)
 }
 
@@ -101,6 +107,7 @@ public struct PollSchedule: Sendable, Equatable {
     public var firstPoll: Seconds
     /// Then wait between `minimumInterval` and `maximumInterval` (jitter picks within) between polls.
     public var minimumInterval: Seconds
+    /// The longest wait between polls.
     public var maximumInterval: Seconds
 
     /// Creates a schedule.
@@ -128,9 +135,13 @@ public protocol ProviderAdapter: Sendable {
 
 /// One HTTP exchange as the adapters see it.
 public struct TransportRequest: Sendable, Equatable {
+    /// The HTTP method, such as `POST`.
     public var method: String
+    /// The full URL, query included.
     public var url: URL
+    /// The request headers (adapters send the API key in one).
     public var headers: HTTPHeaders
+    /// The request body; empty for none.
     public var body: [UInt8]
     /// Give up waiting for the answer after this many seconds.
     public var timeout: Double
@@ -147,8 +158,11 @@ public struct TransportRequest: Sendable, Equatable {
 
 /// A whole HTTP answer.
 public struct TransportResponse: Sendable, Equatable {
+    /// The HTTP status code.
     public var status: Int
+    /// The response headers.
     public var headers: HTTPHeaders
+    /// The whole response body.
     public var body: [UInt8]
 
     /// Creates a response.

@@ -34,6 +34,7 @@ public enum ProviderEndpoints {
         public var variable: String
         /// What is wrong, as a plain sentence.
         public var reason: String
+        /// `VARIABLE: reason`.
         public var description: String { "\(variable): \(reason)" }
     }
 

@@ -1,6 +1,8 @@
 /// Where a constraint came from: the policy's own constraints or a rule that fired.
 public enum ConstraintSource: Sendable, Hashable, CustomStringConvertible {
+    /// The policy's own constraints.
     case policy
+    /// A rule that fired, by its id.
     case rule(String)
 
     /// `""` for the policy, `" (rule film-replace)"` for a rule: appended to reason sentences.
@@ -11,6 +13,7 @@ public enum ConstraintSource: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// `policy` or `rule film-replace`.
     public var description: String {
         switch self {
         case .policy: return "policy"
@@ -23,23 +26,34 @@ public enum ConstraintSource: Sendable, Hashable, CustomStringConvertible {
 public enum RejectionReason: Sendable, Equatable, CustomStringConvertible {
     /// The provider would refuse the job's inputs (duration, format, size, URL).
     case ineligible(IneligibilityReason)
+    /// The provider is not on an allow list.
     case providerNotAllowed(ProviderID, by: ConstraintSource)
+    /// The provider is on a deny list.
     case providerDenied(ProviderID, by: ConstraintSource)
+    /// The offer's mode is not allowed.
     case modeNotAllowed(Mode, by: ConstraintSource)
+    /// The offer's resolution is not allowed.
     case resolutionNotAllowed(Resolution, by: ConstraintSource)
+    /// The offer's quality score is below the minimum.
     case qualityBelowMinimum(Int, minimum: Int, by: ConstraintSource)
+    /// The price's confidence is less certain than required.
     case confidenceBelowRequired(Confidence, required: Confidence, by: ConstraintSource)
     /// The cost cannot be estimated (no price, or no billing rule) and the policy requires one.
     case unpriced(by: ConstraintSource)
     /// wanroute has no adapter for the provider, and the policy does not allow quote-only providers.
     case quoteOnly(provider: String)
+    /// The estimated USD cost is above the per-job limit.
     case costAboveLimit(Money, limit: Money, by: ConstraintSource)
+    /// The cost is unknown, so a per-job limit cannot be checked.
     case costUnknownForLimit(limit: Money, by: ConstraintSource)
+    /// The expected seconds to a result are above the latency limit.
     case latencyAboveLimit(expectedSeconds: Double, limit: Seconds, by: ConstraintSource)
     /// The estimate is more than what is left of a monthly budget.
     case overBudget(budget: String, key: BudgetKey, cost: Money, remaining: Money, monthly: Money)
+    /// The cost is unknown, so a budget cannot be checked.
     case costUnknownForBudget(budget: String, key: BudgetKey)
 
+    /// The reason as a plain sentence, naming the rule when a rule imposed it.
     public var description: String {
         switch self {
         case .ineligible(let r): return r.description
@@ -63,7 +77,9 @@ public enum RejectionReason: Sendable, Equatable, CustomStringConvertible {
 
 /// An offer the router ranked: the choice or an alternate.
 public struct RankedOffer: Sendable {
+    /// The offer's position in ``PriceCatalog/offers``.
     public let offerIndex: Int
+    /// The offer itself.
     public let offer: Offer
     /// The offer priced for the job, exactly as ``PriceCatalog/quote(_:providers:)`` prices it.
     public let estimate: Estimate
@@ -75,7 +91,9 @@ public struct RankedOffer: Sendable {
 
 /// An offer the router refused, with every reason.
 public struct Rejection: Sendable, CustomStringConvertible {
+    /// The offer's position in ``PriceCatalog/offers``.
     public let offerIndex: Int
+    /// The offer itself.
     public let offer: Offer
     /// The offer priced for the job (its ``Estimate/reasons`` list the provider's own refusals).
     public let estimate: Estimate
@@ -90,6 +108,7 @@ public struct Rejection: Sendable, CustomStringConvertible {
 
 /// What happened to one rule for one job.
 public struct RuleOutcome: Sendable, Equatable, CustomStringConvertible {
+    /// How a rule fared.
     public enum Status: Sendable, Equatable {
         /// Its condition held; its effects applied.
         case fired
@@ -99,9 +118,12 @@ public struct RuleOutcome: Sendable, Equatable, CustomStringConvertible {
         case notEvaluated(stoppedBy: String)
     }
 
+    /// The rule's id.
     public let id: String
+    /// Whether the rule fired, did not match, or was never evaluated.
     public let status: Status
 
+    /// `id: fired`, `id: did not match` or `id: not evaluated (rule … stopped)`.
     public var description: String {
         switch status {
         case .fired: return "\(id): fired"

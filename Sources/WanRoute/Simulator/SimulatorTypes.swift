@@ -2,6 +2,7 @@ import Foundation
 
 /// A wire format the simulator speaks. DashScope serves both regions (told apart by key).
 public enum SimulatedProvider: String, Sendable, CaseIterable, Hashable {
+    /// DashScope (both regions), Modellix, AI/ML API and APIXO.
     case dashscope, modellix, aimlapi, apixo
 }
 
@@ -58,6 +59,7 @@ public enum SimulatedFault: Sendable, Hashable {
 /// or, for "the third DashScope task ends refused", `FaultRule(.taskRefused, provider: .dashscope,
 /// endpoint: .submit, skip: 2)`. Rules are tried in order; the first that matches is used.
 public struct FaultRule: Sendable, Equatable {
+    /// What goes wrong on a matching call.
     public var fault: SimulatedFault
     /// Only calls to this provider's wire format; nil for any.
     public var provider: SimulatedProvider?
@@ -83,7 +85,9 @@ public struct FaultRule: Sendable, Equatable {
 public struct RandomFaults: Sendable, Equatable {
     /// One fault kind and the probability (0...1) that a call it applies to gets it.
     public struct Rate: Sendable, Equatable {
+        /// What goes wrong.
         public var fault: SimulatedFault
+        /// The chance, from 0 to 1, that an applicable call gets the fault.
         public var probability: Double
         /// Creates a rate.
         public init(_ fault: SimulatedFault, _ probability: Double) {
@@ -92,6 +96,7 @@ public struct RandomFaults: Sendable, Equatable {
         }
     }
 
+    /// The seed of the generator that draws the faults.
     public var seed: UInt64
     /// Tried in order with one draw per call: the rates of applicable faults add up.
     public var rates: [Rate]
@@ -105,19 +110,25 @@ public struct RandomFaults: Sendable, Equatable {
 
 /// How a simulated task ends.
 public enum SimulatedOutcome: String, Sendable, Hashable {
+    /// The task succeeds, ends failed (a provider-side error), or ends refused by output moderation.
     case success, failed, refused
 }
 
 /// One task the simulator created, as tests inspect it.
 public struct SimulatedTask: Sendable, Equatable {
+    /// The task id the simulator issued, in the provider's own format.
     public var id: String
     /// The provider billed (for DashScope, the region whose key was presented).
     public var provider: ProviderID
+    /// The behaviour submitted.
     public var behavior: Behavior
+    /// The mode submitted.
     public var mode: Mode
+    /// The output resolution submitted.
     public var resolution: Resolution
     /// The reference video's duration, from the video URL's `duration=` query (default 5 s).
     public var referenceDuration: Seconds
+    /// How the task will end, set by the fault (if any) at submission.
     public var outcome: SimulatedOutcome
     /// Status answers given so far; the state follows this count, never the clock.
     public var polls: Int
@@ -131,12 +142,19 @@ public struct SimulatedTask: Sendable, Equatable {
 
 /// What a provider would bill for one finished task.
 public struct BillingRecord: Sendable, Equatable {
+    /// The provider that bills (for DashScope, the region whose key was presented).
     public var provider: ProviderID
+    /// The simulator's task id.
     public var taskID: String
+    /// The behaviour submitted.
     public var behavior: Behavior
+    /// The mode submitted.
     public var mode: Mode
+    /// The output resolution submitted.
     public var resolution: Resolution
+    /// The reference video's duration, from the video URL's `duration=` query (default 5 s).
     public var referenceDuration: Seconds
+    /// How the task ended.
     public var outcome: SimulatedOutcome
     /// The seconds the provider bills (0 for a free failure); nil when its basis is unknown.
     public var billedSeconds: Seconds?
