@@ -87,6 +87,8 @@ public struct JobReport: Sendable, Equatable {
         case billingRule = "billing-rule"
         /// The task failed and the provider documents failed tasks as free.
         case failedTaskFree = "failed-task-free"
+        /// No task was ever created (every submission was refused), so nothing can have billed.
+        case noTask = "no-task"
     }
 
     /// The order's id.
@@ -107,7 +109,7 @@ public struct JobReport: Sendable, Equatable {
     public var estimatedCost: Money?
     /// What the provider billed, when it can be known; nil when unknown (never zero instead).
     public var actualCost: Money?
-    /// How ``actualCost`` was found; nil when it is unknown or no task existed to bill.
+    /// How ``actualCost`` was found; nil when it is unknown.
     public var actualCostSource: CostSource?
     /// The provider's own billed quantity, when it reported one.
     public var billed: BilledQuantity?
@@ -406,6 +408,7 @@ public final class Executor: Sendable {
         } else if status == .failed, attempt.outcome == .submitFailed {
             // No task was created: nothing can have billed.
             r.actualCost = candidate.estimate.cost.map { Money.zero($0.currency) }
+            r.actualCostSource = r.actualCost == nil ? nil : .noTask
         }
         return r
     }
@@ -417,6 +420,7 @@ public final class Executor: Sendable {
         // offer's failure cost; a failed submission created nothing.
         if r.status == .failed, r.actualCost == nil, attempts.allSatisfy({ $0.taskID == nil }), let c = r.estimatedCost {
             r.actualCost = Money.zero(c.currency)
+            r.actualCostSource = .noTask
         }
         events(.finished(r))
         return r

@@ -80,6 +80,16 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(report.attempts[0].failure, .outOfBalance)
     }
 
+    func testASubmissionRefusedEverywhereCostsNothingAndSaysWhy() async throws {
+        let executor = try executor(script: [FaultRule(.outOfBalance, provider: .apixo, endpoint: .submit)])
+        let j = job(.animate, "10", .p720)
+        let report = await executor.run(order(j, seconds: "10"), decision: try decide(j, providers: ["apixo"], failoverOn: ["out-of-balance"]))
+        XCTAssertEqual(report.status, .failed)
+        XCTAssertEqual(report.actualCost, usd("0"))
+        XCTAssertEqual(report.actualCostSource, .noTask)
+        XCTAssertEqual(simulator.tasks.count, 0)
+    }
+
     func testDoesNotFailOverOnAClassThePolicyDoesNotName() async throws {
         let executor = try executor(script: [FaultRule(.taskRefused, provider: .apixo, endpoint: .submit)])
         let j = job(.animate, "10", .p720)
