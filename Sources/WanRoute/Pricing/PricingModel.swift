@@ -166,22 +166,6 @@ public struct Provenance: Sendable, Equatable {
     public let note: String?
 }
 
-/// Expected wall-clock time of a job: `queue + perOutputSecond × duration`.
-///
-/// Seeded from public examples (FACTS.md); no provider promises latency. A model, not money, so
-/// floating point is fine here.
-public struct LatencyModel: Sendable, Equatable {
-    /// Seconds from submission until generation starts, whatever the clip's length.
-    public let queueSeconds: Double
-    /// Seconds of generation per second of output video.
-    public let secondsPerOutputSecond: Double
-
-    /// Expected seconds from submission to result for a clip of `duration`.
-    public func expectedSeconds(for duration: Seconds) -> Double {
-        queueSeconds + secondsPerOutputSecond * Double(duration.micros) / 1_000_000
-    }
-}
-
 /// One provider's pricing file, resolved.
 public struct ProviderPricing: Sendable, Equatable {
     /// The provider's stable id, such as `dashscope-intl`.
