@@ -52,7 +52,7 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
         let width = commands.map { $0.spec.overviewName.count }.max() ?? 0
         let list = commands.map { "  \($0.spec.overviewName)\(String(repeating: " ", count: width - $0.spec.overviewName.count + 2))\($0.spec.summary)" }
         return """
-        wanroute: price, route and audit Wan 2.2 Animate video jobs across hosted APIs.
+        wanroute: price, route and run Wan 2.2 Animate video jobs across hosted APIs.
 
         Usage: wanroute <command> [options]
 
