@@ -14,6 +14,33 @@ final class DiagnosticSink {
     func warning(_ path: String, _ message: String) {
         diagnostics.append(Diagnostic(.warning, file: file, path: path, message: message))
     }
+
+    /// A value that must be an exact decimal string, as a count of 10^-scale units; nil (with a
+    /// diagnostic) otherwise. `example` and `numberReason` word the messages for the field's kind.
+    func decimal(_ v: JSONValue, path p: String, scale: Int, allowNegative: Bool = false,
+                 example: String = "\"0.04\"",
+                 numberReason: String = "numbers are read as binary floating point by many tools and may not be exact") -> Int64? {
+        switch v {
+        case .number(let text):
+            error(p, "write this as a decimal string (\"\(text)\"), not a JSON number: \(numberReason)")
+            return nil
+        case .string(let text):
+            switch FixedDecimal.parse(text, scale: scale) {
+            case .success(let n):
+                if n < 0, !allowNegative {
+                    error(p, "\"\(text)\" is negative; it must be zero or more")
+                    return nil
+                }
+                return n
+            case .failure(let why):
+                error(p, "\"\(text)\" \(why)")
+                return nil
+            }
+        default:
+            error(p, "expected a decimal string such as \(example), found \(v.typeName)")
+            return nil
+        }
+    }
 }
 
 /// Reads one JSON object of a configuration document key by key.
@@ -115,27 +142,21 @@ final class ObjectReader {
     /// A JSON number is refused: it reads as a binary float in most tools and may not be exact.
     func decimal(_ key: String, scale: Int, required: Bool = true, allowNegative: Bool = false) -> Int64? {
         guard let v = value(key, required: required) else { return nil }
-        let p = childPath(key)
-        switch v {
-        case .number(let text):
-            sink.error(p, "write this as a decimal string (\"\(text)\"), not a JSON number: numbers are read as binary floating point by many tools and may not be exact")
-            return nil
-        case .string(let text):
-            switch FixedDecimal.parse(text, scale: scale) {
-            case .success(let n):
-                if n < 0, !allowNegative {
-                    sink.error(p, "\"\(text)\" is negative; it must be zero or more")
-                    return nil
-                }
-                return n
-            case .failure(let why):
-                sink.error(p, "\"\(text)\" \(why)")
-                return nil
-            }
-        default:
-            sink.error(p, "expected a decimal string such as \"0.04\", found \(v.typeName)")
-            return nil
+        return sink.decimal(v, path: childPath(key), scale: scale, allowNegative: allowNegative)
+    }
+
+    /// An object of string values, such as a job's `tags`; empty when absent.
+    func stringMap(_ key: String) -> [String: String] {
+        guard let v = value(key, required: false) else { return [:] }
+        guard case .object(let members) = v else {
+            sink.error(childPath(key), "expected an object of string values such as {\"customer\": \"film\"}, found \(v.typeName)")
+            return [:]
         }
+        var map: [String: String] = [:]
+        for m in members {
+            if let s = m.value.stringValue { map[m.key] = s } else { sink.error("\(childPath(key)).\(m.key)", "expected a string, found \(m.value.typeName)") }
+        }
+        return map
     }
 
     func object(_ key: String, required: Bool = true) -> ObjectReader? {

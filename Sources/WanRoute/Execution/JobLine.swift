@@ -52,16 +52,7 @@ public struct JobLine: Sendable, Equatable {
         let behavior = r.word("behavior", as: Behavior.self, required: false) ?? .animate
         let resolution = r.word("resolution", as: Resolution.self, required: false)
         let mode = r.word("mode", as: Mode.self, required: false)
-        var tags: [String: String] = [:]
-        if let t = r.value("tags", required: false) {
-            if case .object(let members) = t {
-                for m in members {
-                    if let s = m.value.stringValue { tags[m.key] = s } else { sink.error("$.tags.\(m.key)", "a tag's value must be a string") }
-                }
-            } else {
-                sink.error("$.tags", "expected an object of string values, such as {\"customer\": \"film\"}")
-            }
-        }
+        let tags = r.stringMap("tags")
         r.finish()
         guard !sink.hasErrors, let image, let video else { return (nil, sink.diagnostics) }
         return (JobLine(id: id, imageURL: image, videoURL: video, duration: duration, behavior: behavior,

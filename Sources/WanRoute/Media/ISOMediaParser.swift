@@ -107,6 +107,12 @@ enum ISOMediaParser {
         version == 0 && v == 0xFFFF_FFFF ? 0 : v
     }
 
+    /// The timescale and duration of an `mvhd` or `mdhd` body, whose layout its version picks.
+    static func timescaleAndDuration(_ b: Bytes) throws(ProbeError) -> (timescale: Int64, duration: Int64) {
+        let v = try b.u8(0)
+        return (try b.u32(v == 1 ? 20 : 12), known(v == 1 ? try b.u64(24) : try b.u32(16), version: v))
+    }
+
     static func parseMovie(_ moov: Bytes) throws(ProbeError) -> Movie {
         var budget = 0
         var movie = Movie()
@@ -114,9 +120,7 @@ enum ISOMediaParser {
             let b = box.body
             switch box.type {
             case "mvhd":
-                let v = try b.u8(0)
-                movie.timescale = try b.u32(v == 1 ? 20 : 12)
-                movie.duration = known(v == 1 ? try b.u64(24) : try b.u32(16), version: v)
+                (movie.timescale, movie.duration) = try timescaleAndDuration(b)
             case "trak":
                 movie.tracks.append(try parseTrack(b, budget: &budget))
             case "mvex":
@@ -184,9 +188,7 @@ enum ISOMediaParser {
             let b = box.body
             switch box.type {
             case "mdhd":
-                let v = try b.u8(0)
-                t.mediaTimescale = try b.u32(v == 1 ? 20 : 12)
-                t.mediaDuration = known(v == 1 ? try b.u64(24) : try b.u32(16), version: v)
+                (t.mediaTimescale, t.mediaDuration) = try timescaleAndDuration(b)
             case "hdlr":
                 t.handler = try b.fourCC(8)
             case "minf":

@@ -407,20 +407,8 @@ public enum PolicyFile {
 
         func durationTests(_ v: JSONValue, path: String) -> Condition? {
             func seconds(_ value: JSONValue, _ p: String) -> Seconds? {
-                switch value {
-                case .string(let text):
-                    switch FixedDecimal.parse(text, scale: Seconds.scale) {
-                    case .success(let n) where n >= 0: return Seconds(micros: n)
-                    case .success: sink.error(p, "\"\(text)\" is negative; a duration is zero or more seconds"); return nil
-                    case .failure(let why): sink.error(p, "\"\(text)\" \(why)"); return nil
-                    }
-                case .number(let text):
-                    sink.error(p, "write this as a decimal string (\"\(text)\"), not a JSON number: durations are compared exactly")
-                    return nil
-                default:
-                    sink.error(p, "expected seconds as a decimal string such as \"30\" or \"12.5\", found \(value.typeName)")
-                    return nil
-                }
+                sink.decimal(value, path: p, scale: Seconds.scale, example: "\"30\" or \"12.5\" (seconds)",
+                             numberReason: "durations are compared exactly").map(Seconds.init(micros:))
             }
             if case .object(let ops) = v {
                 if ops.isEmpty {

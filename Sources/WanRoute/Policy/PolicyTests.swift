@@ -58,16 +58,7 @@ public struct PolicyTestFile: Sendable, Equatable {
             let duration = j.decimal("duration", scale: Seconds.scale).map(Seconds.init(micros:))
             let resolution = j.word("resolution", as: Resolution.self, required: false)
             let mode = j.word("mode", as: Mode.self, required: false)
-            var tags: [String: String] = [:]
-            if let t = j.value("tags", required: false) {
-                if case .object(let members) = t {
-                    for m in members {
-                        if let s = m.value.stringValue { tags[m.key] = s } else { sink.error("\(j.childPath("tags")).\(m.key)", "expected a tag value (a string), found \(m.value.typeName)") }
-                    }
-                } else {
-                    sink.error(j.childPath("tags"), "expected an object such as {\"customer\": \"film\"}, found \(t.typeName)")
-                }
-            }
+            let tags = j.stringMap("tags")
             j.finish()
             if let behavior, let duration { job = Job(behavior: behavior, duration: duration, resolution: resolution, mode: mode, tags: tags) }
         }
