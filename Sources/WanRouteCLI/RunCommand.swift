@@ -147,6 +147,8 @@ enum RunCommand: Command {
                     JSONMember("outcome", .string(a.outcome.rawValue)),
                     JSONMember("failure", .optional(a.failure?.rawValue)),
                     JSONMember("submissions", .number(String(a.submissions))),
+                    JSONMember("actual_cost", a.actualCost?.json ?? .null),
+                    JSONMember("actual_cost_source", .optional(a.actualCostSource?.rawValue)),
                     JSONMember("detail", .string(a.detail)),
                 ])
             })),

@@ -58,6 +58,12 @@ public struct Attempt: Sendable, Equatable {
     public var failure: FailureClass?
     /// Submissions sent (retries of retryable errors included).
     public var submissions: Int
+    /// What this attempt cost: zero when no task was created, the provider's figure or billing
+    /// rule for a finished task, zero for a failed task where failures are documented free, and
+    /// nil (unknown, never zero instead) when a task may have billed and nobody says how much.
+    public var actualCost: Money?
+    /// Where ``actualCost`` came from.
+    public var actualCostSource: JobReport.CostSource?
     /// A plain sentence: what happened.
     public var detail: String
 }
@@ -204,7 +210,7 @@ public final class Executor: Sendable {
         for (position, candidate) in candidates.enumerated() {
             let offer = candidate.offer
             var attempt = Attempt(provider: offer.provider, mode: offer.mode, resolution: offer.resolution, taskID: nil,
-                                  outcome: .skippedNoAdapter, failure: nil, submissions: 0, detail: "")
+                                  outcome: .skippedNoAdapter, failure: nil, submissions: 0, actualCost: nil, actualCostSource: nil, detail: "")
             if let skip = await skipReason(offer) {
                 attempt.outcome = skip.0
                 attempt.detail = skip.1
@@ -215,6 +221,7 @@ public final class Executor: Sendable {
                 events(.failingOver(jobID: order.id, from: previous.0.offer.provider, to: offer.provider, reason: previous.1.detail))
             }
             let result = await tryOffer(order, candidate, started: &started, into: &attempt)
+            attempt = priced(attempt, candidate.offer)
             attempts.append(attempt)
             last = (candidate, attempt)
             switch result {
@@ -370,11 +377,11 @@ public final class Executor: Sendable {
             case .succeeded(let url, let billed):
                 attempt.outcome = .succeeded
                 attempt.detail = "task \(taskID) succeeded"
+                (attempt.actualCost, attempt.actualCostSource) = actualCost(order, candidate, billed: billed)
                 await health.recordSuccess(offer.provider)
                 var r = report(order, candidate, .succeeded, attempt, "done on \(offer.provider)")
                 r.resultURL = url
                 r.billed = billed
-                (r.actualCost, r.actualCostSource) = actualCost(order, candidate, billed: billed)
                 return .done(r)
             case .failed(let failure):
                 attempt.outcome = .taskFailed
@@ -396,34 +403,44 @@ public final class Executor: Sendable {
 
     /// The report for a job that ends on `candidate`, before its attempts are attached.
     private func report(_ order: JobOrder, _ candidate: RankedOffer, _ status: JobReport.Status, _ attempt: Attempt, _ message: String) -> JobReport {
-        var r = JobReport(id: order.id, status: status, provider: candidate.offer.provider, mode: candidate.offer.mode,
-                          resolution: candidate.offer.resolution, taskID: attempt.taskID, estimatedCost: candidate.estimate.cost,
-                          attempts: [], message: message)
-        if status == .failed, attempt.outcome == .taskFailed {
-            let billing = catalog.providers[candidate.offer.providerIndex].billing
-            if billing.failedTasksFree == true {
-                r.actualCost = candidate.estimate.cost.map { Money.zero($0.currency) }
-                r.actualCostSource = .failedTaskFree
-            }
-        } else if status == .failed, attempt.outcome == .submitFailed {
-            // No task was created: nothing can have billed.
-            r.actualCost = candidate.estimate.cost.map { Money.zero($0.currency) }
-            r.actualCostSource = r.actualCost == nil ? nil : .noTask
-        }
-        return r
+        JobReport(id: order.id, status: status, provider: candidate.offer.provider, mode: candidate.offer.mode,
+                  resolution: candidate.offer.resolution, taskID: attempt.taskID, estimatedCost: candidate.estimate.cost,
+                  attempts: [], message: message)
     }
 
+    /// Attaches the attempts, prices the ones that were tried, and totals the job's cost.
     private func finish(_ report: JobReport, attempts: [Attempt]) -> JobReport {
         var r = report
         r.attempts = attempts
-        // Jobs that ended on an earlier failed offer (and then found no other) cost what that
-        // offer's failure cost; a failed submission created nothing.
-        if r.status == .failed, r.actualCost == nil, attempts.allSatisfy({ $0.taskID == nil }), let c = r.estimatedCost {
-            r.actualCost = Money.zero(c.currency)
-            r.actualCostSource = .noTask
-        }
+        (r.actualCost, r.actualCostSource) = total(r.attempts.filter { $0.submissions > 0 })
         events(.finished(r))
         return r
+    }
+
+    /// An attempt with its cost filled in where its outcome decides it.
+    private func priced(_ attempt: Attempt, _ offer: Offer) -> Attempt {
+        var a = attempt
+        guard a.submissions > 0, a.actualCostSource == nil else { return a }
+        let currency = offer.pricePerSecond?.currency ?? .usd
+        switch a.outcome {
+        case .submitFailed where a.taskID == nil:
+            (a.actualCost, a.actualCostSource) = (.zero(currency), .noTask)
+        case .taskFailed where catalog.providers[offer.providerIndex].billing.failedTasksFree == true:
+            (a.actualCost, a.actualCostSource) = (.zero(currency), .failedTaskFree)
+        default:
+            break  // a task that may have billed and nobody says how much: unknown
+        }
+        return a
+    }
+
+    /// The job's cost across the attempts that were tried: unknown when any attempt's is, or when
+    /// non-zero costs are in different currencies; the source is the last attempt's.
+    private func total(_ tried: [Attempt]) -> (Money?, JobReport.CostSource?) {
+        guard let last = tried.last, tried.allSatisfy({ $0.actualCost != nil }) else { return (nil, nil) }
+        let charged = tried.compactMap(\.actualCost).filter { $0.nanos != 0 }
+        guard let first = charged.first else { return (last.actualCost, last.actualCostSource) }
+        guard charged.allSatisfy({ $0.currency == first.currency }) else { return (nil, nil) }
+        return (charged.dropFirst().reduce(first, +), last.actualCostSource)
     }
 
     private func cancelled(_ order: JobOrder, _ candidate: RankedOffer, _ attempt: Attempt) -> JobReport {
