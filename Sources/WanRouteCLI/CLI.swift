@@ -158,10 +158,10 @@ extension Context {
                 throw .usage("'\(target)' does not exist")
             }
             let found: [SourceFile]
-            do throws(PricingError) {
+            do throws(SourceFileError) {
                 found = isDirectory.boolValue
                     ? try SourceFile.jsonFiles(in: url).map { SourceFile(name: relative($0.name), text: $0.text) }
-                    : [SourceFile(name: target, text: try SourceFile.read(url).text)]
+                    : [try SourceFile.read(url, name: target)]
             } catch {
                 throw .dataMessage(error.description)
             }

@@ -161,8 +161,9 @@ enum RunCommand: Command {
 /// reported at once; a line without `duration` has its video probed.
 enum JobsFile {
     static func read(_ url: URL, name: String, context: Context) throws(CLIError) -> [JobOrder] {
-        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
-            throw .failure("cannot read \(name): no such file, or not UTF-8 text")
+        let text: String
+        do throws(SourceFileError) { text = try SourceFile.read(url, name: name).text } catch {
+            throw .failure(error.description)
         }
         var lines: [JobLine] = []
         var diagnostics: [Diagnostic] = []
@@ -170,14 +171,13 @@ enum JobsFile {
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
-            let file = "\(name):\(index + 1)"
-            let (line, found) = JobLine.parse(trimmed, file: file, defaultID: "line-\(index + 1)")
+            let (line, found) = JobLine.parse(trimmed, file: name, line: index + 1, defaultID: "line-\(index + 1)")
             diagnostics += found
             guard let line else { continue }
             if ids.insert(line.id).inserted {
                 lines.append(line)
             } else {
-                diagnostics.append(Diagnostic(file: file, path: "$.id", message: "the id \"\(line.id)\" is used by an earlier line; ids must be unique"))
+                diagnostics.append(Diagnostic(at: Location(file: name, line: index + 1, path: "$.id"), message: "the id \"\(line.id)\" is used by an earlier line; ids must be unique"))
             }
         }
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
