@@ -32,7 +32,7 @@ enum RunCommand: Command {
         """
     )
 
-    static func run(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode {
+    static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         var options = ExecutorOptions()
@@ -82,7 +82,7 @@ enum RunCommand: Command {
         }
 
         let stdout = context.stdout
-        let progress: TextOutput? = (context.stderr as? FileOutput)?.isTerminal == true ? context.stderr : nil
+        let progress: TextOutput? = context.stderr.isTerminal ? context.stderr : nil
         let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
                                 time: environment.time, options: options) { event in
             switch event {
@@ -96,26 +96,10 @@ enum RunCommand: Command {
                 progress?.write("\(id): \(from) failed (\(reason)); failing over to \(to)\n")
             }
         }
-        let reports = blockingRun { await executor.run(decisions.map { ($0.order, $0.decision) }, concurrency: concurrency) }
+        let reports = await executor.run(decisions.map { ($0.order, $0.decision) }, concurrency: concurrency)
         if reports.contains(where: { [.failed, .needsAttention, .unfinished].contains($0.status) }) { return .failure }
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok
-    }
-
-    /// Waits on this (non-async) thread for async work; the work runs on the concurrency pool.
-    static func blockingRun<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
-        let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            box.value = await work()
-            done.signal()
-        }
-        done.wait()
-        return box.value!
-    }
-
-    final class ResultBox<T>: @unchecked Sendable {
-        var value: T?  // written once before the semaphore is signalled, read once after
     }
 
     /// One report as the stable JSON line documented in README ("Running jobs").
