@@ -1,10 +1,11 @@
 import XCTest
 @testable import WanRoute
+import WanRouteTestSupport
 
-/// `wanroute quote`, run as a separate process from a directory without pricing/.
+/// `wanroute quote`, in-process from a directory without pricing/.
 final class QuoteCommandTests: XCTestCase {
-    func testTableMarksTheCheapestAndShowsUnknownPrices() throws {
-        let r = try CLIRunner.run(["quote", "--duration", "12"])
+    func testTableMarksTheCheapestAndShowsUnknownPrices() async throws {
+        let r = try await CLIRunner.run(["quote", "--duration", "12"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "")
         let lines = r.stdout.split(separator: "\n").map(String.init)
@@ -15,8 +16,8 @@ final class QuoteCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("~USD 0.67488"), "CNY offers show a labelled conversion")
     }
 
-    func testJSONSchema() throws {
-        let r = try CLIRunner.run(["quote", "--duration", "45", "--behavior", "replace", "--format", "json"])
+    func testJSONSchema() async throws {
+        let r = try await CLIRunner.run(["quote", "--duration", "45", "--behavior", "replace", "--format", "json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let root = try JSONParser.parse(r.stdout)
         guard case .array(let offers)? = root["offers"] else { return XCTFail("no offers array") }
@@ -44,8 +45,8 @@ final class QuoteCommandTests: XCTestCase {
         XCTAssertEqual(cny["usd"]?["converted"], .bool(true))
     }
 
-    func testCSVHasOneRowPerOffer() throws {
-        let r = try CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo", "--provider", "wavespeed", "--resolution", "480p", "--format", "csv"])
+    func testCSVHasOneRowPerOffer() async throws {
+        let r = try await CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo", "--provider", "wavespeed", "--resolution", "480p", "--format", "csv"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout, """
         provider,behavior,mode,resolution,billable_seconds,cost_amount,cost_currency,usd_amount,usd_converted,confidence,eligible,cheapest,reasons\r
@@ -55,31 +56,31 @@ final class QuoteCommandTests: XCTestCase {
         """)
     }
 
-    func testPricingDirectoryOverridesTheBuiltInCopy() throws {
+    func testPricingDirectoryOverridesTheBuiltInCopy() async throws {
         let dir = try Repository.temporaryDirectory()
         for name in ["apixo.json", "exchange-rates.json"] {
             let text = try String(contentsOf: Repository.pricing.appendingPathComponent(name), encoding: .utf8)
             try text.replacingOccurrences(of: "\"0.04\"", with: "\"0.05\"").write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
-        let r = try CLIRunner.run(["quote", "--duration", "10", "--resolution", "480p", "--pricing", dir.path, "--format", "csv"])
+        let r = try await CLIRunner.run(["quote", "--duration", "10", "--resolution", "480p", "--pricing", dir.path, "--format", "csv"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("apixo,animate,standard,480p,10,0.50,USD"), r.stdout)
         XCTAssertFalse(r.stdout.contains("runware"), "only the directory's providers are quoted")
     }
 
-    func testBadPricingDirectoryExits65WithEveryDiagnostic() throws {
+    func testBadPricingDirectoryExits65WithEveryDiagnostic() async throws {
         let dir = try Repository.temporaryDirectory()
         let text = try String(contentsOf: Repository.pricing.appendingPathComponent("apixo.json"), encoding: .utf8)
         try text.replacingOccurrences(of: "\"amount\": \"0.04\"", with: "\"amount\": 0.04")
             .write(to: dir.appendingPathComponent("apixo.json"), atomically: true, encoding: .utf8)
-        let r = try CLIRunner.run(["quote", "--duration", "10", "--pricing", dir.path])
+        let r = try await CLIRunner.run(["quote", "--duration", "10", "--pricing", dir.path])
         XCTAssertEqual(r.status, 65)
         XCTAssertEqual(r.stdout, "")
         XCTAssertTrue(r.stderr.contains("apixo.json: $.offers[0].price_per_second.amount: error: write this as a decimal string"), r.stderr)
         XCTAssertTrue(r.stderr.contains("apixo.json: $.offers[2].price_per_second.amount: error:"), r.stderr)
     }
 
-    func testBadCommandLinesExit64WithOneErrorLineAndAUsageHint() throws {
+    func testBadCommandLinesExit64WithOneErrorLineAndAUsageHint() async throws {
         let cases: [([String], String)] = [
             (["quote"], "give the reference video with --video PATH|URL or its length with --duration S"),
             (["quote", "--duration", "-5"], "--duration must be a positive number of seconds, not '-5'"),
@@ -93,7 +94,7 @@ final class QuoteCommandTests: XCTestCase {
             (["quote", "--duration", "5", "--format", "xml"], "'xml' is not an output format"),
         ]
         for (args, message) in cases {
-            let r = try CLIRunner.run(args)
+            let r = try await CLIRunner.run(args)
             XCTAssertEqual(r.status, 64, "\(args)")
             XCTAssertEqual(r.stdout, "", "\(args)")
             let lines = r.stderr.split(separator: "\n")
@@ -103,18 +104,18 @@ final class QuoteCommandTests: XCTestCase {
         }
     }
 
-    func testHelpAndVersionGoToStdout() throws {
-        let help = try CLIRunner.run(["quote", "--help"])
+    func testHelpAndVersionGoToStdout() async throws {
+        let help = try await CLIRunner.run(["quote", "--help"])
         XCTAssertEqual(help.status, 0)
         XCTAssertTrue(help.stdout.hasPrefix("Price a job on every offer"))
         for option in ["--duration", "--behavior", "--resolution", "--mode", "--provider", "--pricing", "--format", "--help"] {
             XCTAssertTrue(help.stdout.contains(option), option)
         }
-        let version = try CLIRunner.run(["--version"])
+        let version = try await CLIRunner.run(["--version"])
         XCTAssertEqual(version.stdout, "wanroute 0.1.0\n")
-        let overview = try CLIRunner.run(["--help"])
+        let overview = try await CLIRunner.run(["--help"])
         XCTAssertTrue(overview.stdout.contains("quote") && overview.stdout.contains("validate"))
-        let unknown = try CLIRunner.run(["quot"])
+        let unknown = try await CLIRunner.run(["quot"])
         XCTAssertEqual(unknown.status, 64)
         XCTAssertTrue(unknown.stderr.contains("unknown command 'quot' (did you mean 'quote'?)"))
     }
