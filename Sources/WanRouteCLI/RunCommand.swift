@@ -32,7 +32,7 @@ enum RunCommand: Command {
         """
     )
 
-    static func run(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode {
+    static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         var options = ExecutorOptions()
@@ -83,7 +83,7 @@ enum RunCommand: Command {
         }
 
         let stdout = context.stdout
-        let progress: TextOutput? = (context.stderr as? FileOutput)?.isTerminal == true ? context.stderr : nil
+        let progress: TextOutput? = context.stderr.isTerminal ? context.stderr : nil
         let printer = ExecutionEventHandler { event in
             switch event {
             case .finished(let report):
@@ -100,26 +100,10 @@ enum RunCommand: Command {
         }
         let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
                                 time: environment.time, options: options, seed: environment.seed, observers: [printer])
-        let reports = blockingRun { await executor.run(orders, decider: router, concurrency: concurrency) }
+        let reports = await executor.run(orders, decider: router, concurrency: concurrency)
         if reports.contains(where: { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) }) { return .failure }
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok
-    }
-
-    /// Waits on this (non-async) thread for async work; the work runs on the concurrency pool.
-    static func blockingRun<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
-        let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            box.value = await work()
-            done.signal()
-        }
-        done.wait()
-        return box.value!
-    }
-
-    final class ResultBox<T>: @unchecked Sendable {
-        var value: T?  // written once before the semaphore is signalled, read once after
     }
 }
 
@@ -127,8 +111,9 @@ enum RunCommand: Command {
 /// `duration` has its video probed.
 enum JobsFileReader {
     static func read(_ url: URL, name: String, context: Context) throws(CLIError) -> [JobOrder] {
-        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
-            throw .failure("cannot read \(name): no such file, or not UTF-8 text")
+        let text: String
+        do throws(SourceFileError) { text = try SourceFile.read(url, name: name).text } catch {
+            throw .failure(error.description)
         }
         let (lines, diagnostics) = JobsFile.parse(text, name: name)
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }

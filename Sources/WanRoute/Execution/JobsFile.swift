@@ -3,7 +3,7 @@ import Foundation
 /// A jobs file: JSON Lines, one ``JobLine`` object per line; blank lines are skipped.
 public enum JobsFile {
     /// Every valid line in file order, and every problem of every line at once (diagnostics
-    /// carry `name:LINE` as their file). A line without `id` is `line-N`; ids must be unique.
+    /// carry the file `name` and the line). A line without `id` is `line-N`; ids must be unique.
     public static func parse(_ text: String, name: String) -> (lines: [JobLine], diagnostics: [Diagnostic]) {
         var lines: [JobLine] = []
         var diagnostics: [Diagnostic] = []
@@ -11,14 +11,13 @@ public enum JobsFile {
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
-            let file = "\(name):\(index + 1)"
-            let (line, found) = JobLine.parse(trimmed, file: file, defaultID: "line-\(index + 1)")
+            let (line, found) = JobLine.parse(trimmed, file: name, line: index + 1, defaultID: "line-\(index + 1)")
             diagnostics += found
             guard let line else { continue }
             if ids.insert(line.id).inserted {
                 lines.append(line)
             } else {
-                diagnostics.append(Diagnostic(file: file, path: "$.id", message: "the id \"\(line.id)\" is used by an earlier line; ids must be unique"))
+                diagnostics.append(Diagnostic(at: Location(file: name, line: index + 1, path: "$.id"), message: "the id \"\(line.id)\" is used by an earlier line; ids must be unique"))
             }
         }
         return (lines, diagnostics)

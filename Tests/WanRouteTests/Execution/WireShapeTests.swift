@@ -44,7 +44,7 @@ final class WireShapeTests: XCTestCase {
         """
         let (lines, diagnostics) = JobsFile.parse(text, name: "jobs.jsonl")
         XCTAssertEqual(lines.map(\.id), ["a", "line-5"])
-        XCTAssertEqual(diagnostics.map(\.file), ["jobs.jsonl:3", "jobs.jsonl:4", "jobs.jsonl:4"])
+        XCTAssertEqual(diagnostics.map(\.location.line), [3, 4, 4])
         let order = try XCTUnwrap(lines[0].order())
         XCTAssertEqual(order.job.duration, Seconds(decimal: "12.5"))
         XCTAssertEqual(order.job.tags, ["customer": "film"])
