@@ -32,7 +32,7 @@ enum RunCommand: Command {
         """
     )
 
-    static func run(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode {
+    static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         var options = ExecutorOptions()
@@ -82,7 +82,7 @@ enum RunCommand: Command {
         }
 
         let stdout = context.stdout
-        let progress: TextOutput? = (context.stderr as? FileOutput)?.isTerminal == true ? context.stderr : nil
+        let progress: TextOutput? = context.stderr.isTerminal ? context.stderr : nil
         let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
                                 time: environment.time, options: options) { event in
             switch event {
@@ -96,26 +96,10 @@ enum RunCommand: Command {
                 progress?.write("\(id): \(from) failed (\(reason)); failing over to \(to)\n")
             }
         }
-        let reports = blockingRun { await executor.run(decisions.map { ($0.order, $0.decision) }, concurrency: concurrency) }
+        let reports = await executor.run(decisions.map { ($0.order, $0.decision) }, concurrency: concurrency)
         if reports.contains(where: { [.failed, .needsAttention, .unfinished].contains($0.status) }) { return .failure }
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok
-    }
-
-    /// Waits on this (non-async) thread for async work; the work runs on the concurrency pool.
-    static func blockingRun<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
-        let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            box.value = await work()
-            done.signal()
-        }
-        done.wait()
-        return box.value!
-    }
-
-    final class ResultBox<T>: @unchecked Sendable {
-        var value: T?  // written once before the semaphore is signalled, read once after
     }
 
     /// One report as the stable JSON line documented in README ("Running jobs").
@@ -161,8 +145,9 @@ enum RunCommand: Command {
 /// reported at once; a line without `duration` has its video probed.
 enum JobsFile {
     static func read(_ url: URL, name: String, context: Context) throws(CLIError) -> [JobOrder] {
-        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
-            throw .failure("cannot read \(name): no such file, or not UTF-8 text")
+        let text: String
+        do throws(SourceFileError) { text = try SourceFile.read(url, name: name).text } catch {
+            throw .failure(error.description)
         }
         var lines: [JobLine] = []
         var diagnostics: [Diagnostic] = []
@@ -170,14 +155,13 @@ enum JobsFile {
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
-            let file = "\(name):\(index + 1)"
-            let (line, found) = JobLine.parse(trimmed, file: file, defaultID: "line-\(index + 1)")
+            let (line, found) = JobLine.parse(trimmed, file: name, line: index + 1, defaultID: "line-\(index + 1)")
             diagnostics += found
             guard let line else { continue }
             if ids.insert(line.id).inserted {
                 lines.append(line)
             } else {
-                diagnostics.append(Diagnostic(file: file, path: "$.id", message: "the id \"\(line.id)\" is used by an earlier line; ids must be unique"))
+                diagnostics.append(Diagnostic(at: Location(file: name, line: index + 1, path: "$.id"), message: "the id \"\(line.id)\" is used by an earlier line; ids must be unique"))
             }
         }
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
