@@ -108,10 +108,10 @@ enum ProbeCommand: Command {
             case .success(.video(let v)):
                 t.rows.append([location, "video", v.container.rawValue, v.layout.rawValue, "\(v.duration)", "\(v.videoDuration)", "\(v.width)x\(v.height)",
                                "\(v.storedWidth)x\(v.storedHeight)", "\(v.rotation)", v.fps.map(fps) ?? "-", v.codec ?? "-",
-                               v.sizeBytes.map { "\($0) B" } ?? "-", "\(v.bytesRead) B"])
+                               v.sizeBytes.map(humanBytes) ?? "-", humanBytes(v.bytesRead)])
             case .success(.image(let i)):
                 t.rows.append([location, "image", i.format.rawValue, "-", "-", "-", "\(i.width)x\(i.height)", "\(i.storedWidth)x\(i.storedHeight)",
-                               i.orientation > 1 ? "exif \(i.orientation)" : "0", "-", "-", i.sizeBytes.map { "\($0) B" } ?? "-", "\(i.bytesRead) B"])
+                               i.orientation > 1 ? "exif \(i.orientation)" : "0", "-", "-", i.sizeBytes.map(humanBytes) ?? "-", humanBytes(i.bytesRead)])
             }
         }
         return t.rendered

@@ -78,7 +78,8 @@ final class ProbeCommandTests: XCTestCase {
 
     func testQuoteChecksTheVideoFormatAgainstEachProvider() async throws {
         let r = try await CLIRunner.run(["quote", "--video", MediaFixtures.path("clip.avi"), "--provider", "apixo", "--format", "csv"])
-        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.status, 2, "no eligible offer")
+        XCTAssertEqual(r.stderr, "wanroute quote: no offer is eligible: every provider that sells this job refuses it (the reasons are listed per offer)\n")
         XCTAssertTrue(r.stdout.contains("false,false,\"APIXO does not accept AVI videos (it takes MP4, MOV, M4V)\""), r.stdout)
     }
 

@@ -48,6 +48,8 @@ public enum Resolution: String, Sendable, CaseIterable, Hashable, Comparable {
 
 /// How sure we are of a price.
 public enum Confidence: String, Sendable, CaseIterable, Hashable, Comparable {
+    /// The user's own negotiated price, from a contract overlay: the surest of all.
+    case contract
     /// The provider's own page or API documentation states it.
     case published
     /// Only a gateway, blog or someone else's code states it.
@@ -55,16 +57,17 @@ public enum Confidence: String, Sendable, CaseIterable, Hashable, Comparable {
     /// Nobody publishes it; the offer carries no price.
     case unknown
 
-    /// Rank for comparisons: published is the most certain.
+    /// Rank for comparisons: a contract price is the most certain, then a published one.
     var rank: Int {
         switch self {
-        case .published: return 0
-        case .thirdParty: return 1
-        case .unknown: return 2
+        case .contract: return 0
+        case .published: return 1
+        case .thirdParty: return 2
+        case .unknown: return 3
         }
     }
 
-    /// Published sorts before third-party before unknown.
+    /// Contract sorts before published before third-party before unknown.
     public static func < (a: Confidence, b: Confidence) -> Bool { a.rank < b.rank }
 }
 

@@ -21,7 +21,8 @@ enum BuiltInDefaults {
   "limits": {
     "url": {
       "schemes": [
-        "https"
+        "https",
+        "data"
       ]
     }
   },
@@ -577,10 +578,61 @@ enum BuiltInDefaults {
     "fps": 16,
     "rounding": "up",
     "failed_tasks_free": true,
-    "notes": "Billed per second of output video, counted at 16 frames per second; only successful outputs are billed. We round up to whole frames. No adapter yet: quote only."
+    "notes": "Replace: billed per second of output video, counted at 16 frames per second; only successful outputs are billed. We round up to whole frames. Animate (move): price not read, so unknown. No adapter yet: quote only."
   },
   "limits": {},
   "offers": [
+    {
+      "behavior": "animate",
+      "mode": "standard",
+      "resolution": "480p",
+      "price_per_second": null,
+      "quality": 55,
+      "latency": {
+        "queue_seconds": 60,
+        "seconds_per_output_second": 35
+      },
+      "source": {
+        "url": "https://fal.ai/models/fal-ai/wan/v2.2-14b/animate/move",
+        "confidence": "unknown",
+        "read_on": "2026-12-02",
+        "note": "fal serves animate at fal-ai/wan/v2.2-14b/animate/move; its price was not found in the sources we read (they price replace only), so none is shipped: overlay your contract price."
+      }
+    },
+    {
+      "behavior": "animate",
+      "mode": "standard",
+      "resolution": "580p",
+      "price_per_second": null,
+      "quality": 65,
+      "latency": {
+        "queue_seconds": 60,
+        "seconds_per_output_second": 42
+      },
+      "source": {
+        "url": "https://fal.ai/models/fal-ai/wan/v2.2-14b/animate/move",
+        "confidence": "unknown",
+        "read_on": "2026-12-02",
+        "note": "fal serves animate at fal-ai/wan/v2.2-14b/animate/move; its price was not found in the sources we read (they price replace only), so none is shipped: overlay your contract price."
+      }
+    },
+    {
+      "behavior": "animate",
+      "mode": "standard",
+      "resolution": "720p",
+      "price_per_second": null,
+      "quality": 75,
+      "latency": {
+        "queue_seconds": 60,
+        "seconds_per_output_second": 50
+      },
+      "source": {
+        "url": "https://fal.ai/models/fal-ai/wan/v2.2-14b/animate/move",
+        "confidence": "unknown",
+        "read_on": "2026-12-02",
+        "note": "fal serves animate at fal-ai/wan/v2.2-14b/animate/move; its price was not found in the sources we read (they price replace only), so none is shipped: overlay your contract price."
+      }
+    },
     {
       "behavior": "replace",
       "mode": "standard",

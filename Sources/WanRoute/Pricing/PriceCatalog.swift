@@ -157,6 +157,7 @@ struct PricingRow {
     var currency: Currency { Currency.known[Int(currencyIndex)] }
     let minimumDurationMicros: Int64
     let maximumDurationMicros: Int64
+    let limitsPublished: Bool
     let confidenceRank: Int8
     /// The offer's position when ordered by provider, behaviour, mode and resolution: the last
     /// tie-break of every ranking, precomputed so comparing two offers compares two integers.
@@ -182,6 +183,7 @@ struct PricingRow {
         usdRateMicros = isUSD ? nil : rates.rate(for: currency)?.usdPerUnitMicros
         minimumDurationMicros = provider.limits.video.minimumDuration?.micros ?? .min
         maximumDurationMicros = provider.limits.video.maximumDuration?.micros ?? .max
+        limitsPublished = provider.limits.isPublished
         confidenceRank = Int8(offer.source.confidence.rank)
         self.identityRank = identityRank
     }

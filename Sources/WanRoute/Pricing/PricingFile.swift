@@ -139,8 +139,8 @@ enum PricingFile {
         var asciiOnly = false
         if let u = l.object("url", required: false) {
             schemes = u.array("schemes", required: false)?.compactMap { item, path in
-                guard let s = item.stringValue, s == "http" || s == "https" else {
-                    l.sink.error(path, "expected \"http\" or \"https\"")
+                guard let s = item.stringValue, s == "http" || s == "https" || s == "data" else {
+                    l.sink.error(path, "expected \"http\", \"https\" or \"data\" (a data URI sent inline)")
                     return nil
                 }
                 return s

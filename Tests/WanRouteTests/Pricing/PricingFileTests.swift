@@ -95,8 +95,8 @@ final class PricingFileTests: XCTestCase {
         files[i] = SourceFile(name: "fal.json", text: files[i].text.replacingOccurrences(of: "\"fps\": 16", with: "\"fps\": 15"))
         XCTAssertThrowsError(try PriceCatalog.load(files: files)) { error in
             guard case PricingError.invalid(let d) = error else { return XCTFail("\(error)") }
-            // 0.04/15 and 0.08/15 do not terminate; 0.06/15 = 0.004 does.
-            XCTAssertEqual(d.map(\.path), ["$.offers[0].price_per_second.amount", "$.offers[2].price_per_second.amount"])
+            // 0.04/15 and 0.08/15 do not terminate; 0.06/15 = 0.004 does (offers 0-2: animate, no price).
+            XCTAssertEqual(d.map(\.path), ["$.offers[3].price_per_second.amount", "$.offers[5].price_per_second.amount"])
         }
     }
 
