@@ -158,7 +158,8 @@ enum QuoteCommand: Command {
             let offer = catalog.offers[e.offerIndex]
             out += CSV.line([
                 offer.provider.rawValue, offer.behavior.rawValue, offer.mode.rawValue, offer.resolution.rawValue,
-                e.billableSeconds?.decimalString ?? "", e.cost?.decimalString ?? "", e.cost?.currency.code ?? "",
+                e.billableSeconds?.decimalString ?? "",
+            ] + Money.csvFields(e.cost) + [
                 e.usd?.decimalString ?? "", e.usd == nil ? "" : String(e.usdIsConverted), offer.source.confidence.rawValue,
                 String(e.isEligible), String(e.offerIndex == cheapest), e.reasons.map(\.description).joined(separator: "; "),
                 String(e.limitsPublished), e.unchecked.map(\.description).joined(separator: "; "),

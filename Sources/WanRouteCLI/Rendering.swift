@@ -84,25 +84,3 @@ func humanBytes(_ bytes: Int64) -> String {
     }
     return "\(bytes) B"
 }
-
-/// RFC 4180 CSV: fields with commas, quotes or line breaks are quoted, quotes doubled.
-enum CSV {
-    static func line(_ fields: [String]) -> String {
-        fields.map { f in
-            f.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
-        }.joined(separator: ",") + "\r\n"
-    }
-}
-
-extension Money {
-    /// `{"amount": "0.20", "currency": "USD"}`: the JSON form of money in every output.
-    var json: JSONValue {
-        .object([JSONMember("amount", .string(decimalString)), JSONMember("currency", .string(currency.code))])
-    }
-}
-
-extension JSONValue {
-    /// A string, or null.
-    static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
-}

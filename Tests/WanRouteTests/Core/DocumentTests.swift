@@ -1,5 +1,6 @@
 import XCTest
 @testable import WanRoute
+import WanRouteTestSupport
 
 /// The one reader of versioned documents (SourceFile, DocumentKind, DocumentHeader) and located diagnostics.
 final class DocumentTests: XCTestCase {
