@@ -42,6 +42,11 @@ public enum JSONValue: Sendable, Equatable {
     }
 }
 
+extension JSONValue {
+    /// A string, or null.
+    public static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+}
+
 /// One `"key": value` member of a JSON object, in document order.
 public struct JSONMember: Sendable, Equatable {
     /// The member's name, unescaped.

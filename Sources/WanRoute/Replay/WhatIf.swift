@@ -115,6 +115,7 @@ public struct WhatIfReport: Sendable, Equatable {
         return nil
     }
 
+    /// Equal when every figure and list is equal (the threshold aside).
     public static func == (a: WhatIfReport, b: WhatIfReport) -> Bool {
         a.period == b.period && a.total == b.total && a.changed == b.changed && a.refused == b.refused
             && a.unpriceable == b.unpriceable && a.jobs == b.jobs && a.byProvider.map(\.provider) == b.byProvider.map(\.provider)

@@ -275,12 +275,12 @@ public struct Reconciler {
     }
 
     private func unknownDetail(_ job: ReportJob) -> String {
-        let where_ = job.offer.map { "on \($0)" } ?? ""
+        let place = job.offer.map { "on \($0)" } ?? ""
         let task = job.taskID.map { "task \($0)" } ?? "no task id known"
         switch job.status {
-        case .needsAttention: return "outcome unknown \(where_) (\(task)): a task may exist and bill; resolve it at the provider"
-        case .unfinished: return "not finished \(where_) (\(task)): the bill is not known yet"
-        default: return "what \(where_) billed is not known (\(task))"
+        case .needsAttention: return "outcome unknown \(place) (\(task)): a task may exist and bill; resolve it at the provider"
+        case .unfinished: return "not finished \(place) (\(task)): the bill is not known yet"
+        default: return "what \(place) billed is not known (\(task))"
         }
     }
 

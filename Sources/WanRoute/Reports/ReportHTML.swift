@@ -133,15 +133,15 @@ struct ReportHTML {
         let plotW = width - left - right, plotH = height - top - bottom
         let maxDay = r.daily.map { Self.dollars($0.actualUSD) }.max() ?? 0
         let step = Self.niceStep(maxDay)
-        let top_ = max(step * ceil(maxDay / step), step)
+        let axisTop = max(step * ceil(maxDay / step), step)
         let n = Double(max(r.daily.count, 1))
         let slot = plotW / n
         let barW = max(slot * 0.7, 1)
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Daily actual spend in USD, stacked by provider\">\n"
         s += "<title>Daily actual spend in USD, stacked by provider</title>\n"
         var v = 0.0
-        while v <= top_ + step / 2 {
-            let y = top + plotH - v / top_ * plotH
+        while v <= axisTop + step / 2 {
+            let y = top + plotH - v / axisTop * plotH
             s += "<line x1=\"\(Self.f(left))\" y1=\"\(Self.f(y))\" x2=\"\(Self.f(width - right))\" y2=\"\(Self.f(y))\" stroke=\"#e3e6eb\"/>"
             s += "<text x=\"\(Self.f(left - 6))\" y=\"\(Self.f(y + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#5b6475\">$\(Self.axisLabel(v))</text>\n"
             v += step
@@ -150,7 +150,7 @@ struct ReportHTML {
             let x = left + Double(i) * slot + (slot - barW) / 2
             var y = top + plotH
             for (p, amount) in d.actualUSDByProvider.enumerated() where amount.nanos > 0 {
-                let hgt = Self.dollars(amount) / top_ * plotH
+                let hgt = Self.dollars(amount) / axisTop * plotH
                 y -= hgt
                 s += "<rect class=\"bar\" x=\"\(Self.f(x))\" y=\"\(Self.f(y))\" width=\"\(Self.f(barW))\" height=\"\(Self.f(max(hgt, 0.5)))\" fill=\"\(Self.palette[p % Self.palette.count])\"><title>\(Self.escape("\(d.date) \(r.providers[p]): \(amount)"))</title></rect>\n"
             }

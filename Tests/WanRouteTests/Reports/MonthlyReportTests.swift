@@ -1,5 +1,7 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
+
 @testable import WanRoute
 
 final class MonthlyReportTests: XCTestCase {
@@ -94,17 +96,17 @@ final class MonthlyReportTests: XCTestCase {
 
     // MARK: golden outputs
 
-    func testGoldenTable() throws { Golden.assertMatches(try report().rendered(.table), "reports/golden/report.txt") }
-    func testGoldenJSON() throws { Golden.assertMatches(try report("provider,tag:customer").rendered(.json), "reports/golden/report.json") }
-    func testGoldenCSV() throws { Golden.assertMatches(try report("provider,tag:customer").rendered(.csv), "reports/golden/report.csv") }
-    func testGoldenMarkdown() throws { Golden.assertMatches(try report("status").rendered(.md), "reports/golden/report.md") }
-    func testGoldenHTML() throws { Golden.assertMatches(try report().rendered(.html), "reports/golden/report.html") }
+    func testGoldenTable() throws { assertGolden(try report().rendered(.table), named: "report.txt") }
+    func testGoldenJSON() throws { assertGolden(try report("provider,tag:customer").rendered(.json), named: "report.json") }
+    func testGoldenCSV() throws { assertGolden(try report("provider,tag:customer").rendered(.csv), named: "report.csv") }
+    func testGoldenMarkdown() throws { assertGolden(try report("status").rendered(.md), named: "report.md") }
+    func testGoldenHTML() throws { assertGolden(try report().rendered(.html), named: "report.html") }
 
     func testGoldenFOCUS() throws {
         let export = FOCUSExport(period: F.period, catalog: F.catalog)
         var out = export.header
         for j in F.jobs { out += export.rows(for: j) }
-        Golden.assertMatches(out, "reports/golden/focus.csv")
+        assertGolden(out, named: "report-focus.csv")
     }
 
     func testFOCUSRowsFlagUnknownCostsAndSkipFreeTasks() throws {

@@ -1,5 +1,7 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
+
 @testable import WanRoute
 
 final class ReconcilerTests: XCTestCase {
@@ -58,6 +60,6 @@ final class ReconcilerTests: XCTestCase {
         XCTAssertEqual(reconcile(jobs, tolerance: "0.05").unexplained.map(\.id), [])
     }
 
-    func testGoldenTable() { Golden.assertMatches(reconcile().tableText, "reports/golden/reconcile.txt") }
-    func testGoldenJSON() { Golden.assertMatches(JSONWriter.pretty(reconcile().json) + "\n", "reports/golden/reconcile.json") }
+    func testGoldenTable() { assertGolden(reconcile().tableText, named: "reconcile.txt") }
+    func testGoldenJSON() { assertGolden(JSONWriter.pretty(reconcile().json) + "\n", named: "reconcile.json") }
 }

@@ -1,5 +1,7 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
+
 @testable import WanRoute
 
 /// The committed fixture month for report, reconcile, FOCUS and what-if tests: December 2026

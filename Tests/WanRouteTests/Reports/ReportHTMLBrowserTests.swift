@@ -1,5 +1,7 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
+
 @testable import WanRoute
 
 /// The HTML report rendered by a real browser: headless Chromium (Debian's `chromium`, which

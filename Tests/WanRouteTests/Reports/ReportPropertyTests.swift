@@ -1,5 +1,7 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
+
 @testable import WanRoute
 
 /// Random months: the report's totals are the exact sums of the jobs' costs, and an unknown cost
@@ -10,7 +12,7 @@ final class ReportPropertyTests: XCTestCase {
         let period = try ReportPeriod(month: "2026-12", timeZone: "Europe/Berlin")
         let providers = ["apixo", "dashscope-intl", "dashscope-cn", "aimlapi", "modellix"].map { ProviderID($0)! }
         let tags = ["acme", "film", "tv"]
-        var rng = SeededGenerator(seed: 20261202)
+        var rng = SeededGenerator(seed: 20_261_202)
         for round in 0..<40 {
             var jobs: [ReportJob] = []
             for n in 0..<Int.random(in: 0...300, using: &rng) {

@@ -1,5 +1,7 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
+
 @testable import WanRoute
 
 final class WhatIfTests: XCTestCase {
@@ -35,9 +37,9 @@ final class WhatIfTests: XCTestCase {
         let w = replay(try Router(policy: production, catalog: F.catalog), threshold: CostThreshold("+5%"))
         XCTAssertFalse(w.changed.isEmpty)
         XCTAssertTrue(w.refused.contains { $0.id == "j13-modellix-unknown" } || w.changed.contains { $0.id == "j13-modellix-unknown" })
-        Golden.assertMatches(w.tableText, "reports/golden/whatif.txt")
-        Golden.assertMatches(JSONWriter.pretty(w.json) + "\n", "reports/golden/whatif.json")
-        Golden.assertMatches(w.markdownText, "reports/golden/whatif.md")
+        assertGolden(w.tableText, named: "whatif.txt")
+        assertGolden(JSONWriter.pretty(w.json) + "\n", named: "whatif.json")
+        assertGolden(w.markdownText, named: "whatif.md")
     }
 
     func testCheaperPricesPassAndDearerPricesFailTheGate() throws {
