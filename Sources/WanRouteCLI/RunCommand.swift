@@ -36,7 +36,7 @@ enum RunCommand: Command {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         var options = ExecutorOptions()
-        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text) }
+        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text, flag: "deadline") }
         let concurrency = try args.value("concurrency").map { text throws(CLIError) -> Int in
             guard let n = Int(text), (1...1_000).contains(n) else { throw .usage("--concurrency must be a whole number from 1 to 1000, not '\(text)'") }
             return n
@@ -47,7 +47,7 @@ enum RunCommand: Command {
             for flag in ["image", "video", "duration", "behavior", "resolution", "mode", "tag"] where args.flag(flag) {
                 throw .usage("--\(flag) describes a single job; with --jobs, put it in each line of the file")
             }
-            orders = try JobsFile.read(context.url(file), name: file, context: context)
+            orders = try JobsFile.read(context.url(file), name: file, context: context, sandbox: args.flag("sandbox"))
         } else {
             if args.flag("concurrency") { throw .usage("--concurrency goes with --jobs") }
             guard let image = args.value("image"), let video = args.value("video") else {
@@ -82,7 +82,7 @@ enum RunCommand: Command {
         }
 
         let stdout = context.stdout
-        let progress: TextOutput? = (context.stderr as? FileOutput)?.isTerminal == true ? context.stderr : nil
+        let progress: TextOutput? = (context.stderr as? EscapingOutput)?.isTerminal == true ? context.stderr : nil
         let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
                                 time: environment.time, options: options) { event in
             switch event {
@@ -160,15 +160,26 @@ enum RunCommand: Command {
 /// Reads a `--jobs` file: JSON Lines, one job object per line (``JobLine``), every problem
 /// reported at once; a line without `duration` has its video probed.
 enum JobsFile {
-    static func read(_ url: URL, name: String, context: Context) throws(CLIError) -> [JobOrder] {
-        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
-            throw .failure("cannot read \(name): no such file, or not UTF-8 text")
+    /// The largest jobs file read (16 MiB, some 50,000 jobs); checked before anything is parsed.
+    static let maximumBytes: Int64 = 16 << 20
+
+    static func read(_ url: URL, name: String, context: Context, sandbox: Bool = false) throws(CLIError) -> [JobOrder] {
+        let bytes: [UInt8]
+        switch LocalFile.read(url.path, limit: maximumBytes, what: "a jobs file") {
+        case .success(let b): bytes = b
+        case .failure(.notFound): throw .usage("--jobs \(name) does not exist")
+        case .failure(let why): throw .dataMessage("\(name) \(why)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .dataMessage("\(name) is not UTF-8 text; write one JSON object per line")
         }
         var lines: [JobLine] = []
         var diagnostics: [Diagnostic] = []
         var ids = Set<String>()
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Lines split on the byte "\n": Swift reads "\r\n" as one Character, so splitting the
+        // String would merge every line of a CRLF file into one.
+        for (index, raw) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let trimmed = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             let file = "\(name):\(index + 1)"
             let (line, found) = JobLine.parse(trimmed, file: file, defaultID: "line-\(index + 1)")
@@ -182,12 +193,16 @@ enum JobsFile {
         }
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
         if lines.isEmpty { throw .dataMessage("\(name) holds no jobs; write one JSON object per line") }
+        // The sandbox fetches nothing (README): every line must say how long its video is.
+        if sandbox, let line = lines.first(where: { $0.duration == nil }) {
+            throw .usage("--sandbox fetches no real files, but job \(line.id) in \(name) has no \"duration\"; give every line one")
+        }
         var orders: [JobOrder] = []
         for line in lines {
             var duration = line.duration
             var video = MediaFacts(url: line.videoURL)
             if duration == nil {
-                let probe = try JobOptions.probeVideo(line.videoURL, context)
+                let probe = try JobOptions.probedVideo(line.videoURL, context)
                 duration = probe.duration
                 video = probe.facts(url: line.videoURL)
             }

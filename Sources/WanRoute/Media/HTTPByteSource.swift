@@ -31,6 +31,9 @@ final class HTTPByteSource: ByteSource {
 
     func read(offset: Int64, length: Int) throws(ProbeError) -> [UInt8] {
         guard offset >= 0, length > 0 else { return [] }
+        // Offsets and lengths are held to maximumFileBytes, so offset + length never overflows.
+        guard offset < maximumFileBytes else { return [] }
+        let length = Int(min(Int64(length), maximumFileBytes))
         if let size, offset >= size { return [] }
         if let hit = cached(offset, length) { return hit }
         if stream == nil {
@@ -108,7 +111,7 @@ final class HTTPByteSource: ByteSource {
                 return
             case 200:
                 // The server ignored Range: keep the body flowing and read it as far as needed.
-                if response.expectedContentLength >= 0 { size = response.expectedContentLength }
+                if let stated = Self.statedSize(response.expectedContentLength) { size = stated }
                 stream = transfer
                 return
             case 416:
@@ -141,13 +144,23 @@ final class HTTPByteSource: ByteSource {
         throw .truncated("the server's answer")
     }
 
-    /// Parses `bytes START-END/TOTAL` (or `bytes */TOTAL`).
+    /// Parses `bytes START-END/TOTAL` (or `bytes */TOTAL`, or `/*` for an unknown total). Values
+    /// outside 0...maximumFileBytes are dropped as lies, so no later offset arithmetic can overflow.
     static func contentRange(_ header: String?) -> (start: Int64?, total: Int64?) {
-        guard let header, let slash = header.lastIndex(of: "/") else { return (nil, nil) }
-        let total = Int64(header[header.index(after: slash)...].trimmingCharacters(in: .whitespaces))
+        guard let header, header.utf8.count <= 200, let slash = header.lastIndex(of: "/") else { return (nil, nil) }
+        func bounded(_ text: Substring?) -> Int64? {
+            guard let text, let n = Int64(text.trimmingCharacters(in: .whitespaces)), n >= 0, n <= maximumFileBytes else { return nil }
+            return n
+        }
+        let total = bounded(header[header.index(after: slash)...])
         let range = header[..<slash].replacingOccurrences(of: "bytes", with: "").trimmingCharacters(in: .whitespaces)
-        let start = range.split(separator: "-").first.flatMap { Int64($0) }
+        let start = bounded(range.split(separator: "-").first)
         return (start, total)
+    }
+
+    /// A size a server states (Content-Length), or nil when absent or beyond any file.
+    static func statedSize(_ length: Int64) -> Int64? {
+        length >= 0 && length <= maximumFileBytes ? length : nil
     }
 }
 
