@@ -41,8 +41,8 @@ public enum MediaProbe {
     /// a real reference video can be, so nothing downstream (pricing, display) meets an extreme.
     static func bounded(_ probe: VideoProbe) throws(ProbeError) -> VideoProbe {
         var probe = probe
-        guard probe.duration.micros >= 0, probe.duration <= Seconds.longestJob else {
-            throw .corrupt("it claims to last \(probe.duration.micros == .max ? "longer than any number wanroute holds" : probe.duration.description), more than the \(Seconds.longestJob) (a day) any job may be")
+        for d in [probe.duration, probe.videoDuration] where d.micros < 0 || d > Seconds.longestJob {
+            throw .corrupt("it claims to last \(d.micros == .max || d.micros == .min ? "longer than any number wanroute holds" : d.description), more than the \(Seconds.longestJob) (a day) any job may be")
         }
         if let fps = probe.fps, !(fps.isFinite && fps > 0 && fps <= 10_000) { probe.fps = nil }
         return probe
