@@ -18,7 +18,7 @@ enum BinaryRunner {
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = try directory ?? Repository.temporaryDirectory()
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()].merging(environment) { $1 }
+        process.environment = CLIRunner.baseEnvironment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

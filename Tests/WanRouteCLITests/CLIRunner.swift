@@ -12,8 +12,9 @@ enum CLIRunner {
         let stderr: String
     }
 
-    /// The environment every run starts from: nothing of the test process's own leaks in.
-    static let baseEnvironment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+    /// The environment every run starts from: nothing of the test process's own leaks in, and a
+    /// fixed today, so which prices `quote` flags as old does not change with the calendar.
+    static let baseEnvironment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "WANROUTE_TODAY": "2026-12-02"]
 
     /// Runs `wanroute arguments` in `directory` (a fresh temporary directory by default, so the
     /// built-in defaults are what is used) with `environment` added to ``baseEnvironment``.

@@ -46,12 +46,13 @@ final class QuoteCommandTests: XCTestCase {
     }
 
     func testCSVHasOneRowPerOffer() async throws {
-        let r = try await CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo", "--provider", "wavespeed", "--resolution", "480p", "--format", "csv"])
+        let r = try await CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo", "--provider", "wavespeed", "--resolution", "480p", "--format", "csv"],
+                                        environment: ["WANROUTE_TODAY": "2026-12-02"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout, """
-        provider,behavior,mode,resolution,billable_seconds,cost_amount,cost_currency,usd_amount,usd_converted,confidence,eligible,cheapest,reasons,limits_published,unchecked\r
-        apixo,animate,standard,480p,5,0.20,USD,0.20,false,published,true,true,,true,\r
-        wavespeed,animate,standard,480p,5,0.20,USD,0.20,false,published,true,false,,false,\r
+        provider,behavior,mode,resolution,billable_seconds,cost_amount,cost_currency,usd_amount,usd_converted,confidence,eligible,cheapest,reasons,limits_published,unchecked,read_on,stale\r
+        apixo,animate,standard,480p,5,0.20,USD,0.20,false,published,true,true,,true,,2026-11-20,false\r
+        wavespeed,animate,standard,480p,5,0.20,USD,0.20,false,published,true,false,,false,,2026-11-20,false\r
 
         """)
     }
@@ -151,4 +152,41 @@ final class QuoteCommandTests: XCTestCase {
         let dashscope = try XCTUnwrap(offers.first { $0["provider"] == .string("dashscope-intl") })
         XCTAssertEqual(dashscope["unchecked"], .array(["video format", "video pixel size", "video aspect ratio", "video file size"].map(JSONValue.string)))
     }
+
+    func testContractPricesAndOldPricesAreShown() async throws {
+        let dir = try Repository.temporaryDirectory()
+        try Self.contract.write(to: dir.appendingPathComponent("contract.json"), atomically: true, encoding: .utf8)
+        let r = try await CLIRunner.run(["quote", "--duration", "12", "--behavior", "replace", "--contract", "contract.json",
+                                   "--provider", "apixo", "--resolution", "480p"], in: dir, environment: ["WANROUTE_TODAY": "2026-12-02"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("*  apixo     replace   standard  480p  12 s    USD 0.36  USD 0.36  contract!   yes\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("! price read more than 90 days ago"), r.stdout)
+        let json = try await CLIRunner.run(["quote", "--duration", "12", "--contract", "contract.json", "--provider", "apixo", "--format", "json",
+                                      "--max-price-age", "10"], in: dir, environment: ["WANROUTE_TODAY": "2026-12-02"])
+        guard case .array(let offers)? = try JSONParser.parse(json.stdout)["offers"] else { return XCTFail(json.stdout + json.stderr) }
+        XCTAssertTrue(offers.allSatisfy { $0["stale"] == .bool(true) }, "read 2026-11-20, 12 days before, over 10")
+        let fresh = try await CLIRunner.run(["quote", "--duration", "12", "--provider", "apixo"], environment: ["WANROUTE_TODAY": "2026-12-02"])
+        XCTAssertFalse(fresh.stdout.contains("!"), fresh.stdout)
+        let missing = try await CLIRunner.run(["quote", "--duration", "12", "--contract", "nowhere.json"], in: dir)
+        XCTAssertEqual(missing.status, 64, missing.stderr)
+        let validate = try await CLIRunner.run(["validate", "contract.json"], in: dir)
+        XCTAssertEqual(validate.stdout, "checked 1 file: 0 errors, 0 warnings\n", validate.stderr)
+    }
+
+    static let contract = """
+    {
+      "kind": "contract-prices", "version": 1,
+      "providers": [
+        {
+          "id": "aimlapi",
+          "billing": { "basis": "reference-seconds", "increment_seconds": "1", "rounding": "up", "minimum_seconds": "5" },
+          "prices": [ { "resolution": "720p", "price_per_second": { "amount": "0.05", "currency": "USD" }, "read_on": "2026-11-01", "note": "AC-11" } ]
+        },
+        {
+          "id": "apixo",
+          "prices": [ { "behavior": "replace", "resolution": "480p", "price_per_second": { "amount": "0.03", "currency": "USD" }, "read_on": "2026-06-01" } ]
+        }
+      ]
+    }
+    """
 }
