@@ -66,6 +66,7 @@ struct Context {
 /// The `wanroute` command line: parses arguments, runs one command, maps every error to a
 /// message on stderr and an exit code (README, "Exit codes").
 public enum CommandLineTool {
+    /// The version `wanroute --version` prints.
     public static let version = "0.1.0"
 
 static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self, RouteCommand.self, PolicyCommand.self, RunCommand.self, SimulateCommand.self, ValidateCommand.self]

@@ -60,7 +60,7 @@ enum SimulateCommand: Command {
                 return s
             }
         }
-        sources.forEach { $0.cancel() }
+        for source in sources { source.cancel() }
         simulator.stop()
         context.stderr.write("simulator stopped; \(simulator.tasks.count) tasks served\n")
         return .ok

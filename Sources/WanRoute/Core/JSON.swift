@@ -42,12 +42,12 @@ public enum JSONValue: Sendable, Equatable {
     }
 }
 
-/// One `"key": value` member of a JSON object, in document order.
 extension JSONValue {
     /// A string, or null.
     public static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
 }
 
+/// One `"key": value` member of a JSON object, in document order.
 public struct JSONMember: Sendable, Equatable {
     /// The member's name, unescaped.
     public var key: String

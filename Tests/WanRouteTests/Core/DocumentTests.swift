@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 /// The one reader of versioned documents (SourceFile, DocumentKind, DocumentHeader) and located diagnostics.
 final class DocumentTests: XCTestCase {
