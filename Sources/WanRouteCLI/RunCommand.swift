@@ -6,8 +6,8 @@ enum RunCommand: Command {
     static let spec = CommandSpec(
         name: "run",
         summary: "Route jobs by a policy and run them: submit, poll, retry, fail over; one JSON line per job.",
-        synopsis: "wanroute run --image URL --video URL [--duration S] [job flags] --policy FILE|NAME [--tag KEY=VALUE]... [--sandbox] | --jobs FILE.jsonl [--concurrency N] --policy FILE|NAME [--sandbox]",
-        options: JobOptions.specs + PolicyOptions.specs + [
+        synopsis: "wanroute run --image URL|PATH --video URL [--duration S] [job flags] --policy FILE|NAME [--tag KEY=VALUE]... [--sandbox] | --jobs FILE.jsonl [--concurrency N] --policy FILE|NAME [--sandbox]",
+        options: JobOptions.specs.map { $0.name == "image" ? imageSpec : $0 } + PolicyOptions.specs + [
             OptionSpec("jobs", "FILE", help: "Run every job in a JSON Lines file (one object per line; see README) instead of one job from flags."),
             OptionSpec("concurrency", "N", help: "Jobs in flight at once with --jobs (default 4; per-provider limits still apply)."),
             OptionSpec("deadline", "S", help: "Stop polling a job after S seconds, keeping its task id (default 3600)."),
@@ -20,6 +20,11 @@ enum RunCommand: Command {
         MODELLIX_API_KEY, AIMLAPI_API_KEY, APIXO_API_KEY. A missing key for the chosen provider is an
         error before anything is submitted; alternates without a key are skipped. Base URLs can be
         pointed at a gateway with WANROUTE_<PROVIDER>_BASE_URL (e.g. WANROUTE_APIXO_BASE_URL).
+
+        Inputs: providers fetch the video from an http(s) URL. The image may be a local file only
+        for the AI/ML API, which takes it inline as a base64 data URI (at most 10 MB); DashScope,
+        Modellix and APIXO fetch the image from a URL too, so with a local --image only AI/ML API
+        offers qualify, and a policy that allows none of them is an error before anything runs.
 
         Each finished job prints one JSON line on stdout: id, status (succeeded, failed, refused,
         needs-attention, unfinished), provider, mode, resolution, task_id, result_url, estimated_cost,
@@ -50,19 +55,28 @@ enum RunCommand: Command {
             orders = try JobsFileReader.read(context.url(file), name: file, context: context)
         } else {
             if args.flag("concurrency") { throw .usage("--concurrency goes with --jobs") }
-            guard let image = args.value("image"), let video = args.value("video") else {
-                throw .usage("give the inputs with --image URL and --video URL (or a batch with --jobs FILE)")
+            guard var image = args.value("image"), let video = args.value("video") else {
+                throw .usage("give the inputs with --image URL|PATH and --video URL (or a batch with --jobs FILE)")
             }
-            for (flag, url) in [("image", image), ("video", video)] where !MediaProbe.isRemote(url) {
-                throw .usage("--\(flag) must be an http(s) URL the provider can fetch, not '\(url)'")
+            guard MediaProbe.isRemote(video) else {
+                throw .usage("--video must be an http(s) URL the provider can fetch, not '\(video)': upload the video first")
+            }
+            var inlineImage: ImageProbe?
+            if !MediaProbe.isRemote(image) {
+                (image, inlineImage) = try inline(image, context)
             }
             // The sandbox fetches nothing: the inputs are only names for the simulator.
             if args.flag("sandbox"), !args.flag("duration") {
                 throw .usage("--sandbox fetches no real files: give the reference video's length with --duration S")
             }
-            var job = try JobOptions.job(args, context, probeImage: !args.flag("sandbox"))
+            var job = try JobOptions.job(args, context, probeImage: !args.flag("sandbox") && inlineImage == nil)
+            if let inlineImage { job.image = inlineImage.facts(url: image) }
             job.tags = try PolicyOptions.tags(args)
             orders = [JobOrder(id: "job-1", job: job, imageURL: image, videoURL: video)]
+            if inlineImage != nil, let refusal = router.decide(job).refusal {
+                let takers = catalog.providers.filter { $0.hasAdapter && $0.limits.urlSchemes?.contains("data") == true }.map(\.displayName)
+                throw .usage("--image \(args.value("image")!) is a local file, which only \(takers.joined(separator: ", ")) takes (inline, as a data URI), and \(refusal); upload the image and pass its https:// URL, or use a policy that allows \(takers.count == 1 ? "it" : "them")")
+            }
         }
 
         let environment = try ProviderEnvironment.make(sandbox: args.flag("sandbox"), context: context)
@@ -104,6 +118,17 @@ enum RunCommand: Command {
         if reports.contains(where: { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) }) { return .failure }
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok
+    }
+}
+
+extension RunCommand {
+    static let imageSpec = OptionSpec("image", "URL|PATH", help: "The character image: an http(s) URL, or a local file sent inline as a data URI (only the AI/ML API takes that).")
+
+    /// A local image as a data URI and its probe; a missing file is a usage error like every missing file.
+    static func inline(_ path: String, _ context: Context) throws(CLIError) -> (String, ImageProbe) {
+        let url = context.url(path)
+        guard FileManager.default.fileExists(atPath: url.path) else { throw .usage("--image '\(path)' does not exist") }
+        do { return try MediaProbe.dataURI(forImageAt: url.path) } catch { throw JobOptions.probeFailure(path, error) }
     }
 }
 

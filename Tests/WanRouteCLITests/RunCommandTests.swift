@@ -117,7 +117,8 @@ final class RunCommandTests: XCTestCase {
         let cases: [([String], String)] = [
             (["run", "--image", image, "--video", video, "--duration", "5"], "give the routing policy with --policy FILE|NAME"),
             (["run", "--sandbox", "--image", image, "--video", video, "--policy", "cheapest"], "--sandbox fetches no real files"),
-            (["run", "--image", "face.png", "--video", video, "--duration", "5", "--policy", "cheapest"], "--image must be an http(s) URL"),
+            (["run", "--image", "face.png", "--video", video, "--duration", "5", "--policy", "cheapest"], "--image 'face.png' does not exist"),
+            (["run", "--image", image, "--video", "dance.mp4", "--duration", "5", "--policy", "cheapest"], "--video must be an http(s) URL"),
             (["run", "--jobs", "x.jsonl", "--duration", "5", "--policy", "cheapest"], "--duration describes a single job"),
             (["run", "--sandbox", "--image", image, "--video", video, "--duration", "5", "--policy", "nope"], "--policy 'nope' is neither a policy file nor a built-in policy"),
             (["run", "--sandbox", "--image", image, "--video", video, "--duration", "5", "--policy", "cheapest", "--tag", "oops"], "--tag 'oops' is not KEY=VALUE"),
@@ -128,6 +129,33 @@ final class RunCommandTests: XCTestCase {
             XCTAssertTrue(r.stderr.hasPrefix("wanroute run: error: \(message)"), "\(args): \(r.stderr)")
             XCTAssertEqual(r.stdout, "")
         }
+    }
+}
+
+extension RunCommandTests {
+    /// A local image goes inline (a data URI) to the AI/ML API; providers that fetch a URL cannot
+    /// take it, and a policy that leaves nothing else is an error before anything runs.
+    func testALocalImageIsSentInlineToTheAIMLAPIOnly() async throws {
+        let dir = try Repository.temporaryDirectory()
+        try """
+        {"kind": "contract-prices", "version": 1, "providers": [{"id": "aimlapi",
+          "billing": {"basis": "reference-seconds", "increment_seconds": "1", "rounding": "up"},
+          "prices": [{"price_per_second": {"amount": "0.05", "currency": "USD"}, "read_on": "2026-11-01"}]}]}
+        """.write(to: dir.appendingPathComponent("contract.json"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: MediaFixtures.url("image.png"), to: dir.appendingPathComponent("face.png"))
+        let args = ["run", "--sandbox", "--image", "face.png", "--video", video, "--duration", "12", "--resolution", "720p", "--policy", "production"]
+        let r = try await CLIRunner.run(args + ["--contract", "contract.json"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let line = try XCTUnwrap(lines(r.stdout).first)
+        XCTAssertEqual(line["provider"], .string("aimlapi"))
+        XCTAssertEqual(line["status"], .string("succeeded"))
+        XCTAssertFalse(r.stdout.contains("base64"), "the inline image is never echoed")
+        let refused = try await CLIRunner.run(args, in: dir)
+        XCTAssertEqual(refused.status, 64)
+        XCTAssertTrue(refused.stderr.hasPrefix("wanroute run: error: --image face.png is a local file, which only AI/ML API takes (inline, as a data URI)"), refused.stderr)
+        XCTAssertEqual(refused.stdout, "")
+        let help = try await CLIRunner.run(["run", "--help"])
+        XCTAssertTrue(help.stdout.contains("a local file sent inline as a data URI (only the AI/ML API takes that)"), help.stdout)
     }
 }
 
