@@ -8,7 +8,7 @@ enum RunCommand: Command {
         summary: "Route jobs by a policy and run them: submit, poll, retry, fail over; one JSON line per job.",
         synopsis: "wanroute run --image URL|PATH --video URL [--duration S] [job flags] --policy FILE|NAME [--tag KEY=VALUE]... [--sandbox] | --jobs FILE.jsonl [--concurrency N] --policy FILE|NAME [--sandbox]",
         options: JobOptions.specs.map { $0.name == "image" ? imageSpec : $0 } + PolicyOptions.specs + [
-            OptionSpec("jobs", "FILE", help: "Run every job in a JSON Lines file (one object per line; see README) instead of one job from flags."),
+            OptionSpec("jobs", "FILE", help: "Run every job in a JSON Lines file (one object per line; see README; - reads standard input) instead of one job from flags."),
             OptionSpec("concurrency", "N", help: "Jobs in flight at once with --jobs (default 4; per-provider limits still apply)."),
             OptionSpec("deadline", "S", help: "Stop polling a job after S seconds, keeping its task id (default 3600)."),
             OptionSpec("sandbox", help: "Run against the built-in provider simulator on loopback: no API keys, no money, provider time 100x faster."),
@@ -41,7 +41,7 @@ enum RunCommand: Command {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         var options = ExecutorOptions()
-        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text) }
+        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text, flag: "--deadline") }
         let concurrency = try args.value("concurrency").map { text throws(CLIError) -> Int in
             guard let n = Int(text), (1...1_000).contains(n) else { throw .usage("--concurrency must be a whole number from 1 to 1000, not '\(text)'") }
             return n
@@ -85,8 +85,20 @@ enum RunCommand: Command {
         // A choice wanroute cannot submit to, or has no key for, is an error before anything is
         // submitted. This looks ahead only; each job is decided again when it starts.
         for order in orders {
+            for warning in PolicyOptions.undeclaredTags(order.job.tags, router.policy) {
+                context.stderr.write("wanroute run: warning: job \(order.id): \(warning)\n")
+            }
+        }
+        for order in orders {
             let decision = router.decide(order.job)
             guard let choice = decision.choice?.offer.provider else { continue }
+            // A deadline before the provider's first poll would end every job unchecked.
+            if args.flag("deadline") {
+                for provider in [choice] + decision.alternates.map(\.offer.provider) {
+                    guard let first = environment.adapters[provider]?.pollSchedule.firstPoll, options.deadline < first else { continue }
+                    throw .usage("--deadline \(options.deadline) is shorter than \(provider)'s first poll, \(first) after submitting, so the job could never be checked; give at least \(first.decimalString)")
+                }
+            }
             if environment.adapters[choice] == nil {
                 let runnable = Policy.builtInNames.filter { $0 != "cheapest" }.joined(separator: ", ")
                 throw .failure("policy \"\(decision.policyName)\" chose \(choice) for job \(order.id), which wanroute can only quote (no adapter); run with a policy that does not allow quote-only providers (\"allow_quote_only\": false), such as \(runnable)")
@@ -137,10 +149,17 @@ extension RunCommand {
 enum JobsFileReader {
     static func read(_ url: URL, name: String, context: Context) throws(CLIError) -> [JobOrder] {
         let text: String
-        do throws(SourceFileError) { text = try SourceFile.read(url, name: name).text } catch {
-            throw .failure(error.description)
+        if name == "-" {
+            // `--jobs -`: the lines come on standard input, named "stdin" in diagnostics.
+            guard let input = String(data: context.standardInput(), encoding: .utf8) else { throw .dataMessage("standard input is not UTF-8 text") }
+            text = input
+        } else {
+            guard FileManager.default.fileExists(atPath: url.path) else { throw .usage("--jobs '\(name)' does not exist") }
+            do throws(SourceFileError) { text = try SourceFile.read(url, name: name).text } catch {
+                throw .failure(error.description)
+            }
         }
-        let (lines, diagnostics) = JobsFile.parse(text, name: name)
+        let (lines, diagnostics) = JobsFile.parse(text, name: name == "-" ? "stdin" : name)
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
         if lines.isEmpty { throw .dataMessage("\(name) holds no jobs; write one JSON object per line") }
         var orders: [JobOrder] = []

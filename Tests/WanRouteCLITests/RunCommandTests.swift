@@ -32,7 +32,7 @@ final class RunCommandTests: XCTestCase {
         let jobs = """
         {"id": "a", "image": "\(image)", "video": "https://media.example/a.mp4?duration=8", "duration": "8", "behavior": "replace", "resolution": "720p", "tags": {"customer": "acme"}}
 
-        {"id": "b", "image": "\(image)", "video": "https://media.example/b.mp4?duration=20", "duration": 20, "mode": "wan-std"}
+        {"id": "b", "image": "\(image)", "video": "https://media.example/b.mp4?duration=20", "duration": "20", "mode": "wan-std"}
         {"id": "c", "image": "\(image)", "video": "https://media.example/c.mp4?duration=3", "duration": "3", "tags": {"purpose": "preview"}}
         """
         try jobs.write(to: dir.appendingPathComponent("jobs.jsonl"), atomically: true, encoding: .utf8)
@@ -60,7 +60,7 @@ final class RunCommandTests: XCTestCase {
         for expected in ["jobs.jsonl:1: $.video: error: \"ftp://x/a.mp4\" is not an http(s) URL",
                          "jobs.jsonl:2: $.duraton: error: unknown key \"duraton\"; did you mean \"duration\"?",
                          "jobs.jsonl:3:2: error: not valid JSON: unexpected character",
-                         "jobs.jsonl:4: $.duration: error: expected a positive number of seconds"] {
+                         "jobs.jsonl:4: $.duration: error: \"-1\" is negative"] {
             XCTAssertTrue(r.stderr.contains(expected), "missing \(expected) in\n\(r.stderr)")
         }
     }
@@ -129,6 +129,32 @@ final class RunCommandTests: XCTestCase {
             XCTAssertTrue(r.stderr.hasPrefix("wanroute run: error: \(message)"), "\(args): \(r.stderr)")
             XCTAssertEqual(r.stdout, "")
         }
+    }
+}
+
+extension RunCommandTests {
+    func testJobsFromStandardInputAndOneRuleForDurations() async throws {
+        let jobs = """
+        {"id": "a", "image": "\(image)", "video": "\(video)", "duration": "12", "resolution": "480p"}
+        """
+        let r = try await CLIRunner.run(["run", "--sandbox", "--jobs", "-", "--policy", "production"], standardInput: Data(jobs.utf8))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try lines(r.stdout).first?["id"], .string("a"))
+        // A duration as a JSON number is an error, as in policy files, with stdin's own line number.
+        let number = "\n" + jobs.replacingOccurrences(of: "\"12\"", with: "12")
+        let bad = try await CLIRunner.run(["run", "--sandbox", "--jobs", "-", "--policy", "production"], standardInput: Data(number.utf8))
+        XCTAssertEqual(bad.status, 65)
+        XCTAssertTrue(bad.stderr.hasPrefix("stdin:2: $.duration: error: write this as a decimal string (\"12\"), not a JSON number"), bad.stderr)
+    }
+
+    func testADeadlineBeforeTheFirstPollAndAnUndeclaredTagAreCaught() async throws {
+        let r = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production",
+                                         "--resolution", "480p", "--deadline", "30"])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.stderr.hasPrefix("wanroute run: error: --deadline 30 s is shorter than apixo's first poll, 60 s after submitting"), r.stderr)
+        let tag = try await CLIRunner.run(["route", "--policy", "production", "--duration", "12", "--tag", "custmer=film"])
+        XCTAssertEqual(tag.status, 0, tag.stderr)
+        XCTAssertTrue(tag.stderr.contains("warning: tag \"custmer\" is not among policy \"production\"'s declared tags (customer, project, purpose), so no rule or budget reads it; did you mean \"customer\"?"), tag.stderr)
     }
 }
 
