@@ -137,6 +137,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs `body` inside BEGIN ... COMMIT; any error thrown rolls back and is rethrown. A COMMIT that
     /// the server answers with ROLLBACK (the transaction had failed) throws ``PostgresError/transactionRolledBack``.
+    @discardableResult
     public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         try query("BEGIN")
         let value: T

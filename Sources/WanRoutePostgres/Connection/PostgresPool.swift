@@ -34,6 +34,7 @@ public final class PostgresPool: @unchecked Sendable {
     }
 
     /// Lends a connection to `body` and takes it back afterwards.
+    @discardableResult
     public func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         let connection = try acquire()
         defer { release(connection) }
@@ -41,6 +42,7 @@ public final class PostgresPool: @unchecked Sendable {
     }
 
     /// Runs `body` in a transaction on a pooled connection (see ``PostgresConnection/transaction(_:)``).
+    @discardableResult
     public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         try withConnection { try $0.transaction(body) }
     }

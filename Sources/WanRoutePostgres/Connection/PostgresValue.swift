@@ -7,11 +7,11 @@ public enum PostgresValue: Sendable, Equatable, ExpressibleByStringLiteral, Expr
     case null
     /// Text, sent with type `unknown` so the server reads it as the column's type (text, jsonb, timestamptz, numeric, ...).
     case text(String)
-    /// A 64-bit integer (`int8`).
+    /// An integer, read by the server as the type the statement needs (int2, int4, int8, numeric).
     case int(Int64)
     /// A boolean.
     case bool(Bool)
-    /// A double (`float8`); not for money, which travels as decimal text.
+    /// A double; not for money, which travels as decimal text.
     case double(Double)
     /// Bytes (`bytea`).
     case bytes([UInt8])
@@ -25,14 +25,14 @@ public enum PostgresValue: Sendable, Equatable, ExpressibleByStringLiteral, Expr
     /// `nil` as a parameter.
     public init(nilLiteral: ()) { self = .null }
 
-    /// The type OID announced in Parse; 0 lets the server infer it.
+    /// The type OID announced in Parse. 0 lets the server infer the type from the statement, as it
+    /// does for a quoted literal, so `pg_terminate_backend($1)` (int4) and `WHERE id = $1` (int8) both
+    /// take `.int`; cast in SQL (`$1::int8`) where nothing fixes the type. Bytes are announced as
+    /// bytea, so their hex text form can never land in a text column by inference.
     var typeOID: UInt32 {
         switch self {
-        case .null, .text: return 0
-        case .int: return 20
-        case .bool: return 16
-        case .double: return 701
         case .bytes: return 17
+        case .null, .text, .int, .bool, .double: return 0
         }
     }
 
