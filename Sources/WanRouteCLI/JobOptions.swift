@@ -14,20 +14,37 @@ enum JobOptions {
         OptionSpec("resolution", "R", help: "Only offers at this output resolution: 480p, 580p or 720p."),
         OptionSpec("mode", "M", help: "Only offers in this mode: wan-std, wan-pro or standard."),
         OptionSpec("pricing", "DIR", help: "Read pricing tables from DIR instead of the built-in copy of pricing/."),
+        contractSpec,
     ]
+
+    static let contractSpec = OptionSpec("contract", "FILE|DIR", repeatable: true,
+        help: "Lay your negotiated prices over the tables: a contract-prices file, or a directory of them (and of pricing or exchange-rates files); shown with confidence contract.")
 
     /// The catalog named by `--pricing`, or the built-in one.
     static func catalog(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> PriceCatalog {
+        let overlays = try context.sourceFiles(args.values("contract"))
         do {
             if let dir = args.value("pricing") {
-                return try PriceCatalog.load(directory: context.url(dir))
+                let url = context.url(dir)
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw CLIError.usage("--pricing '\(dir)' is not a directory; name a directory of pricing files such as ./pricing")
+                }
+                if overlays.isEmpty { return try PriceCatalog.load(directory: url) }
+                return try PriceCatalog.load(files: try SourceFile.jsonFiles(in: url), overlays: overlays)
             }
-            return try PriceCatalog.builtIn()
-        } catch {
+            return try PriceCatalog.builtIn(overlays: overlays)
+        } catch let error as CLIError {
+            throw error
+        } catch let error as SourceFileError {
+            throw .dataMessage("\(error)")
+        } catch let error as PricingError {
             switch error {
             case .invalid(let diagnostics): throw .data(diagnostics)
             case .unreadable, .noPricingFiles: throw .dataMessage(error.description)
             }
+        } catch {
+            throw .failure("\(error)")
         }
     }
 

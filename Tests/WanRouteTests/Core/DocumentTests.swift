@@ -1,5 +1,6 @@
 import XCTest
 @testable import WanRoute
+import WanRouteTestSupport
 
 /// The one reader of versioned documents (SourceFile, DocumentKind, DocumentHeader) and located diagnostics.
 final class DocumentTests: XCTestCase {
@@ -32,7 +33,7 @@ final class DocumentTests: XCTestCase {
         XCTAssertEqual(DocumentKind(of: SourceFile(name: "a", text: #"{"kind": "exchange-rates"}"#)), .exchangeRates)
         XCTAssertNil(DocumentKind(of: SourceFile(name: "a", text: #"{"kind": "ledger-of-dreams"}"#)))
         XCTAssertNil(DocumentKind(of: SourceFile(name: "a", text: "[")))
-        XCTAssertEqual(DocumentKind.dataFiles.map(\.rawValue), ["pricing", "exchange-rates", "policy", "policy-tests"])
+        XCTAssertEqual(DocumentKind.dataFiles.map(\.rawValue), ["pricing", "exchange-rates", "policy", "policy-tests", "contract-prices"])
 
         var files = try Repository.pricingFiles()
         let i = try XCTUnwrap(files.firstIndex { $0.name.hasSuffix("/apixo.json") })

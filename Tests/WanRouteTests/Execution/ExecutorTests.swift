@@ -1,5 +1,6 @@
 import XCTest
 @testable import WanRoute
+import WanRouteTesting
 
 /// The executor against the provider simulator over real loopback HTTP, with virtual time.
 final class ExecutorTests: XCTestCase {

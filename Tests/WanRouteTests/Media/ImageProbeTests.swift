@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import WanRoute
+import WanRouteTestSupport
 
 final class ImageProbeTests: XCTestCase {
     func testFixtures() throws {

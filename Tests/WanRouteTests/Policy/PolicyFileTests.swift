@@ -1,5 +1,6 @@
 import XCTest
 @testable import WanRoute
+import WanRouteTestSupport
 
 final class PolicyFileTests: XCTestCase {
     let catalog = Policies.catalog

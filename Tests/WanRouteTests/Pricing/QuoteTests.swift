@@ -1,5 +1,6 @@
 import XCTest
 @testable import WanRoute
+import WanRouteTestSupport
 
 final class QuoteTests: XCTestCase {
     var catalog: PriceCatalog!

@@ -1,5 +1,6 @@
 import XCTest
 @testable import WanRoute
+import WanRouteTestSupport
 
 final class CheapestPropertyTests: XCTestCase {
     func testTheCheapestPolicyAgreesWithTheQuoteOnRandomJobs() throws {

@@ -1,7 +1,8 @@
 import XCTest
 @testable import WanRoute
+import WanRouteTestSupport
 
-/// `wanroute run` and `wanroute simulate`, run as separate processes.
+/// `wanroute run` and `wanroute simulate`, in-process.
 final class RunCommandTests: XCTestCase {
     let image = "https://media.example/face.png"
     let video = "https://media.example/dance.mp4?duration=12"
@@ -10,8 +11,8 @@ final class RunCommandTests: XCTestCase {
         try stdout.split(separator: "\n").map { try JSONParser.parse(String($0)) }
     }
 
-    func testSandboxRunsAJobAndPrintsOneJSONLine() throws {
-        let r = try CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p"])
+    func testSandboxRunsAJobAndPrintsOneJSONLine() async throws {
+        let r = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let out = try lines(r.stdout)
         XCTAssertEqual(out.count, 1)
@@ -26,7 +27,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(r.stderr, "", "progress only on a terminal")
     }
 
-    func testABatchFromAJobsFile() throws {
+    func testABatchFromAJobsFile() async throws {
         let dir = try Repository.temporaryDirectory()
         let jobs = """
         {"id": "a", "image": "\(image)", "video": "https://media.example/a.mp4?duration=8", "duration": "8", "behavior": "replace", "resolution": "720p", "tags": {"customer": "acme"}}
@@ -35,7 +36,7 @@ final class RunCommandTests: XCTestCase {
         {"id": "c", "image": "\(image)", "video": "https://media.example/c.mp4?duration=3", "duration": "3", "tags": {"purpose": "preview"}}
         """
         try jobs.write(to: dir.appendingPathComponent("jobs.jsonl"), atomically: true, encoding: .utf8)
-        let r = try CLIRunner.run(["run", "--sandbox", "--jobs", "jobs.jsonl", "--concurrency", "3", "--policy", "production"], in: dir)
+        let r = try await CLIRunner.run(["run", "--sandbox", "--jobs", "jobs.jsonl", "--concurrency", "3", "--policy", "production"], in: dir)
         XCTAssertEqual(r.status, 0, r.stderr + r.stdout)
         let out = try lines(r.stdout)
         XCTAssertEqual(Set(out.compactMap { $0["id"]?.stringValue }), ["a", "b", "c"])
@@ -44,7 +45,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(b["mode"], .string("wan-std"))
     }
 
-    func testABadJobsFileReportsEveryLineAndRunsNothing() throws {
+    func testABadJobsFileReportsEveryLineAndRunsNothing() async throws {
         let dir = try Repository.temporaryDirectory()
         let jobs = """
         {"id": "a", "image": "\(image)", "video": "ftp://x/a.mp4", "duration": "8"}
@@ -53,7 +54,7 @@ final class RunCommandTests: XCTestCase {
         {"id": "a", "image": "\(image)", "video": "\(video)", "duration": "-1"}
         """
         try jobs.write(to: dir.appendingPathComponent("jobs.jsonl"), atomically: true, encoding: .utf8)
-        let r = try CLIRunner.run(["run", "--sandbox", "--jobs", "jobs.jsonl", "--policy", "cheapest"], in: dir)
+        let r = try await CLIRunner.run(["run", "--sandbox", "--jobs", "jobs.jsonl", "--policy", "cheapest"], in: dir)
         XCTAssertEqual(r.status, 65)
         XCTAssertEqual(r.stdout, "")
         for expected in ["jobs.jsonl:1: $.video: error: \"ftp://x/a.mp4\" is not an http(s) URL",
@@ -64,17 +65,17 @@ final class RunCommandTests: XCTestCase {
         }
     }
 
-    func testAMissingKeyStopsTheRunBeforeAnythingIsSubmitted() throws {
+    func testAMissingKeyStopsTheRunBeforeAnythingIsSubmitted() async throws {
         let files = try FileServer(files: ["/face.png": MediaFixtures.bytes("image.png")])
         // The base URL points at a port nothing listens on: any submission would fail loudly.
-        let r = try CLIRunner.run(["run", "--image", files.url("/face.png"), "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p"],
+        let r = try await CLIRunner.run(["run", "--image", files.url("/face.png"), "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p"],
                                   environment: ["WANROUTE_APIXO_BASE_URL": "http://127.0.0.1:9"])
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.stdout, "")
         XCTAssertTrue(r.stderr.contains("routes to apixo, but APIXO_API_KEY is not set"), r.stderr)
     }
 
-    func testRunsAgainstASimulatorNamedByTheEnvironmentAndNeverPrintsTheKey() throws {
+    func testRunsAgainstASimulatorNamedByTheEnvironmentAndNeverPrintsTheKey() async throws {
         let secret = "sk-live-SECRET-4242"
         var configuration = ProviderSimulator.Configuration(apiKey: "another-key")
         configuration.echoKeyInErrors = true
@@ -83,7 +84,7 @@ final class RunCommandTests: XCTestCase {
         defer { simulator.stop() }
         let files = try FileServer(files: ["/face.png": MediaFixtures.bytes("image.png")])
         // A wrong key: the simulator's 401 echoes it; wanroute must not.
-        let r = try CLIRunner.run(["run", "--image", files.url("/face.png"), "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p"],
+        let r = try await CLIRunner.run(["run", "--image", files.url("/face.png"), "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p"],
                                   environment: ["WANROUTE_APIXO_BASE_URL": base.absoluteString, "APIXO_API_KEY": secret])
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(simulator.submissionCount(), 0, "a refused key creates nothing")
@@ -94,25 +95,25 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("[redacted]"), r.stdout)
     }
 
-    func testAQuoteOnlyChoiceIsAnErrorBeforeAnythingRuns() throws {
-        let r = try CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "cheapest"])
+    func testAQuoteOnlyChoiceIsAnErrorBeforeAnythingRuns() async throws {
+        let r = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "cheapest"])
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.stdout, "")
         XCTAssertTrue(r.stderr.contains("policy \"cheapest\" chose runware for job job-1, which wanroute can only quote"), r.stderr)
     }
 
-    func testRefusedByPolicyExitsTwo() throws {
+    func testRefusedByPolicyExitsTwo() async throws {
         let dir = try Repository.temporaryDirectory()
         try """
         {"kind": "policy", "version": 1, "name": "tight", "objective": "cheapest",
          "constraints": {"max_cost": {"amount": "0.01", "currency": "USD"}}}
         """.write(to: dir.appendingPathComponent("tight.json"), atomically: true, encoding: .utf8)
-        let r = try CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "tight.json"], in: dir)
+        let r = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "tight.json"], in: dir)
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertEqual(try lines(r.stdout).first?["status"], .string("refused"))
     }
 
-    func testBadCommandLines() throws {
+    func testBadCommandLines() async throws {
         let cases: [([String], String)] = [
             (["run", "--image", image, "--video", video, "--duration", "5"], "give the routing policy with --policy FILE|NAME"),
             (["run", "--sandbox", "--image", image, "--video", video, "--policy", "cheapest"], "--sandbox fetches no real files"),
@@ -122,10 +123,22 @@ final class RunCommandTests: XCTestCase {
             (["run", "--sandbox", "--image", image, "--video", video, "--duration", "5", "--policy", "cheapest", "--tag", "oops"], "--tag 'oops' is not KEY=VALUE"),
         ]
         for (args, message) in cases {
-            let r = try CLIRunner.run(args)
+            let r = try await CLIRunner.run(args)
             XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
             XCTAssertTrue(r.stderr.hasPrefix("wanroute run: error: \(message)"), "\(args): \(r.stderr)")
             XCTAssertEqual(r.stdout, "")
         }
+    }
+}
+
+extension RunCommandTests {
+    func testProgressGoesToStderrOnlyWhenItIsATerminal() async throws {
+        let args = ["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p"]
+        let watched = try await CLIRunner.run(args, terminal: true)
+        XCTAssertEqual(watched.status, 0, watched.stderr)
+        XCTAssertTrue(watched.stderr.hasPrefix("job-1: submitted to apixo as task "), watched.stderr)
+        let piped = try await CLIRunner.run(args)
+        XCTAssertEqual(piped.stderr, "")
+        XCTAssertEqual(try lines(piped.stdout).count, 1)
     }
 }
