@@ -42,7 +42,7 @@ enum RunCommand: Command {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         var options = ExecutorOptions()
-        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text) }
+        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text, flag: "deadline") }
         options.concurrency.merge(router.policy.maxInFlight) { _, policy in policy }
         options.concurrency.merge(try maxInFlight(args, catalog)) { _, flag in flag }
         let concurrency = try args.value("concurrency").map { text throws(CLIError) -> Int in
@@ -55,7 +55,7 @@ enum RunCommand: Command {
             for flag in ["image", "video", "duration", "behavior", "resolution", "mode", "tag"] where args.flag(flag) {
                 throw .usage("--\(flag) describes a single job; with --jobs, put it in each line of the file")
             }
-            orders = try JobsFileReader.read(context.url(file), name: file, context: context)
+            orders = try JobsFileReader.read(context.url(file), name: file, context: context, sandbox: args.flag("sandbox"))
         } else {
             if args.flag("concurrency") { throw .usage("--concurrency goes with --jobs") }
             guard let image = args.value("image"), let video = args.value("video") else {
@@ -137,17 +137,25 @@ enum RunCommand: Command {
 /// Reads a `--jobs` file (``JobsFile``), every problem reported at once; a line without
 /// `duration` has its video probed.
 enum JobsFileReader {
-    static func read(_ url: URL, name: String, context: Context) throws(CLIError) -> [JobOrder] {
+    /// The largest jobs file read (16 MiB, some 50,000 jobs); checked before anything is parsed.
+    static let maximumBytes: Int64 = 16 << 20
+
+    static func read(_ url: URL, name: String, context: Context, sandbox: Bool = false) throws(CLIError) -> [JobOrder] {
         let text: String
-        do throws(SourceFileError) { text = try SourceFile.read(url, name: name).text } catch {
+        do throws(SourceFileError) { text = try SourceFile.read(url, name: name, limit: maximumBytes, what: "a jobs file").text } catch {
             throw .failure(error.description)
         }
         let (lines, diagnostics) = JobsFile.parse(text, name: name)
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
         if lines.isEmpty { throw .dataMessage("\(name) holds no jobs; write one JSON object per line") }
+        // The sandbox fetches nothing (README): every line must say how long its video is.
+        if sandbox, let line = lines.first(where: { $0.duration == nil }) {
+            throw .usage("--sandbox fetches no real files, but job \(line.id) in \(name) has no \"duration\"; give every line one")
+        }
         var orders: [JobOrder] = []
         for line in lines {
-            let probe = line.duration == nil ? try JobOptions.probeVideo(line.videoURL, context) : nil
+            // Checked as quote checks it: a probed 0 s video is refused before anything is submitted.
+            let probe = line.duration == nil ? try JobOptions.probedVideo(line.videoURL, context) : nil
             guard let order = line.order(probe: probe) else { throw .dataMessage("\(line.videoURL): no duration") }
             orders.append(order)
         }

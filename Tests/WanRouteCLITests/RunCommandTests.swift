@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 /// `wanroute run` and `wanroute simulate`, in-process.
 final class RunCommandTests: XCTestCase {

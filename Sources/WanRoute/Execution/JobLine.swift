@@ -37,10 +37,10 @@ public struct JobLine: Sendable, Equatable {
             case .string(let s): s
             default: nil
             }
-            if let text, let d = Seconds(decimal: text), d.micros > 0 {
+            if let text, let d = Seconds(decimal: text), d.isValidJobDuration {
                 duration = d
             } else {
-                sink.error("$.duration", "expected a positive number of seconds such as 12.5 (at most 6 decimals)")
+                sink.error("$.duration", "expected a positive number of seconds up to \(Seconds.longestJob.decimalString) (a day) such as 12.5, at most 6 decimals")
             }
         }
         let behavior = r.word("behavior", as: Behavior.self, required: false) ?? .animate

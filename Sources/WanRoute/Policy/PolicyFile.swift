@@ -48,11 +48,13 @@ public enum PolicyFile {
         var rules: [Rule] = []
         var rulePaths: [String] = []
         let ruleItems = r.array("rules", required: false) ?? []
-        if ruleItems.count > maximumRules {
+        // Checked before any rule is read: reading and cross-checking thousands would be wasted work.
+        let tooManyRules = ruleItems.count > maximumRules
+        if tooManyRules {
             sink.error("$.rules", "\(ruleItems.count) rules; a policy holds at most \(maximumRules)")
         }
         var ids: [String: String] = [:]
-        for (item, path) in ruleItems {
+        for (item, path) in tooManyRules ? [] : ruleItems {
             guard let o = ObjectReader(item, path: path, sink: sink) else { continue }
             if let rule = ctx.rule(o) {
                 if let other = ids[rule.id] {
@@ -123,6 +125,7 @@ public enum PolicyFile {
                         continue
                     }
                     if n < 0 { sink.error(w.childPath(key), "a weight must not be negative"); ok = false }
+                    else if n > 1_000_000 { sink.error(w.childPath(key), "\(text) is above 1; each weight is from 0 to 1 and they sum to 1"); ok = false }
                     micros.append(n)
                 }
                 w.finish()

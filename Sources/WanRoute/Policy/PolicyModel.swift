@@ -447,11 +447,15 @@ public struct SpendSnapshot: Sendable, Equatable {
         reserved[key] = (reserved[key] ?? .zero(.usd)) + amount
     }
 
-    /// Billed plus reserved under a key, in USD nano-units.
+    /// Billed plus reserved under a key, in USD nano-units, held within ±2^62 so a budget's
+    /// limit minus it never overflows whatever a ledger supplies.
     @inlinable
     public func committedNanos(_ key: BudgetKey) -> Int64 {
         if spent.isEmpty && reserved.isEmpty { return 0 }
-        return (spent[key]?.nanos ?? 0) + (reserved[key]?.nanos ?? 0)
+        let (sum, overflow) = (spent[key]?.nanos ?? 0).addingReportingOverflow(reserved[key]?.nanos ?? 0)
+        let bound: Int64 = 1 << 62
+        if overflow { return (spent[key]?.nanos ?? 0) < 0 ? -bound : bound }
+        return min(max(sum, -bound), bound)
     }
 }
 

@@ -1,5 +1,5 @@
-import XCTest
 import WanRoute
+import XCTest
 
 /// The stable wire shapes the library owns: the run line, money's JSON and CSV forms, the jobs file.
 final class WireShapeTests: XCTestCase {

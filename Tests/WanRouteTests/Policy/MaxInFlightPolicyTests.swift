@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 /// A policy's `max_in_flight`: tasks at once per provider account.
 final class MaxInFlightPolicyTests: XCTestCase {
