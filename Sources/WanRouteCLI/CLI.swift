@@ -3,6 +3,9 @@ import WanRoute
 
 /// Where a command writes text: the process's stdout/stderr, or a buffer in tests.
 public protocol TextOutput: AnyObject, Sendable {
+    /// Whether a person is watching: progress is written only to a terminal.
+    var isTerminal: Bool { get }
+    /// Writes `text` as it is (no newline is added).
     func write(_ text: String)
 }
 
@@ -12,24 +15,43 @@ public final class FileOutput: TextOutput, @unchecked Sendable {  // FileHandle 
     /// Whether the descriptor is a terminal (progress is shown only then).
     public let isTerminal: Bool
 
+    /// An output over `handle`, a terminal or not as the descriptor says.
     public init(_ handle: FileHandle) {
         self.handle = handle
         self.isTerminal = isatty(handle.fileDescriptor) == 1
     }
 
+    /// The process's standard output.
     public static let standardOutput = FileOutput(.standardOutput)
+    /// The process's standard error.
     public static let standardError = FileOutput(.standardError)
 
+    /// Writes `text` to the descriptor.
     public func write(_ text: String) { handle.write(Data(text.utf8)) }
+}
+
+/// A ``TextOutput`` that escapes control characters (``TerminalText``) before passing text on:
+/// file names, URLs, provider answers and data-file keys are untrusted, and a raw ESC could
+/// retitle the window or clear the screen of whoever reads the output.
+final class EscapingOutput: TextOutput, @unchecked Sendable {  // immutable
+    let base: TextOutput
+    init(_ base: TextOutput) { self.base = base }
+    /// Whether the underlying output is a terminal (progress is shown only then).
+    var isTerminal: Bool { base.isTerminal }
+    func write(_ text: String) { base.write(TerminalText.escaped(text)) }
 }
 
 /// A ``TextOutput`` that keeps what was written, for in-process tests.
 public final class BufferOutput: TextOutput, @unchecked Sendable {
     private let lock = NSLock()
     private var buffer = ""
-    public init() {}
+    /// Whether commands should treat the buffer as a terminal (to test progress output).
+    public let isTerminal: Bool
+    /// An empty buffer, by default not a terminal.
+    public init(isTerminal: Bool = false) { self.isTerminal = isTerminal }
     /// Everything written so far.
     public var text: String { lock.withLock { buffer } }
+    /// Appends `text`.
     public func write(_ text: String) { lock.withLock { buffer += text } }
 }
 
@@ -44,6 +66,7 @@ struct Context {
 /// The `wanroute` command line: parses arguments, runs one command, maps every error to a
 /// message on stderr and an exit code (README, "Exit codes").
 public enum CommandLineTool {
+    /// The version `wanroute --version` prints.
     public static let version = "0.1.0"
 
 static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self, RouteCommand.self, PolicyCommand.self, RunCommand.self, SimulateCommand.self, ValidateCommand.self]
@@ -67,8 +90,15 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
     }
 
     /// Runs one invocation and returns its exit code. `arguments` excludes the program name.
+    ///
+    /// Everything the command reads from outside comes in here (arguments, environment, current
+    /// directory) and everything it writes goes to `stdout` and `stderr`, so it runs in-process in
+    /// tests exactly as the binary runs it.
     public static func run(arguments: [String], environment: [String: String], stdout: TextOutput, stderr: TextOutput,
-                           currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) -> Int32 {
+                           currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) async -> Int32 {
+        // The one place output leaves wanroute: nothing printed can carry a raw control character.
+        let stdout = EscapingOutput(stdout)
+        let stderr = EscapingOutput(stderr)
         let context = Context(stdout: stdout, stderr: stderr, environment: environment, currentDirectory: currentDirectory)
         guard let first = arguments.first else {
             stderr.write(overview)
@@ -101,7 +131,7 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
                 stdout.write(spec.help)
                 return ExitCode.ok.rawValue
             }
-            return try command.run(parsed, context).rawValue
+            return try await command.run(parsed, context).rawValue
         } catch {
             return report(error, command: spec, stderr: stderr).rawValue
         }
@@ -114,7 +144,7 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
             stderr.write("\(prefix) \(message)\nusage: \(command.synopsis); see 'wanroute \(command.name) --help'\n")
             return .usage
         case .data(let diagnostics):
-            for d in diagnostics { stderr.write("\(d)\n") }
+            DiagnosticList.write(diagnostics, to: stderr)
             let errors = diagnostics.filter { $0.severity == .error }.count
             stderr.write("\(prefix) \(errors) problem\(errors == 1 ? "" : "s") in the data files above; fix them and run again\n")
             return .dataError
@@ -128,10 +158,12 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
     }
 }
 
-/// A subcommand.
+/// A subcommand. `run` is async so a command that waits (on providers, on a signal) awaits on the
+/// concurrency pool instead of blocking a thread; a command with nothing to wait for implements it
+/// as a plain function.
 protocol Command: Sendable {
     static var spec: CommandSpec { get }
-    static func run(_ arguments: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode
+    static func run(_ arguments: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode
 }
 
 extension Context {
@@ -158,10 +190,10 @@ extension Context {
                 throw .usage("'\(target)' does not exist")
             }
             let found: [SourceFile]
-            do throws(PricingError) {
+            do throws(SourceFileError) {
                 found = isDirectory.boolValue
                     ? try SourceFile.jsonFiles(in: url).map { SourceFile(name: relative($0.name), text: $0.text) }
-                    : [SourceFile(name: target, text: try SourceFile.read(url).text)]
+                    : [try SourceFile.read(url, name: target)]
             } catch {
                 throw .dataMessage(error.description)
             }

@@ -7,6 +7,8 @@ struct ProviderEnvironment {
     let adapters: [ProviderID: any ProviderAdapter]
     let apiKeys: [ProviderID: String]
     let time: any TimeSource
+    /// Seeds the executor's jitter: random per process, so processes started together spread out.
+    let seed = UInt64.random(in: .min ... .max)
     /// Stops whatever the environment started (the sandbox's simulator).
     let stop: @Sendable () -> Void
 
@@ -45,7 +47,8 @@ struct ProviderEnvironment {
                 throw .failure("\(error)")
             }
         }
-        return ProviderEnvironment(adapters: adapters, apiKeys: ProviderCredentials.keys(for: providers, in: context.environment),
-                                   time: SystemTimeSource(), stop: {})
+        let keys: [ProviderID: String]
+        do { keys = try ProviderCredentials.keys(for: providers, in: context.environment) } catch { throw .failure("\(error)") }
+        return ProviderEnvironment(adapters: adapters, apiKeys: keys, time: SystemTimeSource(), stop: {})
     }
 }

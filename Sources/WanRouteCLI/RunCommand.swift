@@ -11,6 +11,7 @@ enum RunCommand: Command {
             OptionSpec("jobs", "FILE", help: "Run every job in a JSON Lines file (one object per line; see README) instead of one job from flags."),
             OptionSpec("concurrency", "N", help: "Jobs in flight at once with --jobs (default 4; per-provider limits still apply)."),
             OptionSpec("deadline", "S", help: "Stop polling a job after S seconds, keeping its task id (default 3600)."),
+            OptionSpec("max-in-flight", "ID=N", repeatable: true, help: "At most N tasks at once on provider ID's account (repeat, or ID=N,ID=N); over the policy's max_in_flight and the defaults (DashScope 1, others 16)."),
             OptionSpec("sandbox", help: "Run against the built-in provider simulator on loopback: no API keys, no money, provider time 100x faster."),
         ],
         positionals: nil,
@@ -22,21 +23,28 @@ enum RunCommand: Command {
         pointed at a gateway with WANROUTE_<PROVIDER>_BASE_URL (e.g. WANROUTE_APIXO_BASE_URL).
 
         Each finished job prints one JSON line on stdout: id, status (succeeded, failed, refused,
-        needs-attention, unfinished), provider, mode, resolution, task_id, result_url, estimated_cost,
-        actual_cost and its source, and every attempt. A submission that got no answer is never
+        needs-attention, unfinished, stopped), provider, mode, resolution, task_id, result_url,
+        estimated_cost, actual_cost and its source, both in USD beside (estimated_usd, actual_usd),
+        cost_alert when the actual is more than 10% off the estimate, and every attempt. A submission that got no answer is never
         re-submitted: the job ends needs-attention with the ids it has. Progress goes to stderr when
         it is a terminal.
 
+        Failures that belong to an account (out of balance, auth, rate limits) fail over to another
+        account's offer, never to another mode of the same account. DashScope runs one task at a time
+        per account unless --max-in-flight or the policy's max_in_flight says more.
+
         Exit 0 when every job succeeded, 2 when the policy refused a job (and none failed), 1 when a
-        job failed, needs attention or is unfinished.
+        job failed, needs attention, is unfinished or was stopped.
         """
     )
 
-    static func run(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode {
+    static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         var options = ExecutorOptions()
-        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text) }
+        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text, flag: "deadline") }
+        options.concurrency.merge(router.policy.maxInFlight) { _, policy in policy }
+        options.concurrency.merge(try maxInFlight(args, catalog)) { _, flag in flag }
         let concurrency = try args.value("concurrency").map { text throws(CLIError) -> Int in
             guard let n = Int(text), (1...1_000).contains(n) else { throw .usage("--concurrency must be a whole number from 1 to 1000, not '\(text)'") }
             return n
@@ -47,7 +55,7 @@ enum RunCommand: Command {
             for flag in ["image", "video", "duration", "behavior", "resolution", "mode", "tag"] where args.flag(flag) {
                 throw .usage("--\(flag) describes a single job; with --jobs, put it in each line of the file")
             }
-            orders = try JobsFile.read(context.url(file), name: file, context: context)
+            orders = try JobsFileReader.read(context.url(file), name: file, context: context, sandbox: args.flag("sandbox"))
         } else {
             if args.flag("concurrency") { throw .usage("--concurrency goes with --jobs") }
             guard let image = args.value("image"), let video = args.value("video") else {
@@ -67,10 +75,11 @@ enum RunCommand: Command {
 
         let environment = try ProviderEnvironment.make(sandbox: args.flag("sandbox"), context: context)
         defer { environment.stop() }
-        let decisions = orders.map { (order: $0, decision: router.decide($0.job)) }
 
-        // A choice wanroute cannot submit to, or has no key for, is an error before anything is submitted.
-        for (order, decision) in decisions {
+        // A choice wanroute cannot submit to, or has no key for, is an error before anything is
+        // submitted. This looks ahead only; each job is decided again when it starts.
+        for order in orders {
+            let decision = router.decide(order.job)
             guard let choice = decision.choice?.offer.provider else { continue }
             if environment.adapters[choice] == nil {
                 let runnable = Policy.builtInNames.filter { $0 != "cheapest" }.joined(separator: ", ")
@@ -82,118 +91,73 @@ enum RunCommand: Command {
         }
 
         let stdout = context.stdout
-        let progress: TextOutput? = (context.stderr as? FileOutput)?.isTerminal == true ? context.stderr : nil
-        let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
-                                time: environment.time, options: options) { event in
+        let progress: TextOutput? = context.stderr.isTerminal ? context.stderr : nil
+        let printer = ExecutionEventHandler { event in
             switch event {
             case .finished(let report):
-                stdout.write(JSONWriter.compact(json(report)) + "\n")
-            case .submitted(let id, let provider, let task):
+                stdout.write(report.jsonLine)
+            case .accepted(let id, let provider, let task):
                 progress?.write("\(id): submitted to \(provider) as task \(task)\n")
             case .retrying(let id, let provider, let after, let reason):
                 progress?.write("\(id): \(provider) answered \(reason); retrying in \(after)\n")
             case .failingOver(let id, let from, let to, let reason):
                 progress?.write("\(id): \(from) failed (\(reason)); failing over to \(to)\n")
+            default:
+                break
             }
         }
-        let reports = blockingRun { await executor.run(decisions.map { ($0.order, $0.decision) }, concurrency: concurrency) }
-        if reports.contains(where: { [.failed, .needsAttention, .unfinished].contains($0.status) }) { return .failure }
+        let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
+                                time: environment.time, options: options, seed: environment.seed, observers: [printer])
+        let reports = await executor.run(orders, decider: router, concurrency: concurrency)
+        if reports.contains(where: { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) }) { return .failure }
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok
     }
 
-    /// Waits on this (non-async) thread for async work; the work runs on the concurrency pool.
-    static func blockingRun<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
-        let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            box.value = await work()
-            done.signal()
+    /// `--max-in-flight ID=N`, repeated or comma-separated; N from 1 to 1000, ID in the catalog.
+    static func maxInFlight(_ args: ParsedArguments, _ catalog: PriceCatalog) throws(CLIError) -> [ProviderID: Int] {
+        var limits: [ProviderID: Int] = [:]
+        let known = catalog.providers.map(\.id.rawValue)
+        for item in args.values("max-in-flight").flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { throw .usage("--max-in-flight takes PROVIDER=N such as dashscope-cn=3, not '\(item)'") }
+            guard let id = ProviderID(parts[0]), catalog.provider(id) != nil else {
+                let guess = Spelling.closest(to: parts[0], among: known).map { " (did you mean '\($0)'?)" } ?? ""
+                throw .usage("--max-in-flight: unknown provider '\(parts[0])'\(guess); known: \(known.joined(separator: ", "))")
+            }
+            guard let n = Int(parts[1]), (1...1_000).contains(n) else {
+                throw .usage("--max-in-flight \(id): '\(parts[1])' is not a whole number of tasks from 1 to 1000")
+            }
+            limits[id] = n
         }
-        done.wait()
-        return box.value!
-    }
-
-    final class ResultBox<T>: @unchecked Sendable {
-        var value: T?  // written once before the semaphore is signalled, read once after
-    }
-
-    /// One report as the stable JSON line documented in README ("Running jobs").
-    static func json(_ r: JobReport) -> JSONValue {
-        .object([
-            JSONMember("id", .string(r.id)),
-            JSONMember("status", .string(r.status.rawValue)),
-            JSONMember("provider", .optional(r.provider?.rawValue)),
-            JSONMember("mode", .optional(r.mode?.rawValue)),
-            JSONMember("resolution", .optional(r.resolution?.rawValue)),
-            JSONMember("task_id", .optional(r.taskID)),
-            JSONMember("result_url", .optional(r.resultURL)),
-            JSONMember("estimated_cost", r.estimatedCost?.json ?? .null),
-            JSONMember("actual_cost", r.actualCost?.json ?? .null),
-            JSONMember("actual_cost_source", .optional(r.actualCostSource?.rawValue)),
-            JSONMember("billed", r.billed.map { b in
-                .object([
-                    JSONMember("seconds", .optional(b.seconds?.decimalString)),
-                    JSONMember("ratio", .optional(b.ratio)),
-                    JSONMember("credits", .optional(b.credits)),
-                ])
-            } ?? .null),
-            JSONMember("attempts", .array(r.attempts.map { a in
-                .object([
-                    JSONMember("provider", .string(a.provider.rawValue)),
-                    JSONMember("mode", .string(a.mode.rawValue)),
-                    JSONMember("resolution", .string(a.resolution.rawValue)),
-                    JSONMember("task_id", .optional(a.taskID)),
-                    JSONMember("outcome", .string(a.outcome.rawValue)),
-                    JSONMember("failure", .optional(a.failure?.rawValue)),
-                    JSONMember("submissions", .number(String(a.submissions))),
-                    JSONMember("actual_cost", a.actualCost?.json ?? .null),
-                    JSONMember("actual_cost_source", .optional(a.actualCostSource?.rawValue)),
-                    JSONMember("detail", .string(a.detail)),
-                ])
-            })),
-            JSONMember("message", .string(r.message)),
-        ])
+        return limits
     }
 }
 
-/// Reads a `--jobs` file: JSON Lines, one job object per line (``JobLine``), every problem
-/// reported at once; a line without `duration` has its video probed.
-enum JobsFile {
-    static func read(_ url: URL, name: String, context: Context) throws(CLIError) -> [JobOrder] {
-        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
-            throw .failure("cannot read \(name): no such file, or not UTF-8 text")
+/// Reads a `--jobs` file (``JobsFile``), every problem reported at once; a line without
+/// `duration` has its video probed.
+enum JobsFileReader {
+    /// The largest jobs file read (16 MiB, some 50,000 jobs); checked before anything is parsed.
+    static let maximumBytes: Int64 = 16 << 20
+
+    static func read(_ url: URL, name: String, context: Context, sandbox: Bool = false) throws(CLIError) -> [JobOrder] {
+        let text: String
+        do throws(SourceFileError) { text = try SourceFile.read(url, name: name, limit: maximumBytes, what: "a jobs file").text } catch {
+            throw .failure(error.description)
         }
-        var lines: [JobLine] = []
-        var diagnostics: [Diagnostic] = []
-        var ids = Set<String>()
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty { continue }
-            let file = "\(name):\(index + 1)"
-            let (line, found) = JobLine.parse(trimmed, file: file, defaultID: "line-\(index + 1)")
-            diagnostics += found
-            guard let line else { continue }
-            if ids.insert(line.id).inserted {
-                lines.append(line)
-            } else {
-                diagnostics.append(Diagnostic(file: file, path: "$.id", message: "the id \"\(line.id)\" is used by an earlier line; ids must be unique"))
-            }
-        }
+        let (lines, diagnostics) = JobsFile.parse(text, name: name)
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
         if lines.isEmpty { throw .dataMessage("\(name) holds no jobs; write one JSON object per line") }
+        // The sandbox fetches nothing (README): every line must say how long its video is.
+        if sandbox, let line = lines.first(where: { $0.duration == nil }) {
+            throw .usage("--sandbox fetches no real files, but job \(line.id) in \(name) has no \"duration\"; give every line one")
+        }
         var orders: [JobOrder] = []
         for line in lines {
-            var duration = line.duration
-            var video = MediaFacts(url: line.videoURL)
-            if duration == nil {
-                let probe = try JobOptions.probeVideo(line.videoURL, context)
-                duration = probe.duration
-                video = probe.facts(url: line.videoURL)
-            }
-            let job = Job(behavior: line.behavior, duration: duration!, resolution: line.resolution, mode: line.mode,
-                          video: video, image: MediaFacts(url: line.imageURL), tags: line.tags)
-            orders.append(JobOrder(id: line.id, job: job, imageURL: line.imageURL, videoURL: line.videoURL))
+            // Checked as quote checks it: a probed 0 s video is refused before anything is submitted.
+            let probe = line.duration == nil ? try JobOptions.probedVideo(line.videoURL, context) : nil
+            guard let order = line.order(probe: probe) else { throw .dataMessage("\(line.videoURL): no duration") }
+            orders.append(order)
         }
         return orders
     }

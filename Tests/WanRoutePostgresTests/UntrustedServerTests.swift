@@ -44,7 +44,9 @@ final class UntrustedServerTests: XCTestCase {
         func stop() {
             shutdown(fd, Int32(SHUT_RDWR))
             close(fd)
-            lock.lock(); clients.forEach { close($0) }; lock.unlock()
+            lock.lock()
+            for client in clients { close(client) }
+            lock.unlock()
         }
     }
 

@@ -38,6 +38,18 @@ public struct Job: Sendable, Equatable {
     /// Free labels for routing policies and reports (`project`, `customer`).
     public var tags: [String: String]
 
+    /// Why `key` cannot name a tag, or nil when it can: 1 to 64 letters, digits, `-`, `_` or `.`.
+    /// One rule for every reader of tags (command line, jobs files, policy tests), so `customer`
+    /// and `customer ` can never be two different keys.
+    public static func tagKeyProblem(_ key: String) -> String? {
+        guard !key.isEmpty, key.utf8.count <= 64 else { return "a tag name has 1 to 64 characters" }
+        let ok = key.utf8.allSatisfy { b in
+            (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
+                || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_") || b == UInt8(ascii: ".")
+        }
+        return ok ? nil : "a tag name uses only letters, digits, '-', '_' and '.' (no spaces)"
+    }
+
     /// Creates a job.
     public init(behavior: Behavior = .animate, duration: Seconds, resolution: Resolution? = nil, mode: Mode? = nil,
                 video: MediaFacts? = nil, image: MediaFacts? = nil, tags: [String: String] = [:]) {
@@ -53,6 +65,8 @@ public struct Job: Sendable, Equatable {
 
 /// Why a provider would refuse a job's inputs. Each renders as a plain sentence.
 public enum IneligibilityReason: Sendable, Equatable, CustomStringConvertible {
+    /// The duration is not one any job can have (zero, negative, or beyond ``Seconds/longestJob``).
+    case durationOutOfRange(Seconds)
     /// The duration is below the provider's minimum.
     case durationTooShort(Seconds, minimum: Seconds, provider: String)
     /// The duration is above the provider's maximum.
@@ -67,14 +81,16 @@ public enum IneligibilityReason: Sendable, Equatable, CustomStringConvertible {
     case aspectOutOfRange(MediaKind, width: Int64, height: Int64, minimum: AspectRatio?, maximum: AspectRatio?, provider: String)
     /// The file is larger than the provider accepts, in bytes.
     case fileTooLarge(MediaKind, bytes: Int64, maximum: Int64, provider: String)
-    /// The URL's scheme is not one the provider fetches.
-    case urlSchemeNotAccepted(MediaKind, scheme: String, provider: String)
+    /// The URL's scheme is not one the provider fetches (`accepted`: `http`, `https`, `data`).
+    case urlSchemeNotAccepted(MediaKind, scheme: String, accepted: [String], provider: String)
     /// The URL has non-ASCII characters, which the provider refuses.
     case urlNotASCII(MediaKind, provider: String)
 
     /// The reason as a plain sentence naming the provider.
     public var description: String {
         switch self {
+        case .durationOutOfRange(let d):
+            return "\(d) is not a job duration wanroute prices (more than 0 s, at most \(Seconds.longestJob))"
         case .durationTooShort(let d, let min, let p):
             return "\(d) is below \(p)'s \(min) minimum"
         case .durationTooLong(let d, let max, let p):
@@ -90,10 +106,44 @@ public enum IneligibilityReason: Sendable, Equatable, CustomStringConvertible {
             return "the \(k.rawValue)'s aspect \(w)x\(h) is outside \(p)'s range \(range)"
         case .fileTooLarge(let k, let bytes, let max, let p):
             return "the \(k.rawValue) is \(ByteCount(bytes)); \(p) accepts at most \(ByteCount(max))"
-        case .urlSchemeNotAccepted(let k, let scheme, let p):
-            return "\(p) fetches the \(k.rawValue) only over HTTP or HTTPS, not \(scheme)"
+        case .urlSchemeNotAccepted(let k, let scheme, let accepted, let p):
+            return "\(p) takes the \(k.rawValue) only as \(Self.schemes(accepted)), not \(scheme)"
         case .urlNotASCII(let k, let p):
             return "the \(k.rawValue) URL has non-ASCII characters, which \(p) refuses; percent-encode them"
+        }
+    }
+}
+
+extension IneligibilityReason {
+    /// `HTTPS URLs or data URIs`, `HTTP or HTTPS URLs`: the accepted schemes as people say them.
+    static func schemes(_ accepted: [String]) -> String {
+        let web = accepted.filter { $0 != "data" }.map { $0.uppercased() }
+        var parts: [String] = []
+        if !web.isEmpty { parts.append(web.joined(separator: " or ") + " URLs") }
+        if accepted.contains("data") { parts.append("data URIs") }
+        return parts.joined(separator: " or ")
+    }
+}
+
+/// A provider limit that could not be checked because the fact it needs is unknown (a probe was
+/// skipped, or the file could not be read): the offer is eligible as far as wanroute can tell.
+public enum UncheckedLimit: Sendable, Equatable, CustomStringConvertible {
+    /// The accepted formats.
+    case format(MediaKind)
+    /// The smallest and largest side in pixels.
+    case pixelSize(MediaKind)
+    /// The aspect ratio range.
+    case aspectRatio(MediaKind)
+    /// The largest file.
+    case fileSize(MediaKind)
+
+    /// `video format`, `image pixel size`, ...
+    public var description: String {
+        switch self {
+        case .format(let k): return "\(k.rawValue) format"
+        case .pixelSize(let k): return "\(k.rawValue) pixel size"
+        case .aspectRatio(let k): return "\(k.rawValue) aspect ratio"
+        case .fileSize(let k): return "\(k.rawValue) file size"
         }
     }
 }
@@ -123,6 +173,12 @@ public struct Estimate: Sendable, Equatable {
     public let usdIsConverted: Bool
     /// Why the provider would refuse this job; empty when eligible.
     public let reasons: [IneligibilityReason]
+    /// Limits the provider publishes that could not be checked for lack of a fact (the video was
+    /// named but not probed, or a fact is unknown); empty when everything it limits was checked.
+    public let unchecked: [UncheckedLimit]
+    /// Whether the provider publishes any input limits at all; an eligible offer of a provider
+    /// that publishes none is eligible only in that nothing says otherwise ("limits not published").
+    public let limitsPublished: Bool
 
     /// Whether the provider accepts the job's inputs.
     public var isEligible: Bool { reasons.isEmpty }
@@ -145,8 +201,16 @@ public struct Quote: Sendable, Equatable {
 
 extension PriceCatalog {
     /// Prices one offer for a job and checks the job against the provider's input limits.
+    ///
+    /// A duration outside what any job may be (``Seconds/isValidJobDuration``) is priced nowhere:
+    /// the estimate has no cost and says why, so no value of the library's input can overflow.
     public func estimate(offerAt index: Int, for job: Job) -> Estimate {
         let row = rows[index]
+        guard job.duration.isValidJobDuration else {
+            return Estimate(offerIndex: index, billableUnits: nil, billableSeconds: nil, cost: nil, usd: nil,
+                            usdIsConverted: false, reasons: [.durationOutOfRange(job.duration)], unchecked: [],
+                            limitsPublished: row.limitsPublished)
+        }
         let units = billableUnits(row, job.duration)
         var cost: Money?
         var usd: Money?
@@ -157,6 +221,9 @@ extension PriceCatalog {
         // Only the duration limits can fail a job with no media facts: skip the general check.
         let needsCheck = job.video != nil || job.image != nil
             || job.duration.micros < row.minimumDurationMicros || job.duration.micros > row.maximumDurationMicros
+        var reasons: [IneligibilityReason] = []
+        var unchecked: [UncheckedLimit] = []
+        if needsCheck { (reasons, unchecked) = Self.check(job, providers[row.providerIndex]) }
         return Estimate(
             offerIndex: index,
             billableUnits: units,
@@ -164,7 +231,9 @@ extension PriceCatalog {
             cost: cost,
             usd: usd,
             usdIsConverted: cost != nil && !row.isUSD,
-            reasons: needsCheck ? Self.reasons(job, providers[row.providerIndex]) : []
+            reasons: reasons,
+            unchecked: unchecked,
+            limitsPublished: row.limitsPublished
         )
     }
 
@@ -179,7 +248,7 @@ extension PriceCatalog {
 
     /// Billing units for a duration under the offer's rule, or nil when the basis is unknown.
     private func billableUnits(_ row: PricingRow, _ duration: Seconds) -> Int64? {
-        guard row.billable else { return nil }
+        guard row.billable, duration.isValidJobDuration else { return nil }
         return BillingRule.units(duration.micros, unitMicros: row.unitMicros, unitDivisor: row.unitDivisor,
                                  rounding: row.rounding, minimumUnits: row.minimumUnits, capUnits: row.capUnits)
     }
@@ -187,7 +256,10 @@ extension PriceCatalog {
     /// The cost of `units` in the offer's currency and in USD (nil without a rate); nil with no price.
     private func amounts(_ row: PricingRow, units: Int64) -> (cost: Int64, usd: Int64?)? {
         guard let unitPrice = row.pricePerUnitNanos else { return nil }
-        let cost = unitPrice * units + row.flatFeeNanos
+        // Bounded inputs keep this far inside Int64; checked anyway, so a bug is an unknown cost, not a trap.
+        let (product, o1) = unitPrice.multipliedReportingOverflow(by: units)
+        let (cost, o2) = product.addingReportingOverflow(row.flatFeeNanos)
+        guard !o1, !o2 else { return nil }
         if row.isUSD { return (cost, cost) }
         return (cost, row.usdRateMicros.map { ExchangeRates.convert(cost, usdPerUnitMicros: $0) })
     }
@@ -230,8 +302,13 @@ extension PriceCatalog {
         return ra.identityRank < rb.identityRank
     }
 
-    static func reasons(_ job: Job, _ provider: ProviderPricing) -> [IneligibilityReason] {
+    static func reasons(_ job: Job, _ provider: ProviderPricing) -> [IneligibilityReason] { check(job, provider).reasons }
+
+    /// Every reason the provider would refuse the job, and the limits it publishes that the job's
+    /// known facts could not check.
+    static func check(_ job: Job, _ provider: ProviderPricing) -> (reasons: [IneligibilityReason], unchecked: [UncheckedLimit]) {
         var reasons: [IneligibilityReason] = []
+        var unchecked: [UncheckedLimit] = []
         let limits = provider.limits
         let name = provider.name
         if let min = limits.video.minimumDuration, job.duration < min {
@@ -240,13 +317,17 @@ extension PriceCatalog {
         if let max = limits.video.maximumDuration, job.duration > max {
             reasons.append(.durationTooLong(job.duration, maximum: max, provider: name))
         }
-        if let video = job.video { check(video, .video, limits.video, limits, name, into: &reasons) }
-        if let image = job.image { check(image, .image, limits.image, limits, name, into: &reasons) }
-        return reasons
+        if let video = job.video { check(video, .video, limits.video, limits, name, into: &reasons, unchecked: &unchecked) }
+        if let image = job.image { check(image, .image, limits.image, limits, name, into: &reasons, unchecked: &unchecked) }
+        return (reasons, unchecked)
     }
 
     private static func check(_ facts: MediaFacts, _ kind: MediaKind, _ m: MediaLimits, _ limits: InputLimits,
-                              _ name: String, into reasons: inout [IneligibilityReason]) {
+                              _ name: String, into reasons: inout [IneligibilityReason], unchecked: inout [UncheckedLimit]) {
+        if m.formats != nil, facts.format == nil { unchecked.append(.format(kind)) }
+        if m.minimumSide != nil || m.maximumSide != nil, facts.width == nil || facts.height == nil { unchecked.append(.pixelSize(kind)) }
+        if m.minimumAspect != nil || m.maximumAspect != nil, facts.width == nil || facts.height == nil { unchecked.append(.aspectRatio(kind)) }
+        if m.maximumBytes != nil, facts.sizeBytes == nil { unchecked.append(.fileSize(kind)) }
         if let format = facts.format, let accepted = m.formats, !accepted.contains(format) {
             reasons.append(.formatNotAccepted(kind, format: format, accepted: accepted, provider: name))
         }
@@ -270,11 +351,41 @@ extension PriceCatalog {
         if let url = facts.url {
             let scheme = url.prefix { $0 != ":" }.lowercased()
             if let schemes = limits.urlSchemes, url.contains(":"), !schemes.contains(scheme) {
-                reasons.append(.urlSchemeNotAccepted(kind, scheme: scheme, provider: name))
+                reasons.append(.urlSchemeNotAccepted(kind, scheme: scheme, accepted: schemes, provider: name))
             }
             if limits.urlASCIIOnly, !url.utf8.allSatisfy({ $0 < 0x80 }) {
                 reasons.append(.urlNotASCII(kind, provider: name))
             }
         }
+    }
+}
+
+extension PriceCatalog {
+    /// Why providers sell nothing the job asks for, one sentence each ("fal sells replace only",
+    /// "apixo sells animate at 480p or 720p only"): for every provider in `only` (or in the
+    /// catalog, when nil) that has no offer matching the job's behaviour, resolution and mode.
+    public func unsold(_ job: Job, providers only: Set<ProviderID>? = nil) -> [String] {
+        var sentences: [String] = []
+        for (index, provider) in providers.enumerated() where only?.contains(provider.id) ?? true {
+            let mine = offers.indices.filter { offers[$0].providerIndex == index }
+            if mine.contains(where: { offer(at: $0, matches: job) }) { continue }
+            func list<T: Comparable & Hashable>(_ values: [T], _ word: (T) -> String) -> String {
+                Array(Set(values)).sorted().map(word).joined(separator: " or ")
+            }
+            let sameBehavior = mine.filter { offers[$0].behavior == job.behavior }
+            let id = provider.id.rawValue
+            if sameBehavior.isEmpty {
+                sentences.append("\(id) sells \(list(mine.map { offers[$0].behavior }, \.rawValue)) only")
+                continue
+            }
+            let sameResolution = sameBehavior.filter { job.resolution == nil || offers[$0].resolution == job.resolution }
+            if sameResolution.isEmpty {
+                sentences.append("\(id) sells \(job.behavior.rawValue) at \(list(sameBehavior.map { offers[$0].resolution }, \.rawValue)) only")
+                continue
+            }
+            let at = job.resolution.map { " at \($0.rawValue)" } ?? ""
+            sentences.append("\(id) sells \(job.behavior.rawValue)\(at) in \(list(sameResolution.map { offers[$0].mode }, \.rawValue)) mode only")
+        }
+        return sentences
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import XCTest
 import WanRoutePostgres
+import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -169,7 +169,7 @@ final class PostgresTestServer: @unchecked Sendable {
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ)
         guard result == 0 else { throw SetupFailure(description: "cannot start \(arguments[0]): error \(result)") }
