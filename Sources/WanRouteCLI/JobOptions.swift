@@ -3,8 +3,8 @@ import WanRoute
 
 /// The options that describe a job, shared by every command that prices or routes one.
 enum JobOptions {
-    /// Jobs longer than this are refused as a likely typo (a day of video).
-    static let longestDuration = Seconds(whole: 86_400)
+    /// Jobs longer than this are refused as a likely typo (a day of video): the library's bound.
+    static let longestDuration = Seconds.longestJob
 
     static let specs: [OptionSpec] = [
         OptionSpec("duration", "S", help: "The reference video's length in seconds (decimal, e.g. 12.5); with --video, skips probing it."),
@@ -61,8 +61,7 @@ enum JobOptions {
         if let location = videoLocation {
             let url = MediaProbe.isRemote(location) ? location : nil
             if duration == nil {
-                let probe = try probeVideo(location, context)
-                guard probe.duration.micros > 0 else { throw .dataMessage("\(location): the video's duration is 0 s; nothing to bill or generate") }
+                let probe = try probedVideo(location, context)
                 duration = probe.duration
                 video = probe.facts(url: url)
             } else {
@@ -87,8 +86,10 @@ enum JobOptions {
     }
 
     /// A local path relative to the current directory, or the URL unchanged.
+    /// Anything with a scheme (`file://`, `ftp://`) is left to the library, which reads file URLs
+    /// and names any other scheme in its error, rather than glued onto the current directory.
     static func location(_ text: String, _ context: Context) -> String {
-        MediaProbe.isRemote(text) ? text : context.url(text).path
+        MediaProbe.isRemote(text) || text.contains("://") ? text : context.url(text).path
     }
 
     /// A local path that does not exist is a usage error, the same in every command (exit 64).
@@ -104,6 +105,16 @@ enum JobOptions {
         do { return try MediaProbe.probeVideo(Self.location(location, context)) } catch { throw probeFailure(location, error) }
     }
 
+    /// A probed video whose duration a job can have: `quote`, `route` and `run` (flags or a jobs
+    /// file) all refuse a 0 s video here, before anything is priced or submitted.
+    static func probedVideo(_ location: String, _ context: Context) throws(CLIError) -> VideoProbe {
+        let probe = try probeVideo(location, context)
+        guard probe.duration.isValidJobDuration else {
+            throw .dataMessage("\(location): the video's duration is \(probe.duration); nothing to bill or generate")
+        }
+        return probe
+    }
+
     static func probeImage(_ location: String, _ context: Context) throws(CLIError) -> ImageProbe {
         try requireExisting(location, context, flag: "--image")
         do { return try MediaProbe.probeImage(Self.location(location, context)) } catch { throw probeFailure(location, error) }
@@ -111,6 +122,7 @@ enum JobOptions {
 
     /// Unreachable files are failures (exit 1); files that are there but wrong are data errors (65).
     static func probeFailure(_ location: String, _ error: ProbeError) -> CLIError {
+        let location = URLText.forMessage(location)
         switch error {
         case .network, .httpStatus, .timeout, .tooManyRedirects, .io:
             return .failure("\(location): \(error)")
@@ -119,15 +131,16 @@ enum JobOptions {
         }
     }
 
-    static func parseDuration(_ text: String, flag: String = "--duration") throws(CLIError) -> Seconds {
+    /// A number of seconds from the option `--flag` (`duration`, `deadline`), named in every error.
+    static func parseDuration(_ text: String, flag: String = "duration") throws(CLIError) -> Seconds {
         // People type ".5" and "12."; the exact reader wants "0.5" and "12".
         var normal = text.hasPrefix(".") ? "0" + text : text
         if normal.hasSuffix("."), normal.count > 1 { normal.removeLast() }
         guard let d = Seconds(decimal: normal) else {
-            throw .usage("\(flag) '\(text)' is not a number of seconds such as 12 or 12.5 (at most 6 decimals)")
+            throw .usage("--\(flag) '\(text)' is not a number of seconds such as 12 or 12.5 (at most 6 decimals)")
         }
-        guard d.micros > 0 else { throw .usage("\(flag) must be a positive number of seconds, not '\(text)'") }
-        guard d <= longestDuration else { throw .usage("\(flag) \(text) is longer than a day (\(longestDuration.decimalString) s); check the value") }
+        guard d.micros > 0 else { throw .usage("--\(flag) must be a positive number of seconds, not '\(text)'") }
+        guard d <= longestDuration else { throw .usage("--\(flag) \(text) is longer than a day (\(longestDuration.decimalString) s); check the value") }
         return d
     }
 

@@ -25,6 +25,7 @@ enum PolicyOptions {
                 throw .usage("--tag '\(text)' is not KEY=VALUE (e.g. --tag customer=film)")
             }
             let key = String(text[..<eq])
+            if let problem = Job.tagKeyProblem(key) { throw .usage("--tag '\(text)': \(problem)") }
             guard tags[key] == nil else { throw .usage("--tag \(key) is given more than once") }
             tags[key] = String(text[text.index(after: eq)...])
         }

@@ -11,6 +11,7 @@ enum RunCommand: Command {
             OptionSpec("jobs", "FILE", help: "Run every job in a JSON Lines file (one object per line; see README; - reads standard input) instead of one job from flags."),
             OptionSpec("concurrency", "N", help: "Jobs in flight at once with --jobs (default 4; per-provider limits still apply)."),
             OptionSpec("deadline", "S", help: "Stop polling a job after S seconds, keeping its task id (default 3600)."),
+            OptionSpec("max-in-flight", "ID=N", repeatable: true, help: "At most N tasks at once on provider ID's account (repeat, or ID=N,ID=N); over the policy's max_in_flight and the defaults (DashScope 1, others 16)."),
             OptionSpec("sandbox", help: "Run against the built-in provider simulator on loopback: no API keys, no money, provider time 100x faster."),
         ],
         positionals: nil,
@@ -27,13 +28,18 @@ enum RunCommand: Command {
         offers qualify, and a policy that allows none of them is an error before anything runs.
 
         Each finished job prints one JSON line on stdout: id, status (succeeded, failed, refused,
-        needs-attention, unfinished), provider, mode, resolution, task_id, result_url, estimated_cost,
-        actual_cost and its source, and every attempt. A submission that got no answer is never
+        needs-attention, unfinished, stopped), provider, mode, resolution, task_id, result_url,
+        estimated_cost, actual_cost and its source, both in USD beside (estimated_usd, actual_usd),
+        cost_alert when the actual is more than 10% off the estimate, and every attempt. A submission that got no answer is never
         re-submitted: the job ends needs-attention with the ids it has. Progress goes to stderr when
         it is a terminal.
 
+        Failures that belong to an account (out of balance, auth, rate limits) fail over to another
+        account's offer, never to another mode of the same account. DashScope runs one task at a time
+        per account unless --max-in-flight or the policy's max_in_flight says more.
+
         Exit 0 when every job succeeded, 2 when the policy refused a job (and none failed), 1 when a
-        job failed, needs attention or is unfinished.
+        job failed, needs attention, is unfinished or was stopped.
         """
     )
 
@@ -41,7 +47,9 @@ enum RunCommand: Command {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         var options = ExecutorOptions()
-        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text, flag: "--deadline") }
+        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text, flag: "deadline") }
+        options.concurrency.merge(router.policy.maxInFlight) { _, policy in policy }
+        options.concurrency.merge(try maxInFlight(args, catalog)) { _, flag in flag }
         let concurrency = try args.value("concurrency").map { text throws(CLIError) -> Int in
             guard let n = Int(text), (1...1_000).contains(n) else { throw .usage("--concurrency must be a whole number from 1 to 1000, not '\(text)'") }
             return n
@@ -52,7 +60,7 @@ enum RunCommand: Command {
             for flag in ["image", "video", "duration", "behavior", "resolution", "mode", "tag"] where args.flag(flag) {
                 throw .usage("--\(flag) describes a single job; with --jobs, put it in each line of the file")
             }
-            orders = try JobsFileReader.read(context.url(file), name: file, context: context)
+            orders = try JobsFileReader.read(context.url(file), name: file, context: context, sandbox: args.flag("sandbox"))
         } else {
             if args.flag("concurrency") { throw .usage("--concurrency goes with --jobs") }
             guard var image = args.value("image"), let video = args.value("video") else {
@@ -131,6 +139,25 @@ enum RunCommand: Command {
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok
     }
+
+    /// `--max-in-flight ID=N`, repeated or comma-separated; N from 1 to 1000, ID in the catalog.
+    static func maxInFlight(_ args: ParsedArguments, _ catalog: PriceCatalog) throws(CLIError) -> [ProviderID: Int] {
+        var limits: [ProviderID: Int] = [:]
+        let known = catalog.providers.map(\.id.rawValue)
+        for item in args.values("max-in-flight").flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { throw .usage("--max-in-flight takes PROVIDER=N such as dashscope-cn=3, not '\(item)'") }
+            guard let id = ProviderID(parts[0]), catalog.provider(id) != nil else {
+                let guess = Spelling.closest(to: parts[0], among: known).map { " (did you mean '\($0)'?)" } ?? ""
+                throw .usage("--max-in-flight: unknown provider '\(parts[0])'\(guess); known: \(known.joined(separator: ", "))")
+            }
+            guard let n = Int(parts[1]), (1...1_000).contains(n) else {
+                throw .usage("--max-in-flight \(id): '\(parts[1])' is not a whole number of tasks from 1 to 1000")
+            }
+            limits[id] = n
+        }
+        return limits
+    }
 }
 
 extension RunCommand {
@@ -147,24 +174,34 @@ extension RunCommand {
 /// Reads a `--jobs` file (``JobsFile``), every problem reported at once; a line without
 /// `duration` has its video probed.
 enum JobsFileReader {
-    static func read(_ url: URL, name: String, context: Context) throws(CLIError) -> [JobOrder] {
+    /// The largest jobs file read (16 MiB, some 50,000 jobs); checked before anything is parsed.
+    static let maximumBytes: Int64 = 16 << 20
+
+    static func read(_ url: URL, name: String, context: Context, sandbox: Bool = false) throws(CLIError) -> [JobOrder] {
         let text: String
         if name == "-" {
             // `--jobs -`: the lines come on standard input, named "stdin" in diagnostics.
-            guard let input = String(data: context.standardInput(), encoding: .utf8) else { throw .dataMessage("standard input is not UTF-8 text") }
+            let data = context.standardInput()
+            guard data.count <= maximumBytes else { throw .dataMessage("standard input holds more than \(maximumBytes) bytes of jobs; split the batch") }
+            guard let input = String(data: data, encoding: .utf8) else { throw .dataMessage("standard input is not UTF-8 text") }
             text = input
         } else {
             guard FileManager.default.fileExists(atPath: url.path) else { throw .usage("--jobs '\(name)' does not exist") }
-            do throws(SourceFileError) { text = try SourceFile.read(url, name: name).text } catch {
+            do throws(SourceFileError) { text = try SourceFile.read(url, name: name, limit: maximumBytes, what: "a jobs file").text } catch {
                 throw .failure(error.description)
             }
         }
         let (lines, diagnostics) = JobsFile.parse(text, name: name == "-" ? "stdin" : name)
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
         if lines.isEmpty { throw .dataMessage("\(name) holds no jobs; write one JSON object per line") }
+        // The sandbox fetches nothing (README): every line must say how long its video is.
+        if sandbox, let line = lines.first(where: { $0.duration == nil }) {
+            throw .usage("--sandbox fetches no real files, but job \(line.id) in \(name) has no \"duration\"; give every line one")
+        }
         var orders: [JobOrder] = []
         for line in lines {
-            let probe = line.duration == nil ? try JobOptions.probeVideo(line.videoURL, context) : nil
+            // Checked as quote checks it: a probed 0 s video is refused before anything is submitted.
+            let probe = line.duration == nil ? try JobOptions.probedVideo(line.videoURL, context) : nil
             guard let order = line.order(probe: probe) else { throw .dataMessage("\(line.videoURL): no duration") }
             orders.append(order)
         }

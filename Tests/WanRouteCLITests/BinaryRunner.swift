@@ -1,6 +1,6 @@
 import Foundation
-import XCTest
 import WanRouteTestSupport
+import XCTest
 
 /// Runs the built `wanroute` binary as a user would, capturing its output: for the few end-to-end
 /// tests of what only a process has (main.swift, exit statuses, real stdio).

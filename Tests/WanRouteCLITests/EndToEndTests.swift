@@ -1,5 +1,5 @@
-import XCTest
 import WanRouteTestSupport
+import XCTest
 
 /// A few runs of the built binary, for what only a process shows: main.swift hands over argv, the
 /// environment and stdio; exit statuses; stdout and stderr kept apart through real pipes. Every

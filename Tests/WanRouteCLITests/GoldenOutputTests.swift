@@ -1,5 +1,5 @@
-import XCTest
 import WanRouteTestSupport
+import XCTest
 
 /// The stable `--format json` outputs, locked byte for byte as golden files in Tests/Fixtures/golden.
 ///

@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 /// `wanroute policy test`, in-process.
 final class PolicyCommandTests: XCTestCase {

@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 /// `wanroute probe` and `wanroute quote --video`, in-process.
 final class ProbeCommandTests: XCTestCase {

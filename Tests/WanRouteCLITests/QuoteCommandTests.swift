@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 /// `wanroute quote`, in-process from a directory without pricing/.
 final class QuoteCommandTests: XCTestCase {

@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 /// `wanroute route`, in-process from a directory without pricing/ or policies/.
 final class RouteCommandTests: XCTestCase {

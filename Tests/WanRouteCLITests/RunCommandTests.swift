@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 /// `wanroute run` and `wanroute simulate`, in-process.
 final class RunCommandTests: XCTestCase {
@@ -25,6 +25,21 @@ final class RunCommandTests: XCTestCase {
         XCTAssertFalse(task.isEmpty)
         XCTAssertTrue(url.hasPrefix("https://"), url)
         XCTAssertEqual(r.stderr, "", "progress only on a terminal")
+    }
+
+    func testMaxInFlightTakesRepeatedAndCommaSeparatedLimits() async throws {
+        let r = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production",
+                                         "--max-in-flight", "dashscope-cn=3,dashscope-intl=2", "--max-in-flight", "apixo=20"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for (value, message) in [("dashscope-cn", "takes PROVIDER=N such as dashscope-cn=3, not 'dashscope-cn'"),
+                                 ("dashscope-cm=3", "unknown provider 'dashscope-cm' (did you mean 'dashscope-cn'?)"),
+                                 ("apixo=0", "--max-in-flight apixo: '0' is not a whole number of tasks from 1 to 1000"),
+                                 ("apixo=3,", "not ''")] {
+            let bad = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production",
+                                               "--max-in-flight", value])
+            XCTAssertEqual(bad.status, 64, value)
+            XCTAssertTrue(bad.stderr.contains(message), bad.stderr)
+        }
     }
 
     func testABatchFromAJobsFile() async throws {

@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 final class ValidateCommandTests: XCTestCase {
     func testShippedFilesAreClean() async throws {

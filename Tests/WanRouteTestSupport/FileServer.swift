@@ -4,6 +4,7 @@ import WanRoute
 /// Serves byte arrays by path over loopback HTTP, honouring `Range: bytes=A-B` unless told to
 /// ignore it, and counts the requests it sees.
 public final class FileServer: @unchecked Sendable {
+    /// The loopback server doing the serving.
     public let server: LoopbackHTTPServer
     private let counter = Counter()
     /// Requests served so far.

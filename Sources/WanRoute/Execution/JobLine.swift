@@ -34,7 +34,10 @@ public struct JobLine: Sendable, Equatable {
             // One rule for durations in every file (policies too): a decimal string, never a JSON number.
             if let micros = sink.decimal(value, path: "$.duration", scale: Seconds.scale, example: "\"12.5\"",
                                          numberReason: "durations are read exactly, as in policy files") {
-                if micros > 0 { duration = Seconds(micros: micros) } else { sink.error("$.duration", "the duration must be above zero") }
+                let d = Seconds(micros: micros)
+                if d.isValidJobDuration { duration = d } else {
+                    sink.error("$.duration", "expected a positive number of seconds up to \(Seconds.longestJob.decimalString) (a day) such as \"12.5\"")
+                }
             }
         }
         let behavior = r.word("behavior", as: Behavior.self, required: false) ?? .animate

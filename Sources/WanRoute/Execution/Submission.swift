@@ -144,7 +144,7 @@ extension Executor {
                     attempt.detail = "task \(taskID) failed at \(offer.provider) (\(code): \(m))"
                     await health.recordFailure(offer.provider, now: time.now())
                 }
-                attempt.detail = attempt.detail.replacingOccurrences(of: key, with: "[redacted]")
+                attempt.detail = SecretRedactor(secret: key).redact(attempt.detail)
                 return .failed(attempt.failure!)
             }
         }

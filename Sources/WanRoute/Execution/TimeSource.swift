@@ -38,6 +38,8 @@ public struct SystemTimeSource: TimeSource {
     /// Sleeps `duration` divided by ``speed``; throws `CancellationError` when the task is cancelled.
     public func sleep(for duration: Seconds) async throws {
         guard duration.micros > 0 else { return }
-        try await Task.sleep(nanoseconds: UInt64(duration.micros) * 1_000 / UInt64(speed))
+        // Saturating: no wait anyone asks for may trap (a year is as good as forever here).
+        let (nanos, overflow) = UInt64(duration.micros).multipliedReportingOverflow(by: 1_000)
+        try await Task.sleep(nanoseconds: (overflow ? UInt64.max : nanos) / UInt64(max(1, speed)))
     }
 }

@@ -42,7 +42,8 @@ enum PricingFile {
         for (item, path) in r.array("rates") ?? [] {
             guard let o = ObjectReader(item, path: path, sink: sink) else { continue }
             let currency = readCurrency(o, key: "currency")
-            let micros = o.decimal("usd_per_unit", scale: 6)
+            // At most 100 USD per unit: with prices and durations bounded, every converted cost stays inside Int64.
+            let micros = o.decimal("usd_per_unit", scale: 6, maximum: maximumUSDPerUnitMicros)
             let readOn = readDate(o, key: "read_on")
             let source = o.string("source")
             o.finish()
@@ -100,6 +101,9 @@ enum PricingFile {
         let provider = ProviderPricing(id: id, name: name, region: region, hasAdapter: hasAdapter, docs: docs, billing: billing, limits: limits)
         return ProviderDocument(provider: provider, offers: offers)
     }
+
+    /// The most US dollars one unit of another currency may be worth (100), in micro-dollars.
+    static let maximumUSDPerUnitMicros: Int64 = 100 * 1_000_000
 
     /// The most a price per second may be; a bound that keeps every cost far inside Int64.
     static let maximumPricePerSecondNanos: Int64 = 1_000 * 1_000_000_000

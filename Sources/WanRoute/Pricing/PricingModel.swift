@@ -50,9 +50,10 @@ public struct BillingRule: Sendable, Equatable {
     /// Free text from the pricing file (free quotas, refund policy).
     public let notes: String?
 
-    /// Billable units for a duration after rounding, minimum and cap; nil when the basis is unknown.
+    /// Billable units for a duration after rounding, minimum and cap; nil when the basis is unknown
+    /// or the duration is not one a job may have (``Seconds/isValidJobDuration``).
     public func billableUnits(for duration: Seconds) -> Int64? {
-        if basis == .unknown { return nil }
+        if basis == .unknown || !duration.isValidJobDuration { return nil }
         return Self.units(duration.micros, unitMicros: unitMicros, unitDivisor: unitDivisor, rounding: rounding,
                           minimumUnits: minimumUnits, capUnits: capUnits)
     }

@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 /// The one reader of versioned documents (SourceFile, DocumentKind, DocumentHeader) and located diagnostics.
 final class DocumentTests: XCTestCase {
@@ -59,10 +59,10 @@ final class DocumentTests: XCTestCase {
     func testAMissingFileIsASourceFileErrorNamedAsTheUserNamedIt() throws {
         let missing = try Repository.temporaryDirectory().appendingPathComponent("nope.json")
         XCTAssertThrowsError(try SourceFile.read(missing, name: "nope.json")) { error in
-            XCTAssertEqual(error as? SourceFileError, .unreadable(path: "nope.json", reason: "no such file, or not readable"))
+            XCTAssertEqual(error as? SourceFileError, .unreadable(path: "nope.json", reason: "does not exist"))
         }
         XCTAssertThrowsError(try Policy.load(contentsOf: missing, catalog: try PriceCatalog.builtIn())) { error in
-            XCTAssertEqual(error as? PolicyError, .unreadable(path: missing.path, reason: "no such file, or not readable"))
+            XCTAssertEqual(error as? PolicyError, .unreadable(path: missing.path, reason: "does not exist"))
         }
     }
 }

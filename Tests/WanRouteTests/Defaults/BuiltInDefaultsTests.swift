@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 /// The copy of pricing/ and policies/ built into the binary (BuiltInDefaults.generated.swift) must
 /// equal the directories; `swift run embed-defaults` rewrites it.

@@ -1,6 +1,6 @@
+import WanRouteTesting
 import XCTest
 @testable import WanRoute
-import WanRouteTesting
 
 /// The executor against the provider simulator over real loopback HTTP, with virtual time.
 final class ExecutorTests: XCTestCase {

@@ -1,7 +1,7 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 final class ImageProbeTests: XCTestCase {
     func testFixtures() throws {

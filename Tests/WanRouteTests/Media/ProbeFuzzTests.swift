@@ -1,7 +1,7 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 final class ProbeFuzzTests: XCTestCase {
     /// Mutates every fixture thousands of ways; each input must give a probe or a ProbeError

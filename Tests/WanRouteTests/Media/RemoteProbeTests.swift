@@ -1,7 +1,7 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 final class RemoteProbeTests: XCTestCase {
     static let fixtures: [String: [UInt8]] = Dictionary(uniqueKeysWithValues:

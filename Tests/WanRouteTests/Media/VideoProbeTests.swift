@@ -1,7 +1,7 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 final class VideoProbeTests: XCTestCase {
     func probe(_ name: String) throws -> VideoProbe { try MediaProbe.probeVideo(MediaFixtures.path(name)) }

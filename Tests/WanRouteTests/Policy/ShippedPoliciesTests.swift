@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 final class ShippedPoliciesTests: XCTestCase {
     func testEveryShippedPolicyValidatesWithoutWarnings() throws {

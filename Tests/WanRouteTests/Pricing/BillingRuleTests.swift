@@ -1,6 +1,6 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-import WanRouteTestSupport
 
 final class BillingRuleTests: XCTestCase {
     func rule(_ rounding: BillingRule.Rounding, unitMicros: Int64 = 1_000_000, divisor: Int64 = 1, min: String? = nil, cap: String? = nil) -> BillingRule {

@@ -1,6 +1,6 @@
 import Foundation
-@testable import WanRoute
 import WanRouteTestSupport
+@testable import WanRoute
 
 /// Builds routers from small inline policies against the shipped catalog.
 enum Policies {
