@@ -11,6 +11,7 @@ enum RunCommand: Command {
             OptionSpec("jobs", "FILE", help: "Run every job in a JSON Lines file (one object per line; see README) instead of one job from flags."),
             OptionSpec("concurrency", "N", help: "Jobs in flight at once with --jobs (default 4; per-provider limits still apply)."),
             OptionSpec("deadline", "S", help: "Stop polling a job after S seconds, keeping its task id (default 3600)."),
+            OptionSpec("max-in-flight", "ID=N", repeatable: true, help: "At most N tasks at once on provider ID's account (repeat, or ID=N,ID=N); over the policy's max_in_flight and the defaults (DashScope 1, others 16)."),
             OptionSpec("sandbox", help: "Run against the built-in provider simulator on loopback: no API keys, no money, provider time 100x faster."),
         ],
         positionals: nil,
@@ -22,13 +23,18 @@ enum RunCommand: Command {
         pointed at a gateway with WANROUTE_<PROVIDER>_BASE_URL (e.g. WANROUTE_APIXO_BASE_URL).
 
         Each finished job prints one JSON line on stdout: id, status (succeeded, failed, refused,
-        needs-attention, unfinished), provider, mode, resolution, task_id, result_url, estimated_cost,
-        actual_cost and its source, and every attempt. A submission that got no answer is never
+        needs-attention, unfinished, stopped), provider, mode, resolution, task_id, result_url,
+        estimated_cost, actual_cost and its source, both in USD beside (estimated_usd, actual_usd),
+        cost_alert when the actual is more than 10% off the estimate, and every attempt. A submission that got no answer is never
         re-submitted: the job ends needs-attention with the ids it has. Progress goes to stderr when
         it is a terminal.
 
+        Failures that belong to an account (out of balance, auth, rate limits) fail over to another
+        account's offer, never to another mode of the same account. DashScope runs one task at a time
+        per account unless --max-in-flight or the policy's max_in_flight says more.
+
         Exit 0 when every job succeeded, 2 when the policy refused a job (and none failed), 1 when a
-        job failed, needs attention or is unfinished.
+        job failed, needs attention, is unfinished or was stopped.
         """
     )
 
@@ -37,6 +43,8 @@ enum RunCommand: Command {
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         var options = ExecutorOptions()
         if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text, flag: "deadline") }
+        options.concurrency.merge(router.policy.maxInFlight) { _, policy in policy }
+        options.concurrency.merge(try maxInFlight(args, catalog)) { _, flag in flag }
         let concurrency = try args.value("concurrency").map { text throws(CLIError) -> Int in
             guard let n = Int(text), (1...1_000).contains(n) else { throw .usage("--concurrency must be a whole number from 1 to 1000, not '\(text)'") }
             return n
@@ -104,6 +112,25 @@ enum RunCommand: Command {
         if reports.contains(where: { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) }) { return .failure }
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok
+    }
+
+    /// `--max-in-flight ID=N`, repeated or comma-separated; N from 1 to 1000, ID in the catalog.
+    static func maxInFlight(_ args: ParsedArguments, _ catalog: PriceCatalog) throws(CLIError) -> [ProviderID: Int] {
+        var limits: [ProviderID: Int] = [:]
+        let known = catalog.providers.map(\.id.rawValue)
+        for item in args.values("max-in-flight").flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { throw .usage("--max-in-flight takes PROVIDER=N such as dashscope-cn=3, not '\(item)'") }
+            guard let id = ProviderID(parts[0]), catalog.provider(id) != nil else {
+                let guess = Spelling.closest(to: parts[0], among: known).map { " (did you mean '\($0)'?)" } ?? ""
+                throw .usage("--max-in-flight: unknown provider '\(parts[0])'\(guess); known: \(known.joined(separator: ", "))")
+            }
+            guard let n = Int(parts[1]), (1...1_000).contains(n) else {
+                throw .usage("--max-in-flight \(id): '\(parts[1])' is not a whole number of tasks from 1 to 1000")
+            }
+            limits[id] = n
+        }
+        return limits
     }
 }
 

@@ -27,6 +27,21 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(r.stderr, "", "progress only on a terminal")
     }
 
+    func testMaxInFlightTakesRepeatedAndCommaSeparatedLimits() async throws {
+        let r = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production",
+                                         "--max-in-flight", "dashscope-cn=3,dashscope-intl=2", "--max-in-flight", "apixo=20"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for (value, message) in [("dashscope-cn", "takes PROVIDER=N such as dashscope-cn=3, not 'dashscope-cn'"),
+                                 ("dashscope-cm=3", "unknown provider 'dashscope-cm' (did you mean 'dashscope-cn'?)"),
+                                 ("apixo=0", "--max-in-flight apixo: '0' is not a whole number of tasks from 1 to 1000"),
+                                 ("apixo=3,", "not ''")] {
+            let bad = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production",
+                                               "--max-in-flight", value])
+            XCTAssertEqual(bad.status, 64, value)
+            XCTAssertTrue(bad.stderr.contains(message), bad.stderr)
+        }
+    }
+
     func testABatchFromAJobsFile() async throws {
         let dir = try Repository.temporaryDirectory()
         let jobs = """

@@ -37,8 +37,8 @@ public final class ProviderSimulator: @unchecked Sendable {
         public var echoKeyInErrors: Bool
         /// Where result videos are said to be (never fetched).
         public var resultHost: String
-        /// AI/ML API `credits_used` per started second of reference video (an arbitrary figure:
-        /// the real rate is not published).
+        /// AI/ML API `credits_used` per started second of reference video (an arbitrary figure,
+        /// USD 0.08 a second at 2,000,000 credits per dollar: the real rate is not published).
         public var aimlapiCreditsPerSecond: Int
         /// The longest a `stall` fault holds an answer if the simulator is not stopped, in seconds.
         public var stallLimit: Double
@@ -53,7 +53,7 @@ public final class ProviderSimulator: @unchecked Sendable {
             self.random = random
             self.echoKeyInErrors = echoKeyInErrors
             resultHost = "https://results.simulator.invalid"
-            aimlapiCreditsPerSecond = 1000
+            aimlapiCreditsPerSecond = 160_000
             stallLimit = 300
         }
     }
@@ -421,7 +421,8 @@ public final class ProviderSimulator: @unchecked Sendable {
     /// What the provider bills for a finished task, by its billing rule in the built-in catalog:
     /// DashScope output seconds (reported as `usage.video_duration`, the reference rounded up to
     /// 0.1 s), nothing for failures; APIXO the reference clamped to 5-120 s on success only;
-    /// AI/ML API and Modellix an unknown price (AI/ML API still reports `credits_used`).
+    /// AI/ML API `credits_used` per started second (its cost: credits / 2,000,000 USD); Modellix an
+    /// unknown price.
     private func bill(_ t: SimulatedTask) -> BillingRecord {
         var record = BillingRecord(provider: t.provider, taskID: t.id, behavior: t.behavior, mode: t.mode, resolution: t.resolution,
                                    referenceDuration: t.referenceDuration, outcome: t.outcome, billedSeconds: nil, reported: nil, cost: nil)
@@ -434,7 +435,9 @@ public final class ProviderSimulator: @unchecked Sendable {
         if t.provider == ProviderEndpoints.aimlapi {
             if succeeded {
                 let started = (t.referenceDuration.micros + 999_999) / 1_000_000
-                record.reported = BilledQuantity(credits: String(started * Int64(configuration.aimlapiCreditsPerSecond)))
+                let credits = String(started * Int64(configuration.aimlapiCreditsPerSecond))
+                record.reported = BilledQuantity(credits: credits, cost: AIMLAPIAdapter.usd(credits: credits))
+                record.cost = record.reported?.cost
             }
             return record
         }
