@@ -30,9 +30,9 @@ enum RunCommand: Command {
         Each finished job prints one JSON line on stdout: id, status (succeeded, failed, refused,
         needs-attention, unfinished, stopped), provider, mode, resolution, task_id, result_url,
         estimated_cost, actual_cost and its source, both in USD beside (estimated_usd, actual_usd),
-        cost_alert when the actual is more than 10% off the estimate, and every attempt. A submission that got no answer is never
-        re-submitted: the job ends needs-attention with the ids it has. Progress goes to stderr when
-        it is a terminal.
+        cost_alert when the actual is more than 10% off the estimate, and every attempt. A
+        submission that got no answer is never re-submitted: the job ends needs-attention with the
+        ids it has. Progress goes to stderr when it is a terminal.
 
         Failures that belong to an account (out of balance, auth, rate limits) fail over to another
         account's offer, never to another mode of the same account. DashScope runs one task at a time
