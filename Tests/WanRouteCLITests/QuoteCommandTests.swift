@@ -173,6 +173,26 @@ final class QuoteCommandTests: XCTestCase {
         XCTAssertEqual(validate.stdout, "checked 1 file: 0 errors, 0 warnings\n", validate.stderr)
     }
 
+    func testCommandLineEdges() async throws {
+        for (text, seconds) in [(".5", "0.5"), ("12.", "12")] {
+            let r = try await CLIRunner.run(["quote", "--duration", text, "--provider", "apixo", "--format", "json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try JSONParser.parse(r.stdout)["job"]?["duration"], .string(seconds))
+        }
+        let commas = try await CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo,wavespeed", "--resolution", "480p", "--format", "csv"])
+        let repeated = try await CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo", "--provider", "wavespeed", "--resolution", "480p", "--format", "csv"])
+        XCTAssertEqual(commas.status, 0, commas.stderr)
+        XCTAssertEqual(commas.stdout, repeated.stdout)
+        // A missing file is a usage error (64) in every command.
+        for args in [["quote", "--video", "nowhere.mp4"], ["quote", "--duration", "3", "--image", "nowhere.png"], ["probe", "nowhere.mp4"],
+                     ["quote", "--duration", "3", "--pricing", "nowhere"], ["quote", "--duration", "3", "--contract", "nowhere.json"],
+                     ["validate", "nowhere.json"], ["run", "--jobs", "nowhere.jsonl", "--policy", "production", "--sandbox"]] {
+            let r = try await CLIRunner.run(args)
+            XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("nowhere"), r.stderr)
+        }
+    }
+
     static let contract = """
     {
       "kind": "contract-prices", "version": 1,

@@ -76,11 +76,12 @@ public enum PolicyFile {
                 budgets.append(b)
             }
         }
+        let maxInFlight = r.value("max_in_flight", required: false).map { ctx.maxInFlight($0, path: "$.max_in_flight") } ?? [:]
         r.finish()
         ctx.warnUnreachableRules(rules, paths: rulePaths)
         guard let name, let objective else { return nil }
         return Policy(name: name, description: description, knownTags: knownTags, objective: objective, constraints: constraints,
-                      preference: preference, rules: rules, failover: failover, budgets: budgets)
+                      preference: preference, rules: rules, failover: failover, budgets: budgets, maxInFlight: maxInFlight)
     }
 
     /// Shared state while reading one policy.
@@ -520,6 +521,25 @@ public enum PolicyFile {
                 sink.warning(o.childPath("on"), "there are no alternates to fail over to; set \"alternates\" above 0")
             }
             return plan
+        }
+
+        /// `{"dashscope-cn": 3}`: a whole number of tasks from 1 to 1000 per provider in the catalog.
+        func maxInFlight(_ value: JSONValue, path: String) -> [ProviderID: Int] {
+            guard case .object(let members) = value else {
+                sink.error(path, "expected an object of provider ids and task counts such as {\"dashscope-cn\": 3}, found \(value.typeName)")
+                return [:]
+            }
+            var limits: [ProviderID: Int] = [:]
+            for m in members {
+                let at = "\(path).\(m.key)"
+                guard let id = providerID(.string(m.key), path: at) else { continue }
+                guard case .number(let text) = m.value, let n = Int(text), (1...1_000).contains(n) else {
+                    sink.error(at, "expected a whole number of tasks from 1 to 1000, found \(m.value.typeName == "a number" ? "\(m.value.wireText ?? "")" : m.value.typeName)")
+                    continue
+                }
+                limits[id] = n
+            }
+            return limits
         }
 
         func budget(_ o: ObjectReader) -> Budget? {

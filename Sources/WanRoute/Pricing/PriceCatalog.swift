@@ -44,10 +44,20 @@ public struct PriceCatalog: Sendable {
         self.offers = offers
         self.exchangeRates = exchangeRates
         self.warnings = warnings
+        // Modes rank by the cheapest known USD price per second of their behaviour and mode at any
+        // provider, so a provider whose prices are all unknown still offers wan-std before wan-pro,
+        // as the providers that publish prices do; a mode priced nowhere comes last, then by name.
+        var cheapestMode: [String: Int64] = [:]
+        for o in offers {
+            guard let price = o.pricePerSecond, let usd = exchangeRates.usd(price) else { continue }
+            let key = "\(o.behavior.rawValue) \(o.mode.rawValue)"
+            cheapestMode[key] = min(cheapestMode[key] ?? .max, usd.nanos)
+        }
+        let modeRank = { (o: Offer) in cheapestMode["\(o.behavior.rawValue) \(o.mode.rawValue)"] ?? .max }
         let identity = offers.indices.sorted {
             let (a, b) = (offers[$0], offers[$1])
-            return (a.provider.rawValue, a.behavior.rawValue, a.mode.rawValue, a.resolution.shortSide)
-                < (b.provider.rawValue, b.behavior.rawValue, b.mode.rawValue, b.resolution.shortSide)
+            return (a.provider.rawValue, a.behavior.rawValue, modeRank(a), a.mode.rawValue, a.resolution.shortSide)
+                < (b.provider.rawValue, b.behavior.rawValue, modeRank(b), b.mode.rawValue, b.resolution.shortSide)
         }
         var rank = [Int32](repeating: 0, count: offers.count)
         for (position, index) in identity.enumerated() { rank[index] = Int32(position) }
@@ -190,7 +200,8 @@ struct PricingRow {
     let maximumDurationMicros: Int64
     let limitsPublished: Bool
     let confidenceRank: Int8
-    /// The offer's position when ordered by provider, behaviour, mode and resolution: the last
+    /// The offer's position when ordered by provider, behaviour, mode (by the cheapest known price of
+    /// the mode anywhere, then name) and resolution: the last
     /// tie-break of every ranking, precomputed so comparing two offers compares two integers.
     let identityRank: Int32
 
