@@ -1,6 +1,6 @@
 import Foundation
-import XCTest
 import WanRouteTestSupport
+import XCTest
 
 /// Runs the README's command examples and compares their output with what the README shows, so
 /// the README stays the source: a fenced block right after a line `<!-- checked-example -->`

@@ -1,5 +1,5 @@
-import XCTest
 import WanRoute
+import XCTest
 
 /// The README's Swift snippets, statement for statement, with what their comments say they print:
 /// when a snippet changes in README.md, change it here (and the other way round).
