@@ -106,7 +106,7 @@ final class LoopbackHTTPServerTests: XCTestCase {
         defer { server.stop() }
         // Four clients connect and say nothing: every slot is held by an idle connection.
         var idle: [Int32] = []
-        defer { idle.forEach { close($0) } }
+        defer { for fd in idle { close(fd) } }
         for _ in 0..<4 {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = sockaddr_in()
