@@ -61,6 +61,8 @@ struct Context {
     let stderr: TextOutput
     let environment: [String: String]
     let currentDirectory: URL
+    /// Reads all of standard input (`--jobs -`); read only when a command asks.
+    var standardInput: @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
 }
 
 /// The `wanroute` command line: parses arguments, runs one command, maps every error to a
@@ -94,12 +96,15 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
     /// Everything the command reads from outside comes in here (arguments, environment, current
     /// directory) and everything it writes goes to `stdout` and `stderr`, so it runs in-process in
     /// tests exactly as the binary runs it.
+    /// `standardInput` is read only by `--jobs -`; tests hand in their own bytes.
     public static func run(arguments: [String], environment: [String: String], stdout: TextOutput, stderr: TextOutput,
-                           currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) async -> Int32 {
+                           currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                           standardInput: @escaping @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }) async -> Int32 {
         // The one place output leaves wanroute: nothing printed can carry a raw control character.
         let stdout = EscapingOutput(stdout)
         let stderr = EscapingOutput(stderr)
-        let context = Context(stdout: stdout, stderr: stderr, environment: environment, currentDirectory: currentDirectory)
+        let context = Context(stdout: stdout, stderr: stderr, environment: environment, currentDirectory: currentDirectory,
+                              standardInput: standardInput)
         guard let first = arguments.first else {
             stderr.write(overview)
             return ExitCode.usage.rawValue

@@ -92,7 +92,16 @@ enum JobOptions {
         MediaProbe.isRemote(text) || text.contains("://") ? text : context.url(text).path
     }
 
+    /// A local path that does not exist is a usage error, the same in every command (exit 64).
+    static func requireExisting(_ location: String, _ context: Context, flag: String? = nil) throws(CLIError) {
+        guard !MediaProbe.isRemote(location), !MediaProbe.isDataURI(location) else { return }
+        if !FileManager.default.fileExists(atPath: context.url(location).path) {
+            throw .usage("\(flag.map { "\($0) " } ?? "")'\(location)' does not exist")
+        }
+    }
+
     static func probeVideo(_ location: String, _ context: Context) throws(CLIError) -> VideoProbe {
+        try requireExisting(location, context, flag: "--video")
         do { return try MediaProbe.probeVideo(Self.location(location, context)) } catch { throw probeFailure(location, error) }
     }
 
@@ -107,6 +116,7 @@ enum JobOptions {
     }
 
     static func probeImage(_ location: String, _ context: Context) throws(CLIError) -> ImageProbe {
+        try requireExisting(location, context, flag: "--image")
         do { return try MediaProbe.probeImage(Self.location(location, context)) } catch { throw probeFailure(location, error) }
     }
 
@@ -123,7 +133,10 @@ enum JobOptions {
 
     /// A number of seconds from the option `--flag` (`duration`, `deadline`), named in every error.
     static func parseDuration(_ text: String, flag: String = "duration") throws(CLIError) -> Seconds {
-        guard let d = Seconds(decimal: text) else {
+        // People type ".5" and "12."; the exact reader wants "0.5" and "12".
+        var normal = text.hasPrefix(".") ? "0" + text : text
+        if normal.hasSuffix("."), normal.count > 1 { normal.removeLast() }
+        guard let d = Seconds(decimal: normal) else {
             throw .usage("--\(flag) '\(text)' is not a number of seconds such as 12 or 12.5 (at most 6 decimals)")
         }
         guard d.micros > 0 else { throw .usage("--\(flag) must be a positive number of seconds, not '\(text)'") }
@@ -141,7 +154,8 @@ enum JobOptions {
 
     /// The `--provider` ids, each checked against the catalog; nil when none were given.
     static func providers(_ args: ParsedArguments, _ catalog: PriceCatalog) throws(CLIError) -> Set<ProviderID>? {
-        let raw = args.values("provider")
+        // `--provider a,b` and `--provider a --provider b` mean the same.
+        let raw = args.values("provider").flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         if raw.isEmpty { return nil }
         var ids = Set<ProviderID>()
         let known = catalog.providers.map(\.id.rawValue)

@@ -33,7 +33,7 @@ enum SimulateCommand: Command {
         configuration.apiKeys[ProviderEndpoints.dashscopeCN] = [key + "-cn"]
         let simulator = ProviderSimulator(configuration: configuration)
         let base: URL
-        do { base = try simulator.start(port: port) } catch { throw .failure("could not listen on 127.0.0.1:\(port): \(error)") }
+        do { base = try simulator.start(port: port) } catch { throw .failure("\(error)") }
         var lines = ["# wanroute provider simulator on \(base.absoluteString); key: \(shellQuoted(key))"]
         for p in ProviderEndpoints.defaults.keys.sorted() {
             lines.append("export \(ProviderEndpoints.environmentVariable(for: p))=\(base.absoluteString)")

@@ -1,6 +1,6 @@
 // Benchmarks behind BENCHMARKS.md. Build and run in release mode:
 //   swift build -c release && .build/release/wanroute-bench [group...]
-// Groups: quote, startup, probe, routing, executor, inflight, postgres (default: all; run inflight alone
+// Groups: quote, startup, probe, routing, executor, inflight, postgres, report (default: all; run inflight alone
 // for its memory figure, since peak memory is the whole process's).
 import Foundation
 
@@ -12,6 +12,7 @@ let groups: [(String, () throws -> Void)] = [
     ("executor", runExecutorBenchmarks),
     ("inflight", runInFlightBenchmark),
     ("postgres", runPostgresBenchmarks),
+    ("report", runReportBenchmarks),
 ]
 let wanted = Set(CommandLine.arguments.dropFirst())
 for (name, run) in groups where wanted.isEmpty || wanted.contains(name) {

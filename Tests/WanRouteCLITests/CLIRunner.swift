@@ -20,11 +20,12 @@ enum CLIRunner {
     /// built-in defaults are what is used) with `environment` added to ``baseEnvironment``.
     /// `terminal` makes stderr report itself as a terminal, so progress is written.
     static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:],
-                    terminal: Bool = false) async throws -> Result {
+                    terminal: Bool = false, standardInput: Data = Data()) async throws -> Result {
         let stdout = BufferOutput(), stderr = BufferOutput(isTerminal: terminal)
         let status = await CommandLineTool.run(arguments: arguments, environment: baseEnvironment.merging(environment) { $1 },
                                                stdout: stdout, stderr: stderr,
-                                               currentDirectory: try directory ?? Repository.temporaryDirectory())
+                                               currentDirectory: try directory ?? Repository.temporaryDirectory(),
+                                               standardInput: { standardInput })
         return Result(status: status, stdout: stdout.text, stderr: stderr.text)
     }
 }

@@ -51,8 +51,8 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertTrue(items[0]["error"]?.stringValue?.contains("looks like text") ?? false, r.stdout)
         XCTAssertEqual(items[1]["format"], .string("png"))
         let missing = try await CLIRunner.run(["probe", "nowhere.mp4"], in: dir)
-        XCTAssertEqual(missing.status, 1)
-        XCTAssertTrue(missing.stderr.contains("nowhere.mp4: Could not read the file"), missing.stderr)
+        XCTAssertEqual(missing.status, 64, "a missing file is a usage error in every command")
+        XCTAssertTrue(missing.stderr.contains("'nowhere.mp4' does not exist"), missing.stderr)
         let none = try await CLIRunner.run(["probe"])
         XCTAssertEqual(none.status, 64)
     }

@@ -173,6 +173,42 @@ final class QuoteCommandTests: XCTestCase {
         XCTAssertEqual(validate.stdout, "checked 1 file: 0 errors, 0 warnings\n", validate.stderr)
     }
 
+    func testCommandLineEdges() async throws {
+        for (text, seconds) in [(".5", "0.5"), ("12.", "12")] {
+            let r = try await CLIRunner.run(["quote", "--duration", text, "--provider", "apixo", "--format", "json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try JSONParser.parse(r.stdout)["job"]?["duration"], .string(seconds))
+        }
+        let commas = try await CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo,wavespeed", "--resolution", "480p", "--format", "csv"])
+        let repeated = try await CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo", "--provider", "wavespeed", "--resolution", "480p", "--format", "csv"])
+        XCTAssertEqual(commas.status, 0, commas.stderr)
+        XCTAssertEqual(commas.stdout, repeated.stdout)
+        // A missing file is a usage error (64) in every command.
+        for args in [["quote", "--video", "nowhere.mp4"], ["quote", "--duration", "3", "--image", "nowhere.png"], ["probe", "nowhere.mp4"],
+                     ["quote", "--duration", "3", "--pricing", "nowhere"], ["quote", "--duration", "3", "--contract", "nowhere.json"],
+                     ["validate", "nowhere.json"], ["run", "--jobs", "nowhere.jsonl", "--policy", "production", "--sandbox"]] {
+            let r = try await CLIRunner.run(args)
+            XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("nowhere"), r.stderr)
+        }
+    }
+
+    /// Services embedding the library write the CLI's own JSON schema, byte for byte.
+    func testTheLibraryWritesTheCLIsJSON() async throws {
+        let catalog = try PriceCatalog.builtIn()
+        let job = Job(behavior: .replace, duration: Seconds(decimal: "12.5")!, resolution: .p720)
+        let cli = try await CLIRunner.run(["quote", "--duration", "12.5", "--behavior", "replace", "--resolution", "720p", "--format", "json"])
+        XCTAssertEqual(JSONWriter.pretty(catalog.quote(job).json(catalog: catalog, today: "2026-12-02")) + "\n", cli.stdout)
+        let policy = try Policy.builtIn(named: "production", catalog: catalog)
+        let router = try Router(policy: policy, catalog: catalog)
+        var tagged = job
+        tagged.tags = ["customer": "film"]
+        let route = try await CLIRunner.run(["route", "--policy", "production", "--duration", "12.5", "--behavior", "replace",
+                                             "--resolution", "720p", "--tag", "customer=film", "--format", "json"])
+        XCTAssertEqual(JSONWriter.pretty(router.decide(tagged).json(policy: policy, catalog: catalog)) + "\n", route.stdout)
+        XCTAssertEqual("\(Mode.wanPro) \(Resolution.p720) \(Behavior.replace) \(Confidence.thirdParty)", "wan-pro 720p replace third-party")
+    }
+
     static let contract = """
     {
       "kind": "contract-prices", "version": 1,

@@ -47,7 +47,7 @@ final class RunCommandTests: XCTestCase {
         let jobs = """
         {"id": "a", "image": "\(image)", "video": "https://media.example/a.mp4?duration=8", "duration": "8", "behavior": "replace", "resolution": "720p", "tags": {"customer": "acme"}}
 
-        {"id": "b", "image": "\(image)", "video": "https://media.example/b.mp4?duration=20", "duration": 20, "mode": "wan-std"}
+        {"id": "b", "image": "\(image)", "video": "https://media.example/b.mp4?duration=20", "duration": "20", "mode": "wan-std"}
         {"id": "c", "image": "\(image)", "video": "https://media.example/c.mp4?duration=3", "duration": "3", "tags": {"purpose": "preview"}}
         """
         try jobs.write(to: dir.appendingPathComponent("jobs.jsonl"), atomically: true, encoding: .utf8)
@@ -75,7 +75,7 @@ final class RunCommandTests: XCTestCase {
         for expected in ["jobs.jsonl:1: $.video: error: \"ftp://x/a.mp4\" is not an http(s) URL",
                          "jobs.jsonl:2: $.duraton: error: unknown key \"duraton\"; did you mean \"duration\"?",
                          "jobs.jsonl:3:2: error: not valid JSON: unexpected character",
-                         "jobs.jsonl:4: $.duration: error: expected a positive number of seconds"] {
+                         "jobs.jsonl:4: $.duration: error: \"-1\" is negative"] {
             XCTAssertTrue(r.stderr.contains(expected), "missing \(expected) in\n\(r.stderr)")
         }
     }
@@ -132,7 +132,8 @@ final class RunCommandTests: XCTestCase {
         let cases: [([String], String)] = [
             (["run", "--image", image, "--video", video, "--duration", "5"], "give the routing policy with --policy FILE|NAME"),
             (["run", "--sandbox", "--image", image, "--video", video, "--policy", "cheapest"], "--sandbox fetches no real files"),
-            (["run", "--image", "face.png", "--video", video, "--duration", "5", "--policy", "cheapest"], "--image must be an http(s) URL"),
+            (["run", "--image", "face.png", "--video", video, "--duration", "5", "--policy", "cheapest"], "--image 'face.png' does not exist"),
+            (["run", "--image", image, "--video", "dance.mp4", "--duration", "5", "--policy", "cheapest"], "--video must be an http(s) URL"),
             (["run", "--jobs", "x.jsonl", "--duration", "5", "--policy", "cheapest"], "--duration describes a single job"),
             (["run", "--sandbox", "--image", image, "--video", video, "--duration", "5", "--policy", "nope"], "--policy 'nope' is neither a policy file nor a built-in policy"),
             (["run", "--sandbox", "--image", image, "--video", video, "--duration", "5", "--policy", "cheapest", "--tag", "oops"], "--tag 'oops' is not KEY=VALUE"),
@@ -143,6 +144,59 @@ final class RunCommandTests: XCTestCase {
             XCTAssertTrue(r.stderr.hasPrefix("wanroute run: error: \(message)"), "\(args): \(r.stderr)")
             XCTAssertEqual(r.stdout, "")
         }
+    }
+}
+
+extension RunCommandTests {
+    func testJobsFromStandardInputAndOneRuleForDurations() async throws {
+        let jobs = """
+        {"id": "a", "image": "\(image)", "video": "\(video)", "duration": "12", "resolution": "480p"}
+        """
+        let r = try await CLIRunner.run(["run", "--sandbox", "--jobs", "-", "--policy", "production"], standardInput: Data(jobs.utf8))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try lines(r.stdout).first?["id"], .string("a"))
+        // A duration as a JSON number is an error, as in policy files, with stdin's own line number.
+        let number = "\n" + jobs.replacingOccurrences(of: "\"12\"", with: "12")
+        let bad = try await CLIRunner.run(["run", "--sandbox", "--jobs", "-", "--policy", "production"], standardInput: Data(number.utf8))
+        XCTAssertEqual(bad.status, 65)
+        XCTAssertTrue(bad.stderr.hasPrefix("stdin:2: $.duration: error: write this as a decimal string (\"12\"), not a JSON number"), bad.stderr)
+    }
+
+    func testADeadlineBeforeTheFirstPollAndAnUndeclaredTagAreCaught() async throws {
+        let r = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production",
+                                         "--resolution", "480p", "--deadline", "30"])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.stderr.hasPrefix("wanroute run: error: --deadline 30 s is shorter than apixo's first poll, 60 s after submitting"), r.stderr)
+        let tag = try await CLIRunner.run(["route", "--policy", "production", "--duration", "12", "--tag", "custmer=film"])
+        XCTAssertEqual(tag.status, 0, tag.stderr)
+        XCTAssertTrue(tag.stderr.contains("warning: tag \"custmer\" is not among policy \"production\"'s declared tags (customer, project, purpose), so no rule or budget reads it; did you mean \"customer\"?"), tag.stderr)
+    }
+}
+
+extension RunCommandTests {
+    /// A local image goes inline (a data URI) to the AI/ML API; providers that fetch a URL cannot
+    /// take it, and a policy that leaves nothing else is an error before anything runs.
+    func testALocalImageIsSentInlineToTheAIMLAPIOnly() async throws {
+        let dir = try Repository.temporaryDirectory()
+        try """
+        {"kind": "contract-prices", "version": 1, "providers": [{"id": "aimlapi",
+          "billing": {"basis": "reference-seconds", "increment_seconds": "1", "rounding": "up"},
+          "prices": [{"price_per_second": {"amount": "0.05", "currency": "USD"}, "read_on": "2026-11-01"}]}]}
+        """.write(to: dir.appendingPathComponent("contract.json"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: MediaFixtures.url("image.png"), to: dir.appendingPathComponent("face.png"))
+        let args = ["run", "--sandbox", "--image", "face.png", "--video", video, "--duration", "12", "--resolution", "720p", "--policy", "production"]
+        let r = try await CLIRunner.run(args + ["--contract", "contract.json"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let line = try XCTUnwrap(lines(r.stdout).first)
+        XCTAssertEqual(line["provider"], .string("aimlapi"))
+        XCTAssertEqual(line["status"], .string("succeeded"))
+        XCTAssertFalse(r.stdout.contains("base64"), "the inline image is never echoed")
+        let refused = try await CLIRunner.run(args, in: dir)
+        XCTAssertEqual(refused.status, 64)
+        XCTAssertTrue(refused.stderr.hasPrefix("wanroute run: error: --image face.png is a local file, which only AI/ML API takes (inline, as a data URI)"), refused.stderr)
+        XCTAssertEqual(refused.stdout, "")
+        let help = try await CLIRunner.run(["run", "--help"])
+        XCTAssertTrue(help.stdout.contains("a local file sent inline as a data URI (only the AI/ML API takes that)"), help.stdout)
     }
 }
 

@@ -71,6 +71,9 @@ extension Executor {
                     attempt.outcome = .submitFailed
                     attempt.failure = error.failureClass
                     attempt.detail = "\(offer.provider) refused the job: \(error.message)"
+                    // An empty or refused account refuses the jobs that follow too: count it
+                    // towards the cool-down, so a batch stops knocking on it.
+                    if error.failureClass.belongsToAccount { await health.recordFailure(offer.provider, now: time.now()) }
                     return .ended(.failed(error.failureClass))
                 }
             }

@@ -21,8 +21,17 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     private let delegate: SessionDelegate
 
     /// Creates a transport with its own session. Share one per process: sessions are expensive.
-    public init(maximumBodyBytes: Int = URLSessionTransport.defaultMaximumBodyBytes) {
+    public convenience init(maximumBodyBytes: Int = URLSessionTransport.defaultMaximumBodyBytes) {
+        self.init(maximumBodyBytes: maximumBodyBytes, plainHTTPOverSocket: true)
+    }
+
+    /// Whether plain http goes over the socket client (always, outside tests: tests turn it off
+    /// to hold the URLSession path to the same hostile servers over loopback).
+    let plainHTTPOverSocket: Bool
+
+    init(maximumBodyBytes: Int, plainHTTPOverSocket: Bool) {
         self.maximumBodyBytes = maximumBodyBytes
+        self.plainHTTPOverSocket = plainHTTPOverSocket
         let configuration = URLSessionConfiguration.ephemeral
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
@@ -41,7 +50,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     /// decompressed, every byte counts against ``maximumBodyBytes``, every step is held to the
     /// time-out); `https://` over URLSession, which refuses encoded bodies and caps decoded ones.
     public func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
-        if request.url.scheme?.lowercased() == "http" { return try await sendOverSocket(request) }
+        if plainHTTPOverSocket, request.url.scheme?.lowercased() == "http" { return try await sendOverSocket(request) }
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
         for field in request.headers.fields { urlRequest.addValue(field.value, forHTTPHeaderField: field.name) }

@@ -137,6 +137,8 @@ public struct WhatIfReplay {
     let router: Router
     let pastRates: ExchangeRates
     let threshold: CostThreshold?
+    let budgets: [Budget]
+    let catalog: PriceCatalog
     var spend = SpendSnapshot()
     var total = WhatIfTotals()
     var providers: [String: WhatIfTotals] = [:]
@@ -153,6 +155,8 @@ public struct WhatIfReplay {
         self.router = router
         self.pastRates = pastRates
         self.threshold = threshold
+        self.budgets = router.policy.budgets
+        self.catalog = router.catalog
     }
 
     /// Replays one job (skipped when decided outside the month).
@@ -160,15 +164,19 @@ public struct WhatIfReplay {
         guard period.contains(job.decidedAt) else { return }
         jobs += 1
         policies.insert(job.policy)
-        let decision = router.decide(job.request, spend: spend)
-        let catalog = router.catalog
+        // Only the choice is kept: the decision holds the spend snapshot, and adding to the snapshot
+        // while it is shared would copy it.
+        let (choiceIndex, refusal) = { () -> (Int?, String?) in
+            let d = router.decide(job.request, spend: spend)
+            return (d.choiceOfferIndex, d.choiceOfferIndex == nil ? d.refusal : nil)
+        }()
         let pastUSD = job.status == .refused ? nil : job.estimatedCost.flatMap { pastRates.usd($0) }
         let pastConverted = job.estimatedCost.map { $0.currency != .usd } ?? false
         var newOffer: OfferRef?
         var newCost: Money?
         var newUSD: Money?
         var newConverted = false
-        if let i = decision.choiceOfferIndex {
+        if let i = choiceIndex {
             let o = catalog.offers[i]
             newOffer = OfferRef(provider: o.provider, mode: o.mode, resolution: o.resolution)
             let e = catalog.estimate(offerAt: i, for: job.request)
@@ -176,7 +184,7 @@ public struct WhatIfReplay {
             newUSD = e.usd
             newConverted = e.usdIsConverted
             if let usd = newUSD {
-                for b in router.policy.budgets {
+                for b in budgets {
                     guard let key = b.key(for: job.request) else { continue }
                     if case .provider(let p) = b.scope, p != o.provider { continue }
                     spend.addSpent(usd, to: key)
@@ -202,7 +210,7 @@ public struct WhatIfReplay {
         for (k, v) in job.request.tags { count(&tags["\(k)=\(v)", default: WhatIfTotals()], past: true, new: true) }
 
         let change = RouteChange(id: job.id, past: pastOffer, pastCost: job.status == .refused ? nil : job.estimatedCost,
-                                 new: newOffer, newCost: newCost, refusal: decision.refusal)
+                                 new: newOffer, newCost: newCost, refusal: refusal)
         if newOffer == nil { refused.append(change) }
         else if newOffer != pastOffer { changed.append(change) }
         if newOffer != nil, newCost == nil { unpriceable.append(change) }

@@ -70,7 +70,7 @@ public struct FOCUSExport: Sendable {
                      estimate: Money?, quantity: Seconds?, start: Date, end: Date?) -> String {
         let provider = catalog.provider(offer.provider)
         let catalogOffer = catalog.offers.first {
-            $0.provider == offer.provider && $0.behavior == job.request.behavior && $0.mode == offer.mode && $0.resolution == offer.resolution
+            $0.behavior == job.request.behavior && $0.mode == offer.mode && $0.resolution == offer.resolution && $0.provider == offer.provider
         }
         let name = provider?.displayName ?? offer.provider.rawValue
         let periodStart = period.boundaries[0], periodEnd = period.boundaries[period.boundaries.count - 1]

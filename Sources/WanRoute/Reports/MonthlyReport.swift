@@ -232,7 +232,8 @@ struct TotalsAccumulator {
     var actUSD: Int64 = 0
     var variance: Int64 = 0
     var billedMicros: Int64 = 0
-    var times: [Int64] = []
+    /// Succeeded jobs' times to result in milliseconds (4 bytes a job; clamped at 24 days).
+    var times: [Int32] = []
     var overflow = false
 
     mutating func add(_ job: ReportJob, estimateUSD: Int64?, estimateConverted: Bool, actualUSD: Int64?, actualConverted: Bool) {
@@ -274,7 +275,8 @@ struct TotalsAccumulator {
         t.failovers += job.failedOver.count
         if job.status == .succeeded, let s = job.submittedAt, let f = job.finishedAt, f >= s {
             // Milliseconds: instants carry no more precision than that in the ledger.
-            times.append(Int64(((f.timeIntervalSince1970 - s.timeIntervalSince1970) * 1_000).rounded()) * 1_000)
+            let ms = ((f.timeIntervalSince1970 - s.timeIntervalSince1970) * 1_000).rounded()
+            times.append(ms >= Double(Int32.max) ? Int32.max : Int32(ms))
         }
     }
 
@@ -288,16 +290,39 @@ struct TotalsAccumulator {
         r.actualUSD = Money(nanos: actUSD, currency: .usd)
         r.varianceUSD = Money(nanos: variance, currency: .usd)
         if !times.isEmpty {
-            times.sort()
-            r.timeToResult = TimeToResult(p50: Seconds(micros: Self.nearestRank(times, 50)), p90: Seconds(micros: Self.nearestRank(times, 90)))
+            let p50 = Self.select(&times, rank: Self.rank(times.count, 50))
+            let p90 = Self.select(&times, rank: Self.rank(times.count, 90))
+            r.timeToResult = TimeToResult(p50: Seconds(micros: Int64(p50) * 1_000), p90: Seconds(micros: Int64(p90) * 1_000))
         }
         return r
     }
 
-    /// The nearest-rank percentile: the smallest value with at least p% of the values at or below it.
-    static func nearestRank(_ sorted: [Int64], _ p: Int) -> Int64 {
-        let rank = (p * sorted.count + 99) / 100
-        return sorted[max(rank, 1) - 1]
+    /// The nearest-rank position (0-based) of the p-th percentile of `count` values: the smallest
+    /// value with at least p% of the values at or below it.
+    static func rank(_ count: Int, _ p: Int) -> Int { max((p * count + 99) / 100, 1) - 1 }
+
+    /// The value that would be at `rank` if `values` were sorted (quickselect, linear on average;
+    /// reorders `values`). Sorting a million times per group would cost more than the whole fold.
+    static func select(_ values: inout [Int32], rank: Int) -> Int32 {
+        var lo = 0, hi = values.count - 1
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            // Median of three as the pivot.
+            let a = values[lo], b = values[mid], c = values[hi]
+            let pivot = max(min(a, b), min(max(a, b), c))
+            var i = lo, j = hi
+            while i <= j {
+                while values[i] < pivot { i += 1 }
+                while values[j] > pivot { j -= 1 }
+                if i <= j {
+                    values.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if rank <= j { hi = j } else if rank >= i { lo = i } else { return values[rank] }
+        }
+        return values[rank]
     }
 }
 
@@ -375,6 +400,9 @@ public struct MonthlyReportBuilder {
     var dayByProvider: [[Int64]]
     var budgetDaily: [BudgetKey: [Int64]] = [:]
     var budgetKeys: [(budget: Int, key: BudgetKey)] = []
+    /// Per budget with one fixed key (total, a provider, a tag with a value): its daily sums; nil
+    /// for a tag budget without a value, whose key depends on the job.
+    var fixedDaily: [[Int64]?] = []
     var conversions: Set<Currency> = []
     var overflow = false
 
@@ -393,6 +421,10 @@ public struct MonthlyReportBuilder {
         dayActual = Array(repeating: 0, count: days)
         dayUnknown = Array(repeating: 0, count: days)
         dayByProvider = Array(repeating: [], count: days)
+        fixedDaily = budgets.map { b in
+            if case .tag(_, nil) = b.scope { return nil }
+            return Array(repeating: 0, count: days)
+        }
     }
 
     /// Adds one job; returns false (and ignores it) when it was decided outside the month.
@@ -428,13 +460,24 @@ public struct MonthlyReportBuilder {
             if dayByProvider[day].count <= p { dayByProvider[day] += Array(repeating: 0, count: p + 1 - dayByProvider[day].count) }
             if !checkedAdd(&dayByProvider[day][p], a) { overflow = true }
             for (k, b) in budgets.enumerated() {
-                guard let bk = b.key(for: job.request) else { continue }
-                if case .provider(let id) = b.scope, id != job.offer?.provider { continue }
-                if budgetDaily[bk] == nil {
-                    budgetDaily[bk] = Array(repeating: 0, count: period.dayCount)
-                    budgetKeys.append((k, bk))
+                switch b.scope {
+                case .total: break
+                case .provider(let id): if id != job.offer?.provider { continue }
+                case .tag(let t, let v):
+                    guard let actual = job.request.tags[t] else { continue }
+                    if let v {
+                        if v != actual { continue }
+                    } else {
+                        let bk = BudgetKey.tag(t, actual)
+                        if budgetDaily[bk] == nil {
+                            budgetDaily[bk] = Array(repeating: 0, count: period.dayCount)
+                            budgetKeys.append((k, bk))
+                        }
+                        if !checkedAdd(&budgetDaily[bk]![day], a) { overflow = true }
+                        continue
+                    }
                 }
-                if !checkedAdd(&budgetDaily[bk]![day], a) { overflow = true }
+                if !checkedAdd(&fixedDaily[k]![day], a) { overflow = true }
             }
         } else if job.costIsUnknown {
             dayUnknown[day] += 1
@@ -509,13 +552,13 @@ public struct MonthlyReportBuilder {
                 keys = seen.sorted { $0.description < $1.description }
             }
             for key in keys {
-                out.append(try status(b, key: key, spend: spend, asOf: asOf))
+                out.append(try status(b, key: key, daily: fixedDaily[k] ?? budgetDaily[key], spend: spend, asOf: asOf))
             }
         }
         return out
     }
 
-    private func status(_ b: Budget, key: BudgetKey, spend: SpendSnapshot, asOf: Date) throws(ReportError) -> BudgetStatus {
+    private func status(_ b: Budget, key: BudgetKey, daily: [Int64]?, spend: SpendSnapshot, asOf: Date) throws(ReportError) -> BudgetStatus {
         let settled = spend.spent[key]?.nanos ?? 0
         let reserved = spend.reserved[key]?.nanos ?? 0
         let (committed, o1) = settled.addingReportingOverflow(reserved)
@@ -538,7 +581,7 @@ public struct MonthlyReportBuilder {
         }
         var cumulative: [Money] = []
         var running: Int64 = 0
-        for v in budgetDaily[key] ?? Array(repeating: 0, count: period.dayCount) {
+        for v in daily ?? Array(repeating: 0, count: period.dayCount) {
             running = running &+ v
             cumulative.append(Money(nanos: running, currency: .usd))
         }

@@ -55,10 +55,22 @@ enum ReportText {
 
     /// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
     static func csvLine(_ fields: [String]) -> String {
-        fields.map { f in
-            f.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
-        }.joined(separator: ",") + "\r\n"
+        var out = ""
+        for (i, f) in fields.enumerated() {
+            if i > 0 { out += "," }
+            if f.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+                var quoted: [UInt8] = [0x22]
+                for b in f.utf8 {
+                    quoted.append(b)
+                    if b == 0x22 { quoted.append(0x22) }
+                }
+                quoted.append(0x22)
+                out += String(decoding: quoted, as: UTF8.self)
+            } else {
+                out += f
+            }
+        }
+        return out + "\r\n"
     }
 
     /// Aligned columns separated by two spaces; trailing spaces trimmed.

@@ -338,7 +338,8 @@ public final class ProviderSimulator: @unchecked Sendable {
             case .aimlapi:
                 let models = ["alibaba/wan2.2-14b-animate-move": Behavior.animate, "alibaba/wan2.2-14b-animate-replace": .replace]
                 guard let behavior = body["model"]?.stringValue.flatMap({ models[$0] }) else { return .failure(.invalid("model is not one of the supported models")) }
-                _ = try url(body["image_url"], "image_url").get()
+                // The AI/ML API also takes the image inline, as a base64 data URI.
+                if !Self.isImageDataURI(body["image_url"]?.stringValue) { _ = try url(body["image_url"], "image_url").get() }
                 let video = try url(body["video_url"], "video_url").get()
                 let text = body["resolution"]?.stringValue ?? "480p"
                 guard let resolution = Resolution(rawValue: text) else { return .failure(.invalid("resolution must be 480p, 580p or 720p")) }
@@ -369,6 +370,11 @@ public final class ProviderSimulator: @unchecked Sendable {
         } catch {
             return .failure(error)
         }
+    }
+
+    private static func isImageDataURI(_ s: String?) -> Bool {
+        guard let s, s.hasPrefix("data:image/"), let comma = s.firstIndex(of: ","), s[..<comma].hasSuffix(";base64") else { return false }
+        return Data(base64Encoded: String(s[s.index(after: comma)...])) != nil
     }
 
     private static func isHTTPURL(_ s: String) -> Bool {

@@ -32,6 +32,20 @@ extension ExecutorTests {
         XCTAssertEqual(report.actualCost, usd("1.20"), "a refused submission adds nothing")
     }
 
+    func testAnAccountThatKeepsRefusingIsCooledDownForTheJobsThatFollow() async throws {
+        var options = ExecutorOptions()
+        options.cooldownAfter = 2
+        let executor = try executor(script: [FaultRule(.outOfBalance, provider: .apixo, endpoint: .submit, times: 5)], options: options)
+        let j = job(.animate, "10", .p720)
+        let decision = try decide(j, providers: ["apixo", "dashscope-intl"], failoverOn: ["out-of-balance"])
+        var outcomes: [[AttemptOutcome]] = []
+        for i in 1...3 {
+            outcomes.append(await executor.run(order(j, seconds: "10", id: "j\(i)"), decision: decision).attempts.map(\.outcome))
+        }
+        XCTAssertEqual(outcomes, [[.submitFailed, .succeeded], [.submitFailed, .succeeded], [.skippedCoolingDown, .succeeded]])
+        XCTAssertEqual(simulator.submissionCount(ProviderEndpoints.apixo), 2)
+    }
+
     func testAFailedTaskStillFailsOverToTheNextModeOfTheSameAccount() async throws {
         let executor = try executor(script: [FaultRule(.taskFails, provider: .dashscope, endpoint: .submit)])
         let j = job(.animate, "10", .p720)

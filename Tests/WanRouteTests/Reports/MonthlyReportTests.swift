@@ -73,9 +73,21 @@ final class MonthlyReportTests: XCTestCase {
     }
 
     func testPercentilesAreNearestRank() {
-        XCTAssertEqual(TotalsAccumulator.nearestRank([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50), 5)
-        XCTAssertEqual(TotalsAccumulator.nearestRank([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90), 9)
-        XCTAssertEqual(TotalsAccumulator.nearestRank([7], 90), 7)
+        var values: [Int32] = [10, 3, 7, 1, 9, 2, 8, 6, 4, 5]
+        XCTAssertEqual(TotalsAccumulator.select(&values, rank: TotalsAccumulator.rank(10, 50)), 5)
+        XCTAssertEqual(TotalsAccumulator.select(&values, rank: TotalsAccumulator.rank(10, 90)), 9)
+        var one: [Int32] = [7]
+        XCTAssertEqual(TotalsAccumulator.select(&one, rank: TotalsAccumulator.rank(1, 90)), 7)
+        // Against sorting, on random values with many repeats.
+        var rng = SeededGenerator(seed: 5)
+        for n in [2, 3, 10, 101, 1_000] {
+            var v = (0..<n).map { _ in Int32.random(in: 0...50, using: &rng) }
+            let sorted = v.sorted()
+            for p in [1, 50, 90, 99, 100] {
+                let r = TotalsAccumulator.rank(n, p)
+                XCTAssertEqual(TotalsAccumulator.select(&v, rank: r), sorted[r], "n \(n) p \(p)")
+            }
+        }
     }
 
     func testGroupByParsing() throws {
