@@ -24,6 +24,24 @@ final class ProviderAdapterTests: XCTestCase {
         return (id, states)
     }
 
+    func testFinishedTasksAreFreedBeyondTheRetainedCount() async throws {
+        kit.stop()
+        var configuration = ProviderSimulator.Configuration(apiKey: key)
+        configuration.retainedFinishedTasks = 5
+        kit = try ProviderTestKit(configuration)
+        let provider = ProviderEndpoints.apixo
+        var last = ""
+        for _ in 0..<40 {
+            let (id, states) = try await run(provider)
+            guard case .succeeded = states.last else { return XCTFail("\(states)") }
+            last = id
+        }
+        XCTAssertLessThanOrEqual(kit.simulator.tasks.count, 10, "finished tasks beyond the retained count are freed")
+        XCTAssertLessThanOrEqual(kit.simulator.billing.count, 10)
+        XCTAssertNotNil(kit.simulator.task(last), "the newest tasks are kept")
+        XCTAssertEqual(kit.simulator.submissionCount(provider), 40)
+    }
+
     func testEachProviderProgressesQueuedRunningSucceeded() async throws {
         for provider in ProviderTestKit.providers {
             let (id, states) = try await run(provider)
@@ -258,14 +276,16 @@ final class ProviderAdapterTests: XCTestCase {
 
     func testReplaceBehaviourAndDashScopeRegionByKey() async throws {
         kit.stop()
-        var configuration = ProviderSimulator.Configuration(apiKey: key)
-        configuration.apiKeys[ProviderEndpoints.dashscopeIntl] = []
+        // The two regions are separate accounts: China takes its own key (the simulator's convention).
+        let configuration = ProviderSimulator.Configuration(apiKey: key)
+        XCTAssertEqual(configuration.apiKeys[ProviderEndpoints.dashscopeCN], [ProviderSimulator.Configuration.chinaKey(for: key)])
         kit = try ProviderTestKit(configuration)
+        let chinaKey = ProviderSimulator.Configuration.chinaKey(for: key)
         let adapter = DashScopeAdapter(provider: ProviderEndpoints.dashscopeCN, baseURL: kit.baseURL, transport: ProviderTestKit.transport)
         var request = ProviderTestKit.request(ProviderEndpoints.dashscopeCN, duration: "10", behavior: .replace)
         request.mode = .wanPro
-        let id = try await adapter.submit(request, apiKey: key)
-        for _ in 0..<3 { _ = try await adapter.status(taskID: id, apiKey: key) }
+        let id = try await adapter.submit(request, apiKey: chinaKey)
+        for _ in 0..<3 { _ = try await adapter.status(taskID: id, apiKey: chinaKey) }
         let bill = try XCTUnwrap(kit.simulator.billing.first)
         XCTAssertEqual(bill.provider, ProviderEndpoints.dashscopeCN)
         XCTAssertEqual(bill.behavior, .replace)
