@@ -3,6 +3,9 @@ import WanRoute
 
 /// Where a command writes text: the process's stdout/stderr, or a buffer in tests.
 public protocol TextOutput: AnyObject, Sendable {
+    /// Whether a person is watching: progress is written only to a terminal.
+    var isTerminal: Bool { get }
+    /// Writes `text` as it is (no newline is added).
     func write(_ text: String)
 }
 
@@ -12,14 +15,18 @@ public final class FileOutput: TextOutput, @unchecked Sendable {  // FileHandle 
     /// Whether the descriptor is a terminal (progress is shown only then).
     public let isTerminal: Bool
 
+    /// An output over `handle`, a terminal or not as the descriptor says.
     public init(_ handle: FileHandle) {
         self.handle = handle
         self.isTerminal = isatty(handle.fileDescriptor) == 1
     }
 
+    /// The process's standard output.
     public static let standardOutput = FileOutput(.standardOutput)
+    /// The process's standard error.
     public static let standardError = FileOutput(.standardError)
 
+    /// Writes `text` to the descriptor.
     public func write(_ text: String) { handle.write(Data(text.utf8)) }
 }
 
@@ -27,9 +34,13 @@ public final class FileOutput: TextOutput, @unchecked Sendable {  // FileHandle 
 public final class BufferOutput: TextOutput, @unchecked Sendable {
     private let lock = NSLock()
     private var buffer = ""
-    public init() {}
+    /// Whether commands should treat the buffer as a terminal (to test progress output).
+    public let isTerminal: Bool
+    /// An empty buffer, by default not a terminal.
+    public init(isTerminal: Bool = false) { self.isTerminal = isTerminal }
     /// Everything written so far.
     public var text: String { lock.withLock { buffer } }
+    /// Appends `text`.
     public func write(_ text: String) { lock.withLock { buffer += text } }
 }
 
@@ -67,8 +78,12 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
     }
 
     /// Runs one invocation and returns its exit code. `arguments` excludes the program name.
+    ///
+    /// Everything the command reads from outside comes in here (arguments, environment, current
+    /// directory) and everything it writes goes to `stdout` and `stderr`, so it runs in-process in
+    /// tests exactly as the binary runs it.
     public static func run(arguments: [String], environment: [String: String], stdout: TextOutput, stderr: TextOutput,
-                           currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) -> Int32 {
+                           currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) async -> Int32 {
         let context = Context(stdout: stdout, stderr: stderr, environment: environment, currentDirectory: currentDirectory)
         guard let first = arguments.first else {
             stderr.write(overview)
@@ -101,7 +116,7 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
                 stdout.write(spec.help)
                 return ExitCode.ok.rawValue
             }
-            return try command.run(parsed, context).rawValue
+            return try await command.run(parsed, context).rawValue
         } catch {
             return report(error, command: spec, stderr: stderr).rawValue
         }
@@ -128,10 +143,12 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
     }
 }
 
-/// A subcommand.
+/// A subcommand. `run` is async so a command that waits (on providers, on a signal) awaits on the
+/// concurrency pool instead of blocking a thread; a command with nothing to wait for implements it
+/// as a plain function.
 protocol Command: Sendable {
     static var spec: CommandSpec { get }
-    static func run(_ arguments: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode
+    static func run(_ arguments: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode
 }
 
 extension Context {
@@ -158,10 +175,10 @@ extension Context {
                 throw .usage("'\(target)' does not exist")
             }
             let found: [SourceFile]
-            do throws(PricingError) {
+            do throws(SourceFileError) {
                 found = isDirectory.boolValue
                     ? try SourceFile.jsonFiles(in: url).map { SourceFile(name: relative($0.name), text: $0.text) }
-                    : [SourceFile(name: target, text: try SourceFile.read(url).text)]
+                    : [try SourceFile.read(url, name: target)]
             } catch {
                 throw .dataMessage(error.description)
             }

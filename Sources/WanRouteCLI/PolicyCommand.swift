@@ -45,7 +45,7 @@ enum PolicyCommand: Command {
         }
         let catalog = try JobOptions.catalog(args, context)
         var files = try context.sourceFiles(targets)
-        let tests = files.filter { $0.name.hasSuffix(".tests.json") || PolicyFile.kind(of: $0) == "policy-tests" }
+        let tests = files.filter { $0.name.hasSuffix(".tests.json") || DocumentKind(of: $0) == .policyTests }
         guard !tests.isEmpty else {
             throw .dataMessage("no policy test files (*.tests.json) in \(targets.joined(separator: ", "))")
         }
@@ -55,8 +55,8 @@ enum PolicyCommand: Command {
         for file in tests {
             do {
                 let policy = sibling(of: file.name, tests: try PolicyTestFile.load(file).policy)
-                if !files.contains(where: { $0.name == policy }), let found = try? SourceFile.read(context.url(policy)) {
-                    files.append(SourceFile(name: policy, text: found.text))
+                if !files.contains(where: { $0.name == policy }), let found = try? SourceFile.read(context.url(policy), name: policy) {
+                    files.append(found)
                 }
             } catch {
                 guard case .invalid(let d) = error else { throw CLIError(error) }

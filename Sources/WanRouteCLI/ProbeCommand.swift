@@ -10,7 +10,9 @@ enum ProbeCommand: Command {
         positionals: "PATH|URL",
         details: """
         Reads only the headers: for a local file the boxes it needs (a few kilobytes even for a
-        200 MB video), for an http(s) URL one to three Range requests. The format is detected from
+        200 MB video), for an http(s) URL one to three Range requests. DURATION is the container's
+        (the longest track or stream, as ffprobe reports it): what quotes use, since no provider says
+        how it measures the video; VIDEO is the video track's own. The format is detected from
         the content, never the file name. Width and height are as displayed (a phone video rotated
         90 degrees is portrait); stored_width and stored_height are as encoded.
 
@@ -62,6 +64,7 @@ enum ProbeCommand: Command {
                     JSONMember("container", .string(v.container.rawValue)),
                     JSONMember("layout", .string(v.layout.rawValue)),
                     JSONMember("duration", .string(v.duration.decimalString)),
+                    JSONMember("video_duration", .string(v.videoDuration.decimalString)),
                     JSONMember("width", .number(String(v.width))),
                     JSONMember("height", .number(String(v.height))),
                     JSONMember("stored_width", .number(String(v.storedWidth))),
@@ -97,18 +100,18 @@ enum ProbeCommand: Command {
     }
 
     static func table(_ results: [(String, Result<ProbedMedia, CLIError>)]) -> String {
-        var t = TextTable(["FILE", "KIND", "FORMAT", "LAYOUT", "DURATION", "DISPLAYED", "STORED", "ROTATION", "FPS", "CODEC", "SIZE", "READ"])
+        var t = TextTable(["FILE", "KIND", "FORMAT", "LAYOUT", "DURATION", "VIDEO", "DISPLAYED", "STORED", "ROTATION", "FPS", "CODEC", "SIZE", "READ"])
         for (location, result) in results {
             switch result {
             case .failure:
-                t.rows.append([location, "error", "", "", "", "", "", "", "", "", "", ""])
+                t.rows.append([location, "error", "", "", "", "", "", "", "", "", "", "", ""])
             case .success(.video(let v)):
-                t.rows.append([location, "video", v.container.rawValue, v.layout.rawValue, "\(v.duration)", "\(v.width)x\(v.height)",
+                t.rows.append([location, "video", v.container.rawValue, v.layout.rawValue, "\(v.duration)", "\(v.videoDuration)", "\(v.width)x\(v.height)",
                                "\(v.storedWidth)x\(v.storedHeight)", "\(v.rotation)", v.fps.map(fps) ?? "-", v.codec ?? "-",
-                               v.sizeBytes.map { "\($0) B" } ?? "-", "\(v.bytesRead) B"])
+                               v.sizeBytes.map(humanBytes) ?? "-", humanBytes(v.bytesRead)])
             case .success(.image(let i)):
-                t.rows.append([location, "image", i.format.rawValue, "-", "-", "\(i.width)x\(i.height)", "\(i.storedWidth)x\(i.storedHeight)",
-                               i.orientation > 1 ? "exif \(i.orientation)" : "0", "-", "-", i.sizeBytes.map { "\($0) B" } ?? "-", "\(i.bytesRead) B"])
+                t.rows.append([location, "image", i.format.rawValue, "-", "-", "-", "\(i.width)x\(i.height)", "\(i.storedWidth)x\(i.storedHeight)",
+                               i.orientation > 1 ? "exif \(i.orientation)" : "0", "-", "-", i.sizeBytes.map(humanBytes) ?? "-", humanBytes(i.bytesRead)])
             }
         }
         return t.rendered

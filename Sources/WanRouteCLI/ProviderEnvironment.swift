@@ -7,6 +7,8 @@ struct ProviderEnvironment {
     let adapters: [ProviderID: any ProviderAdapter]
     let apiKeys: [ProviderID: String]
     let time: any TimeSource
+    /// Seeds the executor's jitter: random per process, so processes started together spread out.
+    let seed = UInt64.random(in: .min ... .max)
     /// Stops whatever the environment started (the sandbox's simulator).
     let stop: @Sendable () -> Void
 

@@ -18,7 +18,12 @@ enum QuoteCommand: Command {
         cheapest eligible offer. An offer whose price nobody publishes shows "price unknown".
 
         With --video the duration, size and format are read from the file's own headers (a URL is
-        read with a few small Range requests), and each provider's input limits are checked.
+        read with a few small Range requests), and each provider's input limits are checked. "yes
+        (limits not published)" means the provider publishes no input limits, so nothing could be
+        checked; "not checked" lists limits a skipped probe (--duration with --video) left unchecked.
+
+        Exit 0 with an eligible offer; 2 when no offer sells the job (the reason names what each
+        provider does sell) or none is eligible; 64 a bad command line; 65 a bad data file.
 
         Examples: wanroute quote --duration 12 --behavior replace --resolution 720p
                   wanroute quote --video dance.mp4 --image face.png
@@ -31,15 +36,55 @@ enum QuoteCommand: Command {
         let catalog = try JobOptions.catalog(args, context)
         let providers = try JobOptions.providers(args, catalog)
         let quote = catalog.quote(job, providers: providers)
+        let unsold = catalog.unsold(job, providers: providers ?? (quote.estimates.isEmpty ? nil : []))
+        let skipped = args.flag("video") && args.flag("duration") ? "--duration was given, so the video was not probed" : nil
         switch format {
-        case .table: context.stdout.write(table(quote, catalog))
-        case .json: context.stdout.write(JSONWriter.pretty(json(quote, catalog)) + "\n")
+        case .table: context.stdout.write(table(quote, catalog, unsold: unsold, skipped: skipped))
+        case .json: context.stdout.write(JSONWriter.pretty(json(quote, catalog, unsold: unsold)) + "\n")
         case .csv: context.stdout.write(csv(quote, catalog))
+        }
+        if let refusal = refusal(quote, unsold: unsold) {
+            context.stderr.write("wanroute quote: \(refusal)\n")
+            return .refused
         }
         return .ok
     }
 
-    static func json(_ quote: Quote, _ catalog: PriceCatalog) -> JSONValue {
+    /// The sentence for a quote no provider would accept, or nil when an offer is eligible.
+    static func refusal(_ quote: Quote, unsold: [String]) -> String? {
+        if quote.estimates.isEmpty {
+            return "no offer sells this job" + (unsold.isEmpty ? "" : ": " + unsold.joined(separator: "; "))
+        }
+        if !quote.estimates.contains(where: \.isEligible) {
+            return "no offer is eligible: every provider that sells this job refuses it (the reasons are listed per offer)"
+        }
+        return nil
+    }
+
+    /// The ELIGIBLE cell: yes, with what was not checked and whether limits are published, or every reason.
+    static func eligibility(_ e: Estimate) -> String {
+        guard e.isEligible else { return "no: " + e.reasons.map(\.description).joined(separator: "; ") }
+        if !e.limitsPublished { return "yes (limits not published)" }
+        if !e.unchecked.isEmpty { return "yes; not checked: " + uncheckedSummary(e.unchecked) }
+        return "yes"
+    }
+
+    /// `video format, pixel size, aspect ratio, file size`: the unchecked limits grouped by input.
+    static func uncheckedSummary(_ limits: [UncheckedLimit]) -> String {
+        var groups: [(MediaKind, [String])] = []
+        for limit in limits {
+            let (kind, what): (MediaKind, String) = switch limit {
+            case .format(let k): (k, "format")
+            case .pixelSize(let k): (k, "pixel size")
+            case .aspectRatio(let k): (k, "aspect ratio")
+            case .fileSize(let k): (k, "file size")
+            }
+            if let i = groups.firstIndex(where: { $0.0 == kind }) { groups[i].1.append(what) } else { groups.append((kind, [what])) }
+        }
+        return groups.map { "\($0.0.rawValue) \($0.1.joined(separator: ", "))" }.joined(separator: "; ")
+    }
+
+    static func json(_ quote: Quote, _ catalog: PriceCatalog, unsold: [String] = []) -> JSONValue {
         let cheapest = quote.cheapest?.offerIndex
         let offers: [JSONValue] = quote.estimates.map { e in
             let offer = catalog.offers[e.offerIndex]
@@ -47,16 +92,20 @@ enum QuoteCommand: Command {
                 JSONMember("eligible", .bool(e.isEligible)),
                 JSONMember("cheapest", .bool(e.offerIndex == cheapest)),
                 JSONMember("reasons", .array(e.reasons.map { .string($0.description) })),
+                JSONMember("limits_published", .bool(e.limitsPublished)),
+                JSONMember("unchecked", .array(e.unchecked.map { .string($0.description) })),
                 JSONMember("source", .object([JSONMember("url", .string(offer.source.url)), JSONMember("read_on", .string(offer.source.readOn))])),
             ])
         }
         return .object([
             JSONMember("job", .object(OfferJSON.job(quote.job))),
             JSONMember("offers", .array(offers)),
+            JSONMember("unsold", .array(unsold.map(JSONValue.string))),
+            JSONMember("refusal", .optional(refusal(quote, unsold: unsold))),
         ])
     }
 
-    static func table(_ quote: Quote, _ catalog: PriceCatalog) -> String {
+    static func table(_ quote: Quote, _ catalog: PriceCatalog, unsold: [String] = [], skipped: String? = nil) -> String {
         var t = TextTable(["", "PROVIDER", "BEHAVIOR", "MODE", "RES", "BILLED", "COST", "USD", "CONFIDENCE", "ELIGIBLE"])
         let cheapest = quote.cheapest?.offerIndex
         var converted = Set<Currency>()
@@ -73,35 +122,40 @@ enum QuoteCommand: Command {
                 e.cost?.description ?? "price unknown",
                 e.usd.map { (e.usdIsConverted ? "~" : "") + $0.description } ?? "-",
                 offer.source.confidence.rawValue,
-                e.isEligible ? "yes" : "no: " + e.reasons.map(\.description).joined(separator: "; "),
+                eligibility(e),
             ])
         }
         let job = quote.job
         var out = "\(job.behavior.rawValue), \(job.duration)"
         out += ", \(job.resolution?.rawValue ?? "any resolution"), \(job.mode?.rawValue ?? "any mode")\n"
-        out += t.rendered
-        if quote.estimates.isEmpty { out += "(no offer sells this combination)\n" }
+        if !quote.estimates.isEmpty { out += t.rendered }
+        if let refusal = refusal(quote, unsold: unsold) { out += refusal.prefix(1).uppercased() + refusal.dropFirst() + ".\n" }
         var notes: [String] = []
         if cheapest != nil { notes.append("* cheapest eligible offer") }
         notes += catalog.conversionNotes(converted)
         let quoteOnly = Set(quote.estimates.map { catalog.offers[$0.offerIndex].providerIndex })
             .map { catalog.providers[$0] }.filter { !$0.hasAdapter }.map(\.id.rawValue).sorted()
         if !quoteOnly.isEmpty { notes.append("quote only (wanroute cannot submit jobs to them yet): \(quoteOnly.joined(separator: ", "))") }
+        if !quote.estimates.isEmpty, !unsold.isEmpty { notes.append("not sold: " + unsold.joined(separator: "; ")) }
+        if let skipped, quote.estimates.contains(where: { !$0.unchecked.isEmpty }) { notes.append("not checked: \(skipped)") }
         if !notes.isEmpty { out += "\n" + notes.joined(separator: "\n") + "\n" }
         return out
     }
 
     static func csv(_ quote: Quote, _ catalog: PriceCatalog) -> String {
         var out = CSV.line(["provider", "behavior", "mode", "resolution", "billable_seconds", "cost_amount", "cost_currency",
-                            "usd_amount", "usd_converted", "confidence", "eligible", "cheapest", "reasons"])
+                            "usd_amount", "usd_converted", "confidence", "eligible", "cheapest", "reasons",
+                            "limits_published", "unchecked"])
         let cheapest = quote.cheapest?.offerIndex
         for e in quote.estimates {
             let offer = catalog.offers[e.offerIndex]
             out += CSV.line([
                 offer.provider.rawValue, offer.behavior.rawValue, offer.mode.rawValue, offer.resolution.rawValue,
-                e.billableSeconds?.decimalString ?? "", e.cost?.decimalString ?? "", e.cost?.currency.code ?? "",
+                e.billableSeconds?.decimalString ?? "",
+            ] + Money.csvFields(e.cost) + [
                 e.usd?.decimalString ?? "", e.usd == nil ? "" : String(e.usdIsConverted), offer.source.confidence.rawValue,
                 String(e.isEligible), String(e.offerIndex == cheapest), e.reasons.map(\.description).joined(separator: "; "),
+                String(e.limitsPublished), e.unchecked.map(\.description).joined(separator: "; "),
             ])
         }
         return out

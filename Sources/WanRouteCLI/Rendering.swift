@@ -17,49 +17,70 @@ enum OutputFormat: String, CaseIterable {
     }
 }
 
-/// Left-aligned text columns separated by two spaces; the last column is not padded.
+/// Left-aligned text columns separated by two spaces; the last column is not padded, and
+/// wrapped onto indented continuation lines when longer than ``lastColumnWidth``.
 struct TextTable {
     var header: [String]
     var rows: [[String]] = []
+    /// Where long text in the last column (reasons) wraps, at a space; nil: never.
+    var lastColumnWidth: Int? = 64
 
     init(_ header: [String]) { self.header = header }
 
     var rendered: String {
         let all = [header] + rows
         var widths = [Int](repeating: 0, count: header.count)
-        for row in all { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        for row in all {
+            for (i, cell) in row.enumerated() where i < row.count - 1 { widths[i] = max(widths[i], cell.count) }
+        }
+        let indent = widths.dropLast().reduce(0) { $0 + $1 + 2 }
         var out = ""
         for row in all {
             var line = ""
             for (i, cell) in row.enumerated() {
-                line += cell
-                if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - cell.count + 2) }
+                if i < row.count - 1 {
+                    line += cell + String(repeating: " ", count: widths[i] - cell.count + 2)
+                } else {
+                    let pieces = Self.wrap(cell, width: lastColumnWidth)
+                    line += pieces[0]
+                    for piece in pieces.dropFirst() {
+                        while line.hasSuffix(" ") { line.removeLast() }
+                        line += "\n" + String(repeating: " ", count: indent) + piece
+                    }
+                }
             }
             while line.hasSuffix(" ") { line.removeLast() }
             out += line + "\n"
         }
         return out
     }
-}
 
-/// RFC 4180 CSV: fields with commas, quotes or line breaks are quoted, quotes doubled.
-enum CSV {
-    static func line(_ fields: [String]) -> String {
-        fields.map { f in
-            f.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
-        }.joined(separator: ",") + "\r\n"
+    /// `text` cut at spaces into pieces of at most `width` characters (a longer word stays whole).
+    static func wrap(_ text: String, width: Int?) -> [String] {
+        guard let width, text.count > width else { return [text] }
+        var pieces: [String] = []
+        var current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            if !current.isEmpty, current.count + 1 + word.count > width {
+                pieces.append(current)
+                current = String(word)
+            } else {
+                current += (current.isEmpty ? "" : " ") + word
+            }
+        }
+        pieces.append(current)
+        return pieces
     }
 }
 
-extension Money {
-    /// `{"amount": "0.20", "currency": "USD"}`: the JSON form of money in every output.
-    var json: JSONValue {
-        .object([JSONMember("amount", .string(decimalString)), JSONMember("currency", .string(currency.code))])
+/// A byte count for people: `850 B`, `9.1 kB`, `212.5 MB`, `1.2 GB` (decimal units, as providers
+/// write their limits), one decimal, rounded half up.
+func humanBytes(_ bytes: Int64) -> String {
+    if bytes < 1000 { return "\(bytes) B" }
+    for (unit, scale) in [("kB", Int64(1_000)), ("MB", 1_000_000), ("GB", 1_000_000_000)] where bytes < scale * 1000 || unit == "GB" {
+        let tenth = scale / 10
+        let tenths = bytes / tenth + (bytes % tenth * 2 >= tenth ? 1 : 0)  // no overflow near Int64.max
+        return "\(tenths / 10).\(tenths % 10) \(unit)"
     }
-}
-
-extension JSONValue {
-    /// A string, or null.
-    static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+    return "\(bytes) B"
 }

@@ -32,7 +32,7 @@ enum RunCommand: Command {
         """
     )
 
-    static func run(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode {
+    static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         var options = ExecutorOptions()
@@ -47,7 +47,7 @@ enum RunCommand: Command {
             for flag in ["image", "video", "duration", "behavior", "resolution", "mode", "tag"] where args.flag(flag) {
                 throw .usage("--\(flag) describes a single job; with --jobs, put it in each line of the file")
             }
-            orders = try JobsFile.read(context.url(file), name: file, context: context)
+            orders = try JobsFileReader.read(context.url(file), name: file, context: context)
         } else {
             if args.flag("concurrency") { throw .usage("--concurrency goes with --jobs") }
             guard let image = args.value("image"), let video = args.value("video") else {
@@ -67,10 +67,11 @@ enum RunCommand: Command {
 
         let environment = try ProviderEnvironment.make(sandbox: args.flag("sandbox"), context: context)
         defer { environment.stop() }
-        let decisions = orders.map { (order: $0, decision: router.decide($0.job)) }
 
-        // A choice wanroute cannot submit to, or has no key for, is an error before anything is submitted.
-        for (order, decision) in decisions {
+        // A choice wanroute cannot submit to, or has no key for, is an error before anything is
+        // submitted. This looks ahead only; each job is decided again when it starts.
+        for order in orders {
+            let decision = router.decide(order.job)
             guard let choice = decision.choice?.offer.provider else { continue }
             if environment.adapters[choice] == nil {
                 let runnable = Policy.builtInNames.filter { $0 != "cheapest" }.joined(separator: ", ")
@@ -82,118 +83,46 @@ enum RunCommand: Command {
         }
 
         let stdout = context.stdout
-        let progress: TextOutput? = (context.stderr as? FileOutput)?.isTerminal == true ? context.stderr : nil
-        let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
-                                time: environment.time, options: options) { event in
+        let progress: TextOutput? = context.stderr.isTerminal ? context.stderr : nil
+        let printer = ExecutionEventHandler { event in
             switch event {
             case .finished(let report):
-                stdout.write(JSONWriter.compact(json(report)) + "\n")
-            case .submitted(let id, let provider, let task):
+                stdout.write(report.jsonLine)
+            case .accepted(let id, let provider, let task):
                 progress?.write("\(id): submitted to \(provider) as task \(task)\n")
             case .retrying(let id, let provider, let after, let reason):
                 progress?.write("\(id): \(provider) answered \(reason); retrying in \(after)\n")
             case .failingOver(let id, let from, let to, let reason):
                 progress?.write("\(id): \(from) failed (\(reason)); failing over to \(to)\n")
+            default:
+                break
             }
         }
-        let reports = blockingRun { await executor.run(decisions.map { ($0.order, $0.decision) }, concurrency: concurrency) }
-        if reports.contains(where: { [.failed, .needsAttention, .unfinished].contains($0.status) }) { return .failure }
+        let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
+                                time: environment.time, options: options, seed: environment.seed, observers: [printer])
+        let reports = await executor.run(orders, decider: router, concurrency: concurrency)
+        if reports.contains(where: { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) }) { return .failure }
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok
     }
-
-    /// Waits on this (non-async) thread for async work; the work runs on the concurrency pool.
-    static func blockingRun<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
-        let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            box.value = await work()
-            done.signal()
-        }
-        done.wait()
-        return box.value!
-    }
-
-    final class ResultBox<T>: @unchecked Sendable {
-        var value: T?  // written once before the semaphore is signalled, read once after
-    }
-
-    /// One report as the stable JSON line documented in README ("Running jobs").
-    static func json(_ r: JobReport) -> JSONValue {
-        .object([
-            JSONMember("id", .string(r.id)),
-            JSONMember("status", .string(r.status.rawValue)),
-            JSONMember("provider", .optional(r.provider?.rawValue)),
-            JSONMember("mode", .optional(r.mode?.rawValue)),
-            JSONMember("resolution", .optional(r.resolution?.rawValue)),
-            JSONMember("task_id", .optional(r.taskID)),
-            JSONMember("result_url", .optional(r.resultURL)),
-            JSONMember("estimated_cost", r.estimatedCost?.json ?? .null),
-            JSONMember("actual_cost", r.actualCost?.json ?? .null),
-            JSONMember("actual_cost_source", .optional(r.actualCostSource?.rawValue)),
-            JSONMember("billed", r.billed.map { b in
-                .object([
-                    JSONMember("seconds", .optional(b.seconds?.decimalString)),
-                    JSONMember("ratio", .optional(b.ratio)),
-                    JSONMember("credits", .optional(b.credits)),
-                ])
-            } ?? .null),
-            JSONMember("attempts", .array(r.attempts.map { a in
-                .object([
-                    JSONMember("provider", .string(a.provider.rawValue)),
-                    JSONMember("mode", .string(a.mode.rawValue)),
-                    JSONMember("resolution", .string(a.resolution.rawValue)),
-                    JSONMember("task_id", .optional(a.taskID)),
-                    JSONMember("outcome", .string(a.outcome.rawValue)),
-                    JSONMember("failure", .optional(a.failure?.rawValue)),
-                    JSONMember("submissions", .number(String(a.submissions))),
-                    JSONMember("actual_cost", a.actualCost?.json ?? .null),
-                    JSONMember("actual_cost_source", .optional(a.actualCostSource?.rawValue)),
-                    JSONMember("detail", .string(a.detail)),
-                ])
-            })),
-            JSONMember("message", .string(r.message)),
-        ])
-    }
 }
 
-/// Reads a `--jobs` file: JSON Lines, one job object per line (``JobLine``), every problem
-/// reported at once; a line without `duration` has its video probed.
-enum JobsFile {
+/// Reads a `--jobs` file (``JobsFile``), every problem reported at once; a line without
+/// `duration` has its video probed.
+enum JobsFileReader {
     static func read(_ url: URL, name: String, context: Context) throws(CLIError) -> [JobOrder] {
-        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
-            throw .failure("cannot read \(name): no such file, or not UTF-8 text")
+        let text: String
+        do throws(SourceFileError) { text = try SourceFile.read(url, name: name).text } catch {
+            throw .failure(error.description)
         }
-        var lines: [JobLine] = []
-        var diagnostics: [Diagnostic] = []
-        var ids = Set<String>()
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty { continue }
-            let file = "\(name):\(index + 1)"
-            let (line, found) = JobLine.parse(trimmed, file: file, defaultID: "line-\(index + 1)")
-            diagnostics += found
-            guard let line else { continue }
-            if ids.insert(line.id).inserted {
-                lines.append(line)
-            } else {
-                diagnostics.append(Diagnostic(file: file, path: "$.id", message: "the id \"\(line.id)\" is used by an earlier line; ids must be unique"))
-            }
-        }
+        let (lines, diagnostics) = JobsFile.parse(text, name: name)
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
         if lines.isEmpty { throw .dataMessage("\(name) holds no jobs; write one JSON object per line") }
         var orders: [JobOrder] = []
         for line in lines {
-            var duration = line.duration
-            var video = MediaFacts(url: line.videoURL)
-            if duration == nil {
-                let probe = try JobOptions.probeVideo(line.videoURL, context)
-                duration = probe.duration
-                video = probe.facts(url: line.videoURL)
-            }
-            let job = Job(behavior: line.behavior, duration: duration!, resolution: line.resolution, mode: line.mode,
-                          video: video, image: MediaFacts(url: line.imageURL), tags: line.tags)
-            orders.append(JobOrder(id: line.id, job: job, imageURL: line.imageURL, videoURL: line.videoURL))
+            let probe = line.duration == nil ? try JobOptions.probeVideo(line.videoURL, context) : nil
+            guard let order = line.order(probe: probe) else { throw .dataMessage("\(line.videoURL): no duration") }
+            orders.append(order)
         }
         return orders
     }

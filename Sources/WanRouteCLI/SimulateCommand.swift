@@ -21,7 +21,7 @@ enum SimulateCommand: Command {
         """
     )
 
-    static func run(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode {
+    static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         var port: UInt16 = 0
         if let text = args.value("port") {
             guard let p = UInt16(text), p > 0 else { throw .usage("--port must be a number from 1 to 65535, not '\(text)'") }
@@ -43,14 +43,21 @@ enum SimulateCommand: Command {
         // Serve until SIGINT or SIGTERM; the handler threads do the work.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
-        let stop = DispatchSemaphore(value: 0)
-        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
-            let s = DispatchSource.makeSignalSource(signal: sig)
-            s.setEventHandler { stop.signal() }
-            s.resume()
-            return s
+        let queue = DispatchQueue(label: "wanroute.simulate.signals")
+        var sources: [DispatchSourceSignal] = []
+        await withCheckedContinuation { (stopped: CheckedContinuation<Void, Never>) in
+            // Both handlers run on one serial queue, so the continuation is resumed once.
+            nonisolated(unsafe) var pending: CheckedContinuation<Void, Never>? = stopped
+            sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+                let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+                s.setEventHandler {
+                    pending?.resume()
+                    pending = nil
+                }
+                s.resume()
+                return s
+            }
         }
-        stop.wait()
         sources.forEach { $0.cancel() }
         simulator.stop()
         context.stderr.write("simulator stopped; \(simulator.tasks.count) tasks served\n")

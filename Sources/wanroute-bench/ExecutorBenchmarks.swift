@@ -26,18 +26,18 @@ func peakResidentBytes() -> Int {
     return usage.ru_maxrss * 1024
 }
 
-/// A router that sends every job to APIXO, and `n` jobs for it.
-func benchmarkOrders(_ n: Int, catalog: PriceCatalog) throws -> [(JobOrder, Decision)] {
+/// A router that sends every job to APIXO, and `n` jobs for it (decided as each starts).
+func benchmarkOrders(_ n: Int, catalog: PriceCatalog) throws -> (orders: [JobOrder], router: Router) {
     let catalog = try PriceCatalog.builtIn()
     let router = try Router(policy: Policy.load(SourceFile(name: "bench.json", text: """
         {"kind": "policy", "version": 1, "name": "bench", "objective": "cheapest",
          "constraints": {"providers": {"allow": ["apixo"]}}, "failover": {"alternates": 0, "on": []}}
         """), catalog: catalog), catalog: catalog)
-    return (0..<n).map { i in
-        let job = Job(duration: Seconds(whole: Int64(5 + i % 20)), resolution: .p480)
-        return (JobOrder(id: "job-\(i)", job: job, imageURL: "https://m.example/face.png", videoURL: "https://m.example/\(i).mp4?duration=\(5 + i % 20)"),
-                router.decide(job))
+    let orders = (0..<n).map { i in
+        JobOrder(id: "job-\(i)", job: Job(duration: Seconds(whole: Int64(5 + i % 20)), resolution: .p480),
+                 imageURL: "https://m.example/face.png", videoURL: "https://m.example/\(i).mp4?duration=\(5 + i % 20)")
     }
+    return (orders, router)
 }
 
 /// Options that let every job run at once and never hit the deadline (time is virtual).
@@ -58,13 +58,13 @@ func runExecutorBenchmarks() throws {
                            time: VirtualTimeSource(), options: options, seed: 1)
     let n = 20_000
     let batch = try benchmarkOrders(n, catalog: catalog)
-    _ = RunBlocking.run { await instant.run(Array(batch.prefix(1_000)), concurrency: 100) }  // warm up
+    _ = RunBlocking.run { await instant.run(Array(batch.orders.prefix(1_000)), decider: batch.router, concurrency: 100) }  // warm up
     let cpu0 = cpuSeconds()
-    let reports = RunBlocking.run { await instant.run(batch, concurrency: 100) }
+    let reports = RunBlocking.run { await instant.run(batch.orders, decider: batch.router, concurrency: 100) }
     let cpu = cpuSeconds() - cpu0
     precondition(reports.allSatisfy { $0.status == .succeeded })
     report("executor.overhead", String(format: "%.1f µs CPU per job", cpu / Double(n) * 1e6),
-           "\(n) jobs, submit + 1 poll each, instant adapter, virtual time, 100 at once")
+           "\(n) jobs, decided as each starts, submit + 1 poll each, instant adapter, virtual time, 100 at once")
 
 }
 
@@ -101,7 +101,7 @@ func runInFlightBenchmark() throws {
     let thousand = try benchmarkOrders(1_000, catalog: catalog)
     let before = residentBytes()
     let start = monotonicNanos()
-    let inFlight = RunBlocking.run { await executor.run(thousand, concurrency: 1_000) }
+    let inFlight = RunBlocking.run { await executor.run(thousand.orders, decider: thousand.router, concurrency: 1_000) }
     let seconds = Double(monotonicNanos() - start) / 1e9
     let succeeded = inFlight.filter { $0.status == .succeeded }.count
     report("executor.inflight", "\(peakResidentBytes() / 1_048_576) MiB peak resident",

@@ -1,7 +1,7 @@
 import Foundation
 import WanRouteCLI
 
-exit(CommandLineTool.run(
+exit(await CommandLineTool.run(
     arguments: Array(CommandLine.arguments.dropFirst()),
     environment: ProcessInfo.processInfo.environment,
     stdout: FileOutput.standardOutput,

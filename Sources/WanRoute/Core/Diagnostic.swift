@@ -1,5 +1,43 @@
 import Foundation
 
+/// Where in a document something was found: the file, a line and column when known, and a JSONPath.
+///
+/// A problem in a JSON file has a path (`$.offers[2].price`); a problem in one line of a JSON
+/// Lines file (a `--jobs` file, a ledger) also has the line; a text that is not JSON at all has
+/// the line and column where reading stopped and no path.
+public struct Location: Sendable, Hashable, CustomStringConvertible {
+    /// The file, as the user named it (or `built-in:NAME` for the embedded defaults).
+    public var file: String
+    /// The 1-based line, or nil when the problem is not tied to one line.
+    public var line: Int?
+    /// The 1-based column (in Unicode scalars) on ``line``, or nil.
+    public var column: Int?
+    /// A JSONPath to the value at fault, such as `$.offers[2].price`; `$` for the whole document;
+    /// nil when the text could not be read as JSON.
+    public var path: String?
+
+    /// Creates a location.
+    public init(file: String, line: Int? = nil, column: Int? = nil, path: String? = "$") {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.path = path
+    }
+
+    /// `file:line:column: $.path`, leaving out what is unknown (`jobs.jsonl:3: $.duration`,
+    /// `pricing/apixo.json: $.offers[0]`, `broken.json:1:34`): the form compilers print, which
+    /// editors and terminals turn into links.
+    public var description: String {
+        var text = file
+        if let line {
+            text += ":\(line)"
+            if let column { text += ":\(column)" }
+        }
+        if let path { text += ": \(path)" }
+        return text
+    }
+}
+
 /// One problem found in a data file: where it is and what to do about it.
 ///
 /// Validation collects every diagnostic of a file before reporting, so a user fixes all problems
@@ -15,112 +53,28 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether the problem stops the file from being used.
     public var severity: Severity
-    /// The file, as the user named it (or `built-in:NAME` for the embedded defaults).
-    public var file: String
-    /// A JSONPath to the value at fault, such as `$.offers[2].price`; `$` for the whole file.
-    public var path: String
+    /// Where the problem is.
+    public var location: Location
     /// A plain sentence saying what is wrong and, where it helps, what to write instead.
     public var message: String
 
-    /// Creates a diagnostic.
-    public init(_ severity: Severity = .error, file: String, path: String, message: String) {
+    /// Creates a diagnostic at a location.
+    public init(_ severity: Severity = .error, at location: Location, message: String) {
         self.severity = severity
-        self.file = file
-        self.path = path
+        self.location = location
         self.message = message
     }
 
-    /// `file: $.path: error: message`, the form the CLI prints.
-    public var description: String { "\(file): \(path): \(severity.rawValue): \(message)" }
-}
-
-/// The identifying words of the domain: what a job asks for and what an offer sells.
-public enum Behavior: String, Sendable, CaseIterable, Hashable, Comparable {
-    /// The image's character performs the reference video's motion (DashScope `wan2.2-animate-move`).
-    case animate
-    /// The image's character replaces the person in the reference video (DashScope `wan2.2-animate-mix`).
-    case replace
-
-    /// Orders behaviours by name.
-    public static func < (a: Behavior, b: Behavior) -> Bool { a.rawValue < b.rawValue }
-}
-
-/// A provider's service mode.
-public enum Mode: String, Sendable, CaseIterable, Hashable, Comparable {
-    /// DashScope and Modellix standard mode: faster, cheaper, 15 fps.
-    case wanStd = "wan-std"
-    /// DashScope and Modellix professional mode: smoother (25 fps), slower, dearer.
-    case wanPro = "wan-pro"
-    /// The single mode of providers that have no std/pro split.
-    case standard
-
-    /// Orders modes by name.
-    public static func < (a: Mode, b: Mode) -> Bool { a.rawValue < b.rawValue }
-}
-
-/// An output resolution tier, named by its short side.
-public enum Resolution: String, Sendable, CaseIterable, Hashable, Comparable {
-    /// Short side 480 pixels.
-    case p480 = "480p"
-    /// Short side 580 pixels.
-    case p580 = "580p"
-    /// Short side 720 pixels.
-    case p720 = "720p"
-
-    /// The short side in pixels.
-    public var shortSide: Int {
-        switch self {
-        case .p480: return 480
-        case .p580: return 580
-        case .p720: return 720
-        }
+    /// Creates a diagnostic about the value at `path` in `file`.
+    public init(_ severity: Severity = .error, file: String, path: String, message: String) {
+        self.init(severity, at: Location(file: file, path: path), message: message)
     }
 
-    /// Orders resolutions from the smallest short side up.
-    public static func < (a: Resolution, b: Resolution) -> Bool { a.shortSide < b.shortSide }
-}
+    /// The file the problem is in (``Location/file``).
+    public var file: String { location.file }
+    /// The JSONPath of the value at fault (``Location/path``), or nil when the text is not JSON.
+    public var path: String? { location.path }
 
-/// How sure we are of a price.
-public enum Confidence: String, Sendable, CaseIterable, Hashable, Comparable {
-    /// The provider's own page or API documentation states it.
-    case published
-    /// Only a gateway, blog or someone else's code states it.
-    case thirdParty = "third-party"
-    /// Nobody publishes it; the offer carries no price.
-    case unknown
-
-    /// Rank for comparisons: published is the most certain.
-    var rank: Int {
-        switch self {
-        case .published: return 0
-        case .thirdParty: return 1
-        case .unknown: return 2
-        }
-    }
-
-    /// Published sorts before third-party before unknown.
-    public static func < (a: Confidence, b: Confidence) -> Bool { a.rank < b.rank }
-}
-
-/// A provider's identifier as used on the command line, in JSON and in environment variables
-/// (`dashscope-intl`, `apixo`, ...): lower-case letters, digits and dashes.
-public struct ProviderID: Hashable, Sendable, Comparable, CustomStringConvertible {
-    /// The identifier text, such as `dashscope-intl`.
-    public let rawValue: String
-
-    /// An identifier, or nil when `rawValue` is not lower-case letters, digits and single dashes.
-    public init?(_ rawValue: String) {
-        let ok = !rawValue.isEmpty && rawValue.utf8.count <= 40
-            && rawValue.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
-            && rawValue.first != "-" && rawValue.last != "-" && !rawValue.contains("--")
-        guard ok else { return nil }
-        self.rawValue = rawValue
-    }
-
-    /// The form used in environment variable names: `DASHSCOPE_INTL`.
-    public var environmentName: String { rawValue.uppercased().replacingOccurrences(of: "-", with: "_") }
-    /// The identifier text.
-    public var description: String { rawValue }
-    /// Orders identifiers by their text.
-    public static func < (a: ProviderID, b: ProviderID) -> Bool { a.rawValue < b.rawValue }
+    /// `file[:line[:column]]: $.path: error: message`, the form the CLI prints.
+    public var description: String { "\(location): \(severity.rawValue): \(message)" }
 }

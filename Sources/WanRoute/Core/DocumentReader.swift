@@ -1,18 +1,36 @@
-/// Collects every diagnostic found while reading one file, so validation reports them all at once.
+/// Collects every diagnostic found while reading one document, so validation reports them all at once.
 final class DiagnosticSink {
     let file: String
+    /// The line the document sits on when it is one line of a larger file (a JSON Lines record).
+    let line: Int?
     private(set) var diagnostics: [Diagnostic] = []
 
-    init(file: String) { self.file = file }
+    /// A sink for a whole file, or for the document on `line` of it.
+    init(file: String, line: Int? = nil) {
+        self.file = file
+        self.line = line
+    }
 
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
     func error(_ path: String, _ message: String) {
-        diagnostics.append(Diagnostic(.error, file: file, path: path, message: message))
+        diagnostics.append(Diagnostic(.error, at: Location(file: file, line: line, path: path), message: message))
     }
 
     func warning(_ path: String, _ message: String) {
-        diagnostics.append(Diagnostic(.warning, file: file, path: path, message: message))
+        diagnostics.append(Diagnostic(.warning, at: Location(file: file, line: line, path: path), message: message))
+    }
+
+    /// `text` parsed as JSON, or nil with a "not valid JSON" error at the line and column where
+    /// reading stopped (counted from ``line`` for a document that is one line of a file).
+    func parseJSON(_ text: String) -> JSONValue? {
+        do {
+            return try JSONParser.parse(text)
+        } catch {
+            let at = Location(file: file, line: (line ?? 1) + error.line - 1, column: error.column, path: nil)
+            diagnostics.append(Diagnostic(.error, at: at, message: "not valid JSON: \(error.message)"))
+            return nil
+        }
     }
 
     /// A value that must be an exact decimal string, as a count of 10^-scale units; nil (with a

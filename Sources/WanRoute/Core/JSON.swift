@@ -43,6 +43,11 @@ public enum JSONValue: Sendable, Equatable {
 }
 
 /// One `"key": value` member of a JSON object, in document order.
+extension JSONValue {
+    /// A string, or null.
+    public static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+}
+
 public struct JSONMember: Sendable, Equatable {
     /// The member's name, unescaped.
     public var key: String

@@ -21,16 +21,10 @@ public struct JobLine: Sendable, Equatable {
     /// Free labels for routing policies and reports; empty when absent.
     public var tags: [String: String]
 
-    /// Parses one line; diagnostics carry `file` (such as `jobs.jsonl:3`) and JSON paths.
-    public static func parse(_ text: String, file: String, defaultID: String) -> (JobLine?, [Diagnostic]) {
-        let sink = DiagnosticSink(file: file)
-        let root: JSONValue
-        do {
-            root = try JSONParser.parse(text)
-        } catch {
-            sink.error("$", "not valid JSON: \(error)")
-            return (nil, sink.diagnostics)
-        }
+    /// Parses the text of line `line` of `file`; diagnostics carry the file, the line and JSON paths.
+    public static func parse(_ text: String, file: String, line: Int, defaultID: String) -> (JobLine?, [Diagnostic]) {
+        let sink = DiagnosticSink(file: file, line: line)
+        guard let root = sink.parseJSON(text) else { return (nil, sink.diagnostics) }
         guard let r = ObjectReader(root, path: "$", sink: sink) else { return (nil, sink.diagnostics) }
         let id = r.string("id", required: false) ?? defaultID
         let image = url(r, "image")

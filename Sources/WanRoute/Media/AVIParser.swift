@@ -33,6 +33,7 @@ enum AVIParser {
     static func probe(_ source: ByteSource, maxBytes: Int64) throws(ProbeError) -> VideoProbe {
         var offset: Int64 = 12
         var hdrl: Bytes?
+        var movieDataBytes: Int64?
         for _ in 0..<maxChunks {
             let head = try source.read(offset: offset, length: 12)
             guard head.count >= 8 else { break }
@@ -42,23 +43,32 @@ enum AVIParser {
             if let total = source.size, size > total - offset - 8 {
                 throw .boxTooLarge(type: id, offset: offset, size: size, available: total - offset - 8)
             }
-            if id == "LIST", head.count == 12, try b.fourCC(8) == "hdrl" {
+            if id == "LIST", head.count == 12, hdrl == nil, try b.fourCC(8) == "hdrl" {
                 guard size <= maxBytes else { throw .tooManyBytes(limit: maxBytes) }
+                guard size >= 4 else { throw .invalidBoxSize(type: "hdrl", offset: offset, size: size) }
                 let body = try source.readExactly(offset: offset + 12, length: Int(size) - 4, what: "the 'hdrl' list")
                 hdrl = Bytes(body, "the 'hdrl' list")
+            } else if id == "LIST", head.count == 12, try b.fourCC(8) == "movi" {
+                // The media data follows the headers; only its size is needed, never its bytes.
+                movieDataBytes = size - 4
                 break
             }
             offset += 8 + size + (size & 1)
         }
         guard let hdrl else { throw .corrupt("the AVI has no 'hdrl' header list") }
+        // Headers with no frames after them: nothing a provider could generate from or bill.
+        guard let movieDataBytes, movieDataBytes > 0 else { throw .noMediaData }
 
         var avih: Bytes?
         var video: (strh: Bytes, strf: Bytes?)?
+        var longestStream: Seconds?
         for chunk in try chunks(hdrl) {
             if chunk.id == "avih" { avih = chunk.body }
-            if chunk.id == "LIST", video == nil, try chunk.body.fourCC(0) == "strl" {
+            if chunk.id == "LIST", try chunk.body.fourCC(0) == "strl" {
                 let inner = try chunks(Bytes(Array(chunk.body.data.dropFirst(4)), "the 'strl' list"))
-                if let strh = inner.first(where: { $0.id == "strh" })?.body, try strh.fourCC(0) == "vids" {
+                guard let strh = inner.first(where: { $0.id == "strh" })?.body else { continue }
+                if let d = try streamDuration(strh), d > (longestStream ?? Seconds(micros: 0)) { longestStream = d }
+                if video == nil, try strh.fourCC(0) == "vids" {
                     video = (strh, inner.first(where: { $0.id == "strf" })?.body)
                 }
             }
@@ -66,24 +76,23 @@ enum AVIParser {
         guard let video else { throw .noVideoTrack }
         let scale = try video.strh.le32(20)
         let rate = try video.strh.le32(24)
-        let length = try video.strh.le32(32)
 
-        var duration: Seconds
+        var videoDuration: Seconds
         var fps: Double?
-        if scale > 0 && rate > 0 {
-            let (value, overflow) = length.multipliedReportingOverflow(by: scale)
-            guard !overflow else { throw .corrupt("the AVI stream length overflows") }
-            duration = Seconds(value: value, timescale: rate)
+        if let d = try streamDuration(video.strh) {
+            videoDuration = d
             fps = Double(rate) / Double(scale)
         } else if let avih, try avih.le32(0) > 0 {
             let microsPerFrame = try avih.le32(0)
             let (micros, overflow) = try avih.le32(16).multipliedReportingOverflow(by: microsPerFrame)
             guard !overflow else { throw .corrupt("the AVI frame count overflows") }
-            duration = Seconds(micros: micros)
+            videoDuration = Seconds(micros: micros)
             fps = 1_000_000 / Double(microsPerFrame)
         } else {
             throw .corrupt("the AVI stream header states no frame rate")
         }
+        // The container's duration is its longest stream (as ffprobe reports it).
+        let duration = max(videoDuration, longestStream ?? videoDuration)
 
         var width = 0
         var height = 0
@@ -97,8 +106,22 @@ enum AVIParser {
             height = Int(try avih.le32(36))
         }
         if codec?.allSatisfy({ $0 == "?" || $0 == " " }) == true { codec = nil }
-        return VideoProbe(container: .avi, layout: .riff, duration: duration, width: width, height: height,
+        return VideoProbe(container: .avi, layout: .riff, duration: duration, videoDuration: videoDuration, width: width, height: height,
                           storedWidth: width, storedHeight: height, rotation: 0, fps: fps, codec: codec,
                           sizeBytes: source.size, bytesRead: source.bytesRead, requests: source.requests)
+    }
+
+    /// A stream's length from its header, `(start + length) × scale / rate` seconds; nil when the
+    /// header states no rate.
+    static func streamDuration(_ strh: Bytes) throws(ProbeError) -> Seconds? {
+        let scale = try strh.le32(20)
+        let rate = try strh.le32(24)
+        guard scale > 0, rate > 0 else { return nil }
+        let start = strh.has(28, 4) ? try strh.le32(28) : 0
+        let length = try strh.le32(32)
+        let (frames, o1) = start.addingReportingOverflow(length)
+        let (value, o2) = frames.multipliedReportingOverflow(by: scale)
+        guard !o1, !o2 else { throw .corrupt("the AVI stream length overflows") }
+        return Seconds(value: value, timescale: rate)
     }
 }

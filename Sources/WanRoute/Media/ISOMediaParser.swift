@@ -238,23 +238,30 @@ enum ISOMediaParser {
         }
     }
 
-    /// Adds one moof's samples and durations for track `trackID` to the running totals.
-    static func addFragment(_ moof: Bytes, trackID: Int64, trexDuration: Int64,
-                            samples: inout Int64, duration: inout Int64) throws(ProbeError) {
+    /// Running totals of one track's fragments: samples and duration in the track's timescale.
+    struct FragmentTotals {
+        var samples: Int64 = 0
+        var duration: Int64 = 0
+    }
+
+    /// Adds one moof's samples and durations, per track, to the running totals.
+    static func addFragment(_ moof: Bytes, trexDurations: [Int64: Int64], totals: inout [Int64: FragmentTotals]) throws(ProbeError) {
         var budget = 0
         for traf in try children(moof, depth: 1, budget: &budget) where traf.type == "traf" {
-            var defaultDuration = trexDuration
-            var matches = false
+            var trackID: Int64?
+            var defaultDuration: Int64 = 0
             for box in try children(traf.body, depth: 2, budget: &budget) {
                 let b = box.body
                 if box.type == "tfhd" {
                     let flags = try b.u32(0) & 0xFF_FFFF
-                    matches = try b.u32(4) == trackID
+                    let id = try b.u32(4)
+                    trackID = id
+                    defaultDuration = trexDurations[id] ?? 0
                     var at = 8
                     if flags & 0x01 != 0 { at += 8 }
                     if flags & 0x02 != 0 { at += 4 }
                     if flags & 0x08 != 0 { defaultDuration = try b.u32(at) }
-                } else if box.type == "trun" && matches {
+                } else if box.type == "trun", let trackID {
                     let flags = try b.u32(0) & 0xFF_FFFF
                     let count = try b.u32(4)
                     var at = 8
@@ -275,11 +282,13 @@ enum ISOMediaParser {
                         guard !overflow else { throw .corrupt("a fragment's duration overflows") }
                         runDuration = product
                     }
-                    let (d, o1) = duration.addingReportingOverflow(runDuration)
-                    let (s, o2) = samples.addingReportingOverflow(count)
+                    var t = totals[trackID] ?? FragmentTotals()
+                    let (d, o1) = t.duration.addingReportingOverflow(runDuration)
+                    let (s, o2) = t.samples.addingReportingOverflow(count)
                     guard !o1, !o2 else { throw .corrupt("the fragments' durations overflow") }
-                    duration = d
-                    samples = s
+                    t.duration = d
+                    t.samples = s
+                    totals[trackID] = t
                 }
             }
         }
@@ -294,8 +303,7 @@ enum ISOMediaParser {
         var layout = VideoLayout.moovFirst
         var sawMdat = false
         var videoTrack: Track?
-        var fragSamples: Int64 = 0
-        var fragDuration: Int64 = 0
+        var fragments: [Int64: FragmentTotals] = [:]
 
         walk: while source.size.map({ offset < $0 }) ?? true {
             let head = try source.read(offset: offset, length: 32)
@@ -328,11 +336,10 @@ enum ISOMediaParser {
                 layout = m.fragmented ? .fragmented : sawMdat ? .moovLast : .moovFirst
                 if !m.fragmented { break walk }
             case "moof":
-                guard let m = movie, m.fragmented, let video = videoTrack else { break }
+                guard let m = movie, m.fragmented else { break }
                 guard end - bodyStart <= maxBytes else { throw .tooManyBytes(limit: maxBytes) }
                 let body = try source.readExactly(offset: bodyStart, length: Int(end - bodyStart), what: "the 'moof' box")
-                try addFragment(Bytes(body, "the 'moof' box"), trackID: video.id, trexDuration: m.trexDurations[video.id] ?? 0,
-                                samples: &fragSamples, duration: &fragDuration)
+                try addFragment(Bytes(body, "the 'moof' box"), trexDurations: m.trexDurations, totals: &fragments)
                 // With the total in mehd, one fragment is enough for the frame rate.
                 if m.fragmentDuration > 0 { break walk }
             case "mdat":
@@ -345,10 +352,12 @@ enum ISOMediaParser {
         guard let movie, let video = videoTrack else {
             throw .corrupt("there is no 'moov' index box (the recording may not have been finished)")
         }
-        let (mediaDuration, o1) = video.mediaDuration.addingReportingOverflow(fragDuration)
-        let (samples, o2) = video.sampleCount.addingReportingOverflow(fragSamples)
+        let videoFragments = fragments[video.id] ?? FragmentTotals()
+        let (mediaDuration, o1) = video.mediaDuration.addingReportingOverflow(videoFragments.duration)
+        let (samples, o2) = video.sampleCount.addingReportingOverflow(videoFragments.samples)
         guard !o1, !o2 else { throw .corrupt("the video track's durations overflow") }
-        let duration = try presentationDuration(movie, video, mediaDuration: mediaDuration)
+        let videoDuration = try presentationDuration(movie, video, mediaDuration: mediaDuration)
+        let duration = try containerDuration(movie, fragments: fragments, videoDuration: videoDuration)
         var fps: Double?
         if samples > 0, mediaDuration > 0, video.mediaTimescale > 0 {
             fps = Double(samples) * Double(video.mediaTimescale) / Double(mediaDuration)
@@ -357,7 +366,7 @@ enum ISOMediaParser {
         let storedWidth = video.entryWidth > 0 ? video.entryWidth : video.tkhdWidth
         let storedHeight = video.entryHeight > 0 ? video.entryHeight : video.tkhdHeight
         let swap = rotation == 90 || rotation == 270
-        return VideoProbe(container: container, layout: layout, duration: duration,
+        return VideoProbe(container: container, layout: layout, duration: duration, videoDuration: videoDuration,
                           width: swap ? storedHeight : storedWidth, height: swap ? storedWidth : storedHeight,
                           storedWidth: storedWidth, storedHeight: storedHeight, rotation: rotation, fps: fps,
                           codec: video.codec, sizeBytes: source.size, bytesRead: source.bytesRead, requests: source.requests)
@@ -376,6 +385,32 @@ enum ISOMediaParser {
         if v.mediaTimescale > 0 && v.mediaDuration > 0 { return Seconds(value: v.mediaDuration, timescale: v.mediaTimescale) }
         if m.timescale > 0 && m.duration > 0 { return Seconds(value: m.duration, timescale: m.timescale) }
         throw .corrupt("neither the video track nor the movie states a duration")
+    }
+
+    /// The container's duration, as ffprobe reports it (`format.duration`) and so as a provider
+    /// most likely measures it: the longest track, not the video alone. The movie header states
+    /// it; each track's own duration is taken too, so a header that understates never makes the
+    /// estimate fall below the bill. Fragmented files: mehd, or the longest track's fragments.
+    static func containerDuration(_ m: Movie, fragments: [Int64: FragmentTotals], videoDuration: Seconds) throws(ProbeError) -> Seconds {
+        var longest = videoDuration
+        func consider(_ value: Int64, _ timescale: Int64) {
+            guard value > 0, timescale > 0 else { return }
+            let s = Seconds(value: value, timescale: timescale)
+            if s > longest { longest = s }
+        }
+        consider(m.duration, m.timescale)
+        if m.fragmented { consider(m.fragmentDuration, m.timescale) }
+        for t in m.tracks {
+            if t.editDuration > 0 {
+                consider(t.editDuration, m.timescale)
+            } else if t.tkhdDuration > 0 {
+                consider(t.tkhdDuration, m.timescale)
+            }
+            let (media, overflow) = t.mediaDuration.addingReportingOverflow(fragments[t.id]?.duration ?? 0)
+            guard !overflow else { throw .corrupt("a track's durations overflow") }
+            if t.editDuration == 0 { consider(media, t.mediaTimescale) }
+        }
+        return longest
     }
 
     /// Clockwise rotation of a tkhd matrix (a b / c d in 16.16); anything but a quarter turn is 0.

@@ -33,8 +33,14 @@ public struct VideoProbe: Sendable, Equatable {
     public var container: VideoContainer
     /// Where the index sits in the file.
     public var layout: VideoLayout
-    /// The presentation duration a provider would detect: the video track's, with edit lists.
+    /// The container's duration, what quotes and billing use: the longest track or stream (MP4,
+    /// MOV, M4V: the movie header, or the longest track's fragments; AVI: the longest stream), as
+    /// ffprobe's `format.duration` reports it. No provider says how it measures the reference
+    /// video, and this reading never estimates below the bill.
     public var duration: Seconds
+    /// The video track's own presentation duration (with edit lists); shorter than ``duration``
+    /// when audio outlasts the video.
+    public var videoDuration: Seconds
     /// Width as displayed, after the rotation in the track matrix.
     public var width: Int
     /// Height as displayed, after the rotation in the track matrix.
@@ -147,6 +153,8 @@ public enum ProbeError: Error, Equatable, Sendable, CustomStringConvertible {
     case corrupt(String)
     /// The container holds no video track.
     case noVideoTrack
+    /// The headers are complete but the file holds no media data (an AVI whose `movi` list is missing or empty).
+    case noMediaData
     /// The file could not be opened or read.
     case io(String)
     /// The server could not be reached or the connection failed.
@@ -185,6 +193,8 @@ public enum ProbeError: Error, Equatable, Sendable, CustomStringConvertible {
             return "The file is corrupt: \(what). Export it again."
         case .noVideoTrack:
             return "The file has no video track (audio only?); use a file with a video track."
+        case .noMediaData:
+            return "The file has complete headers but no media data (its 'movi' list is missing or empty), so there is nothing to generate from; the recording may not have finished, so export it again."
         case .io(let what):
             return "Could not read the file: \(what). Check the path and permissions."
         case .network(let what):

@@ -5,8 +5,6 @@ import Foundation
 /// with a "did you mean", every problem has the file, the JSON path and a sentence, and all
 /// problems are reported at once. The format is documented in README.md ("Routing policies").
 public enum PolicyFile {
-    /// The schema version this build reads.
-    public static let version: Int64 = 1
     /// The most rules a policy may hold (the router tracks fired rules in one 64-bit word).
     public static let maximumRules = 64
 
@@ -15,35 +13,13 @@ public enum PolicyFile {
     /// ``Policy/load(_:catalog:)``. Use it for `wanroute validate`.
     public static func validate(_ file: SourceFile, catalog: PriceCatalog) -> [Diagnostic] {
         let sink = DiagnosticSink(file: file.name)
-        guard let root = parse(file, sink: sink), let kind = PricingFile.kind(of: root, sink: sink) else { return sink.diagnostics }
-        switch kind {
-        case "policy": _ = readPolicy(root, sink: sink, catalog: catalog)
-        case "policy-tests": _ = PolicyTestFile.read(root, sink: sink)
-        default: sink.error("$.kind", "\"\(kind)\" is not a policy document; policy files say \"policy\" or \"policy-tests\"")
+        guard let document = ParsedDocument.parse(file, sink: sink) else { return sink.diagnostics }
+        switch DocumentKind(rawValue: document.kind) {
+        case .policy: _ = readPolicy(document.root, sink: sink, catalog: catalog)
+        case .policyTests: _ = PolicyTestFile.read(document.root, sink: sink)
+        default: sink.error("$.kind", "\"\(document.kind)\" is not a policy document; policy files say \"policy\" or \"policy-tests\"")
         }
         return sink.diagnostics
-    }
-
-    /// The `kind` of a file, or nil when it is not a JSON object with a string `kind`.
-    public static func kind(of file: SourceFile) -> String? {
-        guard let root = try? JSONParser.parse(file.text), case .string(let k)? = root["kind"] else { return nil }
-        return k
-    }
-
-    static func parse(_ file: SourceFile, sink: DiagnosticSink) -> JSONValue? {
-        do {
-            return try JSONParser.parse(file.text)
-        } catch {
-            sink.error("$", "not valid JSON: \(error)")
-            return nil
-        }
-    }
-
-    static func readVersion(_ r: ObjectReader) {
-        _ = r.string("kind")
-        if let v = r.integer("version", in: 1...1_000), v != version {
-            r.sink.error("$.version", "version \(v) is not supported by this wanroute (it reads version \(version)); upgrade wanroute or rewrite the file")
-        }
     }
 
     // MARK: policy
@@ -51,7 +27,7 @@ public enum PolicyFile {
     static func readPolicy(_ root: JSONValue, sink: DiagnosticSink, catalog: PriceCatalog?) -> Policy? {
         guard let r = ObjectReader(root, path: "$", sink: sink) else { return nil }
         let ctx = Context(sink: sink, catalog: catalog)
-        readVersion(r)
+        DocumentHeader.read(r, as: .policy)
         let name = r.string("name")
         if let name, name.isEmpty { sink.error("$.name", "the name must not be empty") }
         let description = r.string("description", required: false)
@@ -574,11 +550,7 @@ extension Policy {
     /// every diagnostic (errors and warnings) when there is any error; warnings alone do not stop it.
     public static func load(_ file: SourceFile, catalog: PriceCatalog) throws(PolicyError) -> Policy {
         let sink = DiagnosticSink(file: file.name)
-        guard let root = PolicyFile.parse(file, sink: sink) else { throw .invalid(sink.diagnostics) }
-        if let kind = PricingFile.kind(of: root, sink: sink), kind != "policy" {
-            sink.error("$.kind", "\"\(kind)\" is not a policy; a policy file says \"kind\": \"policy\"")
-        }
-        if sink.hasErrors { throw .invalid(sink.diagnostics) }
+        guard let root = ParsedDocument.parse(file, as: .policy, sink: sink) else { throw .invalid(sink.diagnostics) }
         let policy = PolicyFile.readPolicy(root, sink: sink, catalog: catalog)
         guard let policy, !sink.hasErrors else { throw .invalid(sink.diagnostics) }
         return policy
@@ -587,21 +559,20 @@ extension Policy {
     /// Reads a policy file from disk.
     public static func load(contentsOf url: URL, catalog: PriceCatalog) throws(PolicyError) -> Policy {
         let file: SourceFile
-        do { file = try SourceFile.read(url) } catch {
-            if case .unreadable(let path, let reason) = error { throw .unreadable(path: path, reason: reason) }
-            throw .unreadable(path: url.path, reason: "\(error)")
+        do throws(SourceFileError) { file = try SourceFile.read(url) } catch {
+            switch error { case .unreadable(let path, let reason): throw .unreadable(path: path, reason: reason) }
         }
         return try load(file, catalog: catalog)
     }
 
     /// The names of the policies built into the binary (a copy of the repository's `policies/`).
     public static var builtInNames: [String] {
-        BuiltInDefaults.policies.filter { PolicyFile.kind(of: $0) == "policy" }.map { builtInName($0.name) }
+        BuiltInDefaults.policies.filter { DocumentKind(of: $0) == .policy }.map { builtInName($0.name) }
     }
 
     /// A built-in policy by name (`production`, `cheapest`, ...).
     public static func builtIn(named name: String, catalog: PriceCatalog) throws(PolicyError) -> Policy {
-        guard let file = BuiltInDefaults.policies.first(where: { builtInName($0.name) == name && PolicyFile.kind(of: $0) == "policy" }) else {
+        guard let file = BuiltInDefaults.policies.first(where: { builtInName($0.name) == name && DocumentKind(of: $0) == .policy }) else {
             throw .noSuchPolicy(name: name, known: builtInNames)
         }
         return try load(file, catalog: catalog)

@@ -22,46 +22,6 @@ public enum PricingError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A named JSON text, from disk or from the copy built into the binary.
-public struct SourceFile: Sendable, Equatable {
-    /// How the file is named in diagnostics (a path, or `built-in:pricing/apixo.json`).
-    public let name: String
-    /// The file's whole text.
-    public let text: String
-
-    /// Creates a named text.
-    public init(name: String, text: String) {
-        self.name = name
-        self.text = text
-    }
-
-    /// Every `*.json` file directly inside `directory`, sorted by name.
-    public static func jsonFiles(in directory: URL) throws(PricingError) -> [SourceFile] {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        } catch {
-            throw .unreadable(path: directory.path, reason: "not a readable directory")
-        }
-        var files: [SourceFile] = []
-        for name in names.sorted() where name.hasSuffix(".json") {
-            files.append(try read(directory.appendingPathComponent(name)))
-        }
-        return files
-    }
-
-    /// One file's text, which must be UTF-8.
-    public static func read(_ url: URL) throws(PricingError) -> SourceFile {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw .unreadable(path: url.path, reason: "no such file, or not readable")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw .unreadable(path: url.path, reason: "not UTF-8 text")
-        }
-        return SourceFile(name: url.path, text: text)
-    }
-}
-
 /// Every offer wanroute can price: the providers' pricing files and the exchange rates, resolved
 /// and validated.
 ///
@@ -112,7 +72,12 @@ public struct PriceCatalog: Sendable {
 
     /// Loads every pricing and exchange-rate file in a directory.
     public static func load(directory: URL) throws(PricingError) -> PriceCatalog {
-        let files = try SourceFile.jsonFiles(in: directory)
+        let files: [SourceFile]
+        do throws(SourceFileError) {
+            files = try SourceFile.jsonFiles(in: directory)
+        } catch {
+            switch error { case .unreadable(let path, let reason): throw .unreadable(path: path, reason: reason) }
+        }
         if files.isEmpty { throw .noPricingFiles(directory: directory.path) }
         return try load(files: files)
     }
@@ -192,6 +157,7 @@ struct PricingRow {
     var currency: Currency { Currency.known[Int(currencyIndex)] }
     let minimumDurationMicros: Int64
     let maximumDurationMicros: Int64
+    let limitsPublished: Bool
     let confidenceRank: Int8
     /// The offer's position when ordered by provider, behaviour, mode and resolution: the last
     /// tie-break of every ranking, precomputed so comparing two offers compares two integers.
@@ -217,6 +183,7 @@ struct PricingRow {
         usdRateMicros = isUSD ? nil : rates.rate(for: currency)?.usdPerUnitMicros
         minimumDurationMicros = provider.limits.video.minimumDuration?.micros ?? .min
         maximumDurationMicros = provider.limits.video.maximumDuration?.micros ?? .max
+        limitsPublished = provider.limits.isPublished
         confidenceRank = Int8(offer.source.confidence.rank)
         self.identityRank = identityRank
     }

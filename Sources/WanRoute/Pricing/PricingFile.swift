@@ -1,9 +1,6 @@
 /// Reads the two pricing document kinds (`pricing`, `exchange-rates`) into resolved values,
 /// collecting every problem. The file format is documented in README.md ("Pricing files").
 enum PricingFile {
-    /// The schema version this build reads.
-    static let version: Int64 = 1
-
     enum Content {
         case provider(ProviderDocument)
         case exchangeRates(ExchangeRates)
@@ -16,54 +13,23 @@ enum PricingFile {
         var diagnostics: [Diagnostic]
     }
 
-    /// The `kind` of a parsed document, or nil with a diagnostic.
-    static func kind(of root: JSONValue, sink: DiagnosticSink) -> String? {
-        guard case .object = root else {
-            sink.error("$", "expected a JSON object at the top level, found \(root.typeName)")
-            return nil
-        }
-        guard let kind = root["kind"] else {
-            sink.error("$", "missing the required key \"kind\" (\"pricing\", \"exchange-rates\", \"policy\" or \"policy-tests\")")
-            return nil
-        }
-        guard case .string(let s) = kind else {
-            sink.error("$.kind", "expected a string, found \(kind.typeName)")
-            return nil
-        }
-        return s
-    }
-
     static func read(_ file: SourceFile) -> Result {
         let sink = DiagnosticSink(file: file.name)
-        let root: JSONValue
-        do {
-            root = try JSONParser.parse(file.text)
-        } catch {
-            sink.error("$", "not valid JSON: \(error)")
-            return Result(content: nil, diagnostics: sink.diagnostics)
-        }
-        guard let kind = kind(of: root, sink: sink) else { return Result(content: nil, diagnostics: sink.diagnostics) }
+        guard let document = ParsedDocument.parse(file, sink: sink) else { return Result(content: nil, diagnostics: sink.diagnostics) }
         let content: Content?
-        switch kind {
-        case "pricing": content = readProvider(root, sink: sink).map(Content.provider)
-        case "exchange-rates": content = readRates(root, sink: sink).map(Content.exchangeRates)
-        default: content = .other(kind: kind)
+        switch DocumentKind(rawValue: document.kind) {
+        case .pricing: content = readProvider(document.root, sink: sink).map(Content.provider)
+        case .exchangeRates: content = readRates(document.root, sink: sink).map(Content.exchangeRates)
+        default: content = .other(kind: document.kind)
         }
         return Result(content: sink.hasErrors ? nil : content, diagnostics: sink.diagnostics)
-    }
-
-    private static func readVersion(_ r: ObjectReader) {
-        _ = r.string("kind")
-        if let v = r.integer("version", in: 1...1_000), v != version {
-            r.sink.error("$.version", "version \(v) is not supported by this wanroute (it reads version \(version)); upgrade wanroute or rewrite the file")
-        }
     }
 
     // MARK: exchange rates
 
     private static func readRates(_ root: JSONValue, sink: DiagnosticSink) -> ExchangeRates? {
         guard let r = ObjectReader(root, path: "$", sink: sink) else { return nil }
-        readVersion(r)
+        DocumentHeader.read(r, as: .exchangeRates)
         if let base = r.string("base"), base != "USD" {
             sink.error("$.base", "the base currency must be \"USD\": every offer is compared in US dollars")
         }
@@ -92,7 +58,7 @@ enum PricingFile {
 
     private static func readProvider(_ root: JSONValue, sink: DiagnosticSink) -> ProviderDocument? {
         guard let r = ObjectReader(root, path: "$", sink: sink) else { return nil }
-        readVersion(r)
+        DocumentHeader.read(r, as: .pricing)
         var id: ProviderID?
         var name: String?
         var region: String?
@@ -173,8 +139,8 @@ enum PricingFile {
         var asciiOnly = false
         if let u = l.object("url", required: false) {
             schemes = u.array("schemes", required: false)?.compactMap { item, path in
-                guard let s = item.stringValue, s == "http" || s == "https" else {
-                    l.sink.error(path, "expected \"http\" or \"https\"")
+                guard let s = item.stringValue, s == "http" || s == "https" || s == "data" else {
+                    l.sink.error(path, "expected \"http\", \"https\" or \"data\" (a data URI sent inline)")
                     return nil
                 }
                 return s

@@ -152,6 +152,9 @@ public struct InputLimits: Sendable, Equatable {
     public var urlSchemes: [String]?
     /// Whether URLs must be ASCII only (DashScope and Modellix refuse others).
     public var urlASCIIOnly: Bool
+
+    /// Whether the provider publishes any input limit at all.
+    public var isPublished: Bool { video != .none || image != .none || urlSchemes != nil || urlASCIIOnly }
 }
 
 /// Where a price came from and how sure we are of it.

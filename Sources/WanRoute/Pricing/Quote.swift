@@ -67,8 +67,8 @@ public enum IneligibilityReason: Sendable, Equatable, CustomStringConvertible {
     case aspectOutOfRange(MediaKind, width: Int64, height: Int64, minimum: AspectRatio?, maximum: AspectRatio?, provider: String)
     /// The file is larger than the provider accepts, in bytes.
     case fileTooLarge(MediaKind, bytes: Int64, maximum: Int64, provider: String)
-    /// The URL's scheme is not one the provider fetches.
-    case urlSchemeNotAccepted(MediaKind, scheme: String, provider: String)
+    /// The URL's scheme is not one the provider fetches (`accepted`: `http`, `https`, `data`).
+    case urlSchemeNotAccepted(MediaKind, scheme: String, accepted: [String], provider: String)
     /// The URL has non-ASCII characters, which the provider refuses.
     case urlNotASCII(MediaKind, provider: String)
 
@@ -90,10 +90,44 @@ public enum IneligibilityReason: Sendable, Equatable, CustomStringConvertible {
             return "the \(k.rawValue)'s aspect \(w)x\(h) is outside \(p)'s range \(range)"
         case .fileTooLarge(let k, let bytes, let max, let p):
             return "the \(k.rawValue) is \(ByteCount(bytes)); \(p) accepts at most \(ByteCount(max))"
-        case .urlSchemeNotAccepted(let k, let scheme, let p):
-            return "\(p) fetches the \(k.rawValue) only over HTTP or HTTPS, not \(scheme)"
+        case .urlSchemeNotAccepted(let k, let scheme, let accepted, let p):
+            return "\(p) takes the \(k.rawValue) only as \(Self.schemes(accepted)), not \(scheme)"
         case .urlNotASCII(let k, let p):
             return "the \(k.rawValue) URL has non-ASCII characters, which \(p) refuses; percent-encode them"
+        }
+    }
+}
+
+extension IneligibilityReason {
+    /// `HTTPS URLs or data URIs`, `HTTP or HTTPS URLs`: the accepted schemes as people say them.
+    static func schemes(_ accepted: [String]) -> String {
+        let web = accepted.filter { $0 != "data" }.map { $0.uppercased() }
+        var parts: [String] = []
+        if !web.isEmpty { parts.append(web.joined(separator: " or ") + " URLs") }
+        if accepted.contains("data") { parts.append("data URIs") }
+        return parts.joined(separator: " or ")
+    }
+}
+
+/// A provider limit that could not be checked because the fact it needs is unknown (a probe was
+/// skipped, or the file could not be read): the offer is eligible as far as wanroute can tell.
+public enum UncheckedLimit: Sendable, Equatable, CustomStringConvertible {
+    /// The accepted formats.
+    case format(MediaKind)
+    /// The smallest and largest side in pixels.
+    case pixelSize(MediaKind)
+    /// The aspect ratio range.
+    case aspectRatio(MediaKind)
+    /// The largest file.
+    case fileSize(MediaKind)
+
+    /// `video format`, `image pixel size`, ...
+    public var description: String {
+        switch self {
+        case .format(let k): return "\(k.rawValue) format"
+        case .pixelSize(let k): return "\(k.rawValue) pixel size"
+        case .aspectRatio(let k): return "\(k.rawValue) aspect ratio"
+        case .fileSize(let k): return "\(k.rawValue) file size"
         }
     }
 }
@@ -123,6 +157,12 @@ public struct Estimate: Sendable, Equatable {
     public let usdIsConverted: Bool
     /// Why the provider would refuse this job; empty when eligible.
     public let reasons: [IneligibilityReason]
+    /// Limits the provider publishes that could not be checked for lack of a fact (the video was
+    /// named but not probed, or a fact is unknown); empty when everything it limits was checked.
+    public let unchecked: [UncheckedLimit]
+    /// Whether the provider publishes any input limits at all; an eligible offer of a provider
+    /// that publishes none is eligible only in that nothing says otherwise ("limits not published").
+    public let limitsPublished: Bool
 
     /// Whether the provider accepts the job's inputs.
     public var isEligible: Bool { reasons.isEmpty }
@@ -157,6 +197,9 @@ extension PriceCatalog {
         // Only the duration limits can fail a job with no media facts: skip the general check.
         let needsCheck = job.video != nil || job.image != nil
             || job.duration.micros < row.minimumDurationMicros || job.duration.micros > row.maximumDurationMicros
+        var reasons: [IneligibilityReason] = []
+        var unchecked: [UncheckedLimit] = []
+        if needsCheck { (reasons, unchecked) = Self.check(job, providers[row.providerIndex]) }
         return Estimate(
             offerIndex: index,
             billableUnits: units,
@@ -164,7 +207,9 @@ extension PriceCatalog {
             cost: cost,
             usd: usd,
             usdIsConverted: cost != nil && !row.isUSD,
-            reasons: needsCheck ? Self.reasons(job, providers[row.providerIndex]) : []
+            reasons: reasons,
+            unchecked: unchecked,
+            limitsPublished: row.limitsPublished
         )
     }
 
@@ -230,8 +275,13 @@ extension PriceCatalog {
         return ra.identityRank < rb.identityRank
     }
 
-    static func reasons(_ job: Job, _ provider: ProviderPricing) -> [IneligibilityReason] {
+    static func reasons(_ job: Job, _ provider: ProviderPricing) -> [IneligibilityReason] { check(job, provider).reasons }
+
+    /// Every reason the provider would refuse the job, and the limits it publishes that the job's
+    /// known facts could not check.
+    static func check(_ job: Job, _ provider: ProviderPricing) -> (reasons: [IneligibilityReason], unchecked: [UncheckedLimit]) {
         var reasons: [IneligibilityReason] = []
+        var unchecked: [UncheckedLimit] = []
         let limits = provider.limits
         let name = provider.name
         if let min = limits.video.minimumDuration, job.duration < min {
@@ -240,13 +290,17 @@ extension PriceCatalog {
         if let max = limits.video.maximumDuration, job.duration > max {
             reasons.append(.durationTooLong(job.duration, maximum: max, provider: name))
         }
-        if let video = job.video { check(video, .video, limits.video, limits, name, into: &reasons) }
-        if let image = job.image { check(image, .image, limits.image, limits, name, into: &reasons) }
-        return reasons
+        if let video = job.video { check(video, .video, limits.video, limits, name, into: &reasons, unchecked: &unchecked) }
+        if let image = job.image { check(image, .image, limits.image, limits, name, into: &reasons, unchecked: &unchecked) }
+        return (reasons, unchecked)
     }
 
     private static func check(_ facts: MediaFacts, _ kind: MediaKind, _ m: MediaLimits, _ limits: InputLimits,
-                              _ name: String, into reasons: inout [IneligibilityReason]) {
+                              _ name: String, into reasons: inout [IneligibilityReason], unchecked: inout [UncheckedLimit]) {
+        if m.formats != nil, facts.format == nil { unchecked.append(.format(kind)) }
+        if m.minimumSide != nil || m.maximumSide != nil, facts.width == nil || facts.height == nil { unchecked.append(.pixelSize(kind)) }
+        if m.minimumAspect != nil || m.maximumAspect != nil, facts.width == nil || facts.height == nil { unchecked.append(.aspectRatio(kind)) }
+        if m.maximumBytes != nil, facts.sizeBytes == nil { unchecked.append(.fileSize(kind)) }
         if let format = facts.format, let accepted = m.formats, !accepted.contains(format) {
             reasons.append(.formatNotAccepted(kind, format: format, accepted: accepted, provider: name))
         }
@@ -270,11 +324,41 @@ extension PriceCatalog {
         if let url = facts.url {
             let scheme = url.prefix { $0 != ":" }.lowercased()
             if let schemes = limits.urlSchemes, url.contains(":"), !schemes.contains(scheme) {
-                reasons.append(.urlSchemeNotAccepted(kind, scheme: scheme, provider: name))
+                reasons.append(.urlSchemeNotAccepted(kind, scheme: scheme, accepted: schemes, provider: name))
             }
             if limits.urlASCIIOnly, !url.utf8.allSatisfy({ $0 < 0x80 }) {
                 reasons.append(.urlNotASCII(kind, provider: name))
             }
         }
+    }
+}
+
+extension PriceCatalog {
+    /// Why providers sell nothing the job asks for, one sentence each ("fal sells replace only",
+    /// "apixo sells animate at 480p or 720p only"): for every provider in `only` (or in the
+    /// catalog, when nil) that has no offer matching the job's behaviour, resolution and mode.
+    public func unsold(_ job: Job, providers only: Set<ProviderID>? = nil) -> [String] {
+        var sentences: [String] = []
+        for (index, provider) in providers.enumerated() where only?.contains(provider.id) ?? true {
+            let mine = offers.indices.filter { offers[$0].providerIndex == index }
+            if mine.contains(where: { offer(at: $0, matches: job) }) { continue }
+            func list<T: Comparable & Hashable>(_ values: [T], _ word: (T) -> String) -> String {
+                Array(Set(values)).sorted().map(word).joined(separator: " or ")
+            }
+            let sameBehavior = mine.filter { offers[$0].behavior == job.behavior }
+            let id = provider.id.rawValue
+            if sameBehavior.isEmpty {
+                sentences.append("\(id) sells \(list(mine.map { offers[$0].behavior }, \.rawValue)) only")
+                continue
+            }
+            let sameResolution = sameBehavior.filter { job.resolution == nil || offers[$0].resolution == job.resolution }
+            if sameResolution.isEmpty {
+                sentences.append("\(id) sells \(job.behavior.rawValue) at \(list(sameBehavior.map { offers[$0].resolution }, \.rawValue)) only")
+                continue
+            }
+            let at = job.resolution.map { " at \($0.rawValue)" } ?? ""
+            sentences.append("\(id) sells \(job.behavior.rawValue)\(at) in \(list(sameResolution.map { offers[$0].mode }, \.rawValue)) mode only")
+        }
+        return sentences
     }
 }

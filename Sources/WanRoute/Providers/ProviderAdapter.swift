@@ -65,42 +65,6 @@ public enum TaskState: Sendable, Equatable {
     case failed(TaskFailure)
 }
 
-/// Every error an adapter can raise, classed so retry and failover logic never sees a vendor field.
-///
-/// Messages come from the provider's response with the API key removed (see ``redacting(_:)``).
-public enum ProviderError: Error, Sendable, Equatable {
-    /// A transient fault (HTTP 5xx, 502/503/504, a connection refused before sending): try again later.
-    case retryLater(String)
-    /// Throttled (HTTP 429, DashScope `Throttling.*`); wait `retryAfter` when the provider says.
-    case rateLimited(retryAfter: Seconds?, String)
-    /// The key is missing, wrong or not allowed this model (HTTP 401, 403 for permissions).
-    case auth(String)
-    /// The account has no balance or quota (HTTP 402, DashScope `Arrearage`).
-    case outOfBalance(String)
-    /// The request itself is wrong (HTTP 400, 404 for an unknown task): fix it, do not retry.
-    case badRequest(String)
-    /// The provider refused the content before creating a task (HTTP 403 for content).
-    case contentRefused(String)
-    /// The request went out and no answer came back (time-out, connection lost, an unreadable
-    /// success): a task may exist and may bill. Never re-submit on this.
-    case outcomeUnknown(String)
-
-    /// The same error with every occurrence of `secret` replaced, so keys never reach output.
-    public func redacting(_ secret: String) -> ProviderError {
-        guard !secret.isEmpty else { return self }
-        func r(_ s: String) -> String { s.replacingOccurrences(of: secret, with: "[redacted]") }
-        switch self {
-        case .retryLater(let m): return .retryLater(r(m))
-        case .rateLimited(let d, let m): return .rateLimited(retryAfter: d, r(m))
-        case .auth(let m): return .auth(r(m))
-        case .outOfBalance(let m): return .outOfBalance(r(m))
-        case .badRequest(let m): return .badRequest(r(m))
-        case .contentRefused(let m): return .contentRefused(r(m))
-        case .outcomeUnknown(let m): return .outcomeUnknown(r(m))
-        }
-    }
-}
-
 /// How often to ask a provider about a task (the provider's own recommendation).
 public struct PollSchedule: Sendable, Equatable {
     /// Wait this long after submitting before the first poll.

@@ -43,10 +43,10 @@ public enum ProviderEndpoints {
         "WANROUTE_\(provider.environmentName)_BASE_URL"
     }
 
-    /// The base URL to use: the environment override when set (validated), else the default.
-    /// Nil for a provider without an adapter (quote-only: fal, wavespeed, runware).
-    public static func baseURL(for provider: ProviderID,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws(InvalidBaseURL) -> URL? {
+    /// The base URL to use: the override in `environment` (the caller's; the library reads none
+    /// itself) when set, validated, else the default. Nil for a provider without an adapter
+    /// (quote-only: fal, wavespeed, runware).
+    public static func baseURL(for provider: ProviderID, environment: [String: String]) throws(InvalidBaseURL) -> URL? {
         guard let standard = defaults[provider] else { return nil }
         let variable = environmentVariable(for: provider)
         guard let text = environment[variable], !text.isEmpty else { return standard }

@@ -19,11 +19,12 @@ public enum DataFileValidator {
             switch result.content {
             case .provider: pricing.append(file)
             case .exchangeRates: rates.append(file)
-            case .other("policy"), .other("policy-tests"):
+            case .other(DocumentKind.policy.rawValue), .other(DocumentKind.policyTests.rawValue):
                 policies.append(file)
             case .other(let kind):
-                var message = "\"\(kind)\" is not a kind of file wanroute reads (\"pricing\", \"exchange-rates\", \"policy\", \"policy-tests\")"
-                if let guess = Spelling.closest(to: kind, among: ["pricing", "exchange-rates", "policy", "policy-tests"]) { message += "; did you mean \"\(guess)\"?" }
+                let kinds = DocumentKind.dataFiles.map(\.rawValue)
+                var message = "\"\(kind)\" is not a kind of file wanroute reads (\(kinds.map { "\"\($0)\"" }.joined(separator: ", ")))"
+                if let guess = Spelling.closest(to: kind, among: kinds) { message += "; did you mean \"\(guess)\"?" }
                 diagnostics.append(Diagnostic(file: file.name, path: "$.kind", message: message))
             case .none:
                 // Unreadable or invalid: report what reading found; a set check would repeat it.

@@ -57,7 +57,7 @@ final class PolicyCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 65)
         XCTAssertEqual(r.stdout, "")
         XCTAssertTrue(r.stderr.contains("cheapest.tests.json: $.cases[0].job.duration: error:"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("broken.tests.json: $: error: not valid JSON"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("broken.tests.json:1:25: error: not valid JSON"), r.stderr)
 
         try FileManager.default.removeItem(at: dir.appendingPathComponent("broken.tests.json"))
         try FileManager.default.removeItem(at: dir.appendingPathComponent("cheapest.json"))

@@ -22,6 +22,24 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertLessThan(n, MediaFixtures.bytes("rotated.mp4").count, "only the headers are read")
     }
 
+    /// Audio that outlasts the video: quotes bill the container's duration (the longest track, as
+    /// ffprobe reports it), and probe shows the video track's own beside it.
+    func testAudioLongerThanVideoIsQuotedOnTheContainerDuration() throws {
+        for name in ["long-audio.mp4", "long-audio.avi"] {
+            let probe = try CLIRunner.run(["probe", MediaFixtures.path(name), "--format", "json"])
+            XCTAssertEqual(probe.status, 0, probe.stderr)
+            let file = try XCTUnwrap(JSONParser.parse(probe.stdout)["files"].flatMap { if case .array(let a) = $0 { return a.first } else { return nil } })
+            XCTAssertEqual(file["duration"], .string("2"), name)
+            XCTAssertEqual(file["video_duration"], .string("1"), name)
+            let quote = try CLIRunner.run(["quote", "--video", MediaFixtures.path(name), "--provider", "dashscope-intl", "--format", "json"])
+            let offers = try JSONParser.parse(quote.stdout)["offers"]
+            guard case .array(let items)? = offers, let first = items.first else { return XCTFail(quote.stdout + quote.stderr) }
+            XCTAssertEqual(first["billable_seconds"], .string("2"), name)
+        }
+        let table = try CLIRunner.run(["probe", MediaFixtures.path("long-audio.mp4")])
+        XCTAssertTrue(table.stdout.contains("DURATION  VIDEO"), table.stdout)
+    }
+
     func testProbeReportsEachBadFileAndExitsNonZero() throws {
         let dir = try Repository.temporaryDirectory()
         try "not a video at all".write(to: dir.appendingPathComponent("fake.mp4"), atomically: true, encoding: .utf8)
@@ -59,7 +77,8 @@ final class ProbeCommandTests: XCTestCase {
 
     func testQuoteChecksTheVideoFormatAgainstEachProvider() throws {
         let r = try CLIRunner.run(["quote", "--video", MediaFixtures.path("clip.avi"), "--provider", "apixo", "--format", "csv"])
-        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.status, 2, "no eligible offer")
+        XCTAssertEqual(r.stderr, "wanroute quote: no offer is eligible: every provider that sells this job refuses it (the reasons are listed per offer)\n")
         XCTAssertTrue(r.stdout.contains("false,false,\"APIXO does not accept AVI videos (it takes MP4, MOV, M4V)\""), r.stdout)
     }
 

@@ -48,9 +48,9 @@ final class QuoteCommandTests: XCTestCase {
         let r = try CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo", "--provider", "wavespeed", "--resolution", "480p", "--format", "csv"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout, """
-        provider,behavior,mode,resolution,billable_seconds,cost_amount,cost_currency,usd_amount,usd_converted,confidence,eligible,cheapest,reasons\r
-        apixo,animate,standard,480p,5,0.20,USD,0.20,false,published,true,true,\r
-        wavespeed,animate,standard,480p,5,0.20,USD,0.20,false,published,true,false,\r
+        provider,behavior,mode,resolution,billable_seconds,cost_amount,cost_currency,usd_amount,usd_converted,confidence,eligible,cheapest,reasons,limits_published,unchecked\r
+        apixo,animate,standard,480p,5,0.20,USD,0.20,false,published,true,true,,true,\r
+        wavespeed,animate,standard,480p,5,0.20,USD,0.20,false,published,true,false,,false,\r
 
         """)
     }
@@ -117,5 +117,37 @@ final class QuoteCommandTests: XCTestCase {
         let unknown = try CLIRunner.run(["quot"])
         XCTAssertEqual(unknown.status, 64)
         XCTAssertTrue(unknown.stderr.contains("unknown command 'quot' (did you mean 'quote'?)"))
+    }
+
+    func testNoOfferSoldOrEligibleSaysWhyAndExits2() throws {
+        let unsold = try CLIRunner.run(["quote", "--duration", "12", "--resolution", "580p", "--provider", "apixo"])
+        XCTAssertEqual(unsold.status, 2)
+        XCTAssertEqual(unsold.stderr, "wanroute quote: no offer sells this job: apixo sells animate at 480p or 720p only\n")
+        XCTAssertTrue(unsold.stdout.contains("No offer sells this job: apixo sells animate at 480p or 720p only.\n"), unsold.stdout)
+        let json = try CLIRunner.run(["quote", "--duration", "45", "--provider", "dashscope-cn", "--format", "json"])
+        XCTAssertEqual(json.status, 2)
+        let root = try JSONParser.parse(json.stdout)
+        XCTAssertEqual(root["refusal"], .string("no offer is eligible: every provider that sells this job refuses it (the reasons are listed per offer)"))
+        // Named providers that sell nothing matching are noted even when others do.
+        let partly = try CLIRunner.run(["quote", "--duration", "12", "--resolution", "580p", "--provider", "apixo", "--provider", "runware"])
+        XCTAssertEqual(partly.status, 0, partly.stderr)
+        XCTAssertTrue(partly.stdout.contains("not sold: apixo sells animate at 480p or 720p only\n"), partly.stdout)
+    }
+
+    func testEligibilitySaysWhatWasNotChecked() throws {
+        let r = try CLIRunner.run(["quote", "--video", "https://example.invalid/never-fetched.mp4", "--duration", "12",
+                                   "--provider", "dashscope-intl", "--provider", "wavespeed", "--mode", "standard", "--provider", "apixo"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("yes (limits not published)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("yes; not checked: video format\n"), "APIXO limits only the format: \(r.stdout)")
+        XCTAssertTrue(r.stdout.contains("not checked: --duration was given, so the video was not probed"), r.stdout)
+        let json = try CLIRunner.run(["quote", "--video", "https://example.invalid/never-fetched.mp4", "--duration", "12",
+                                      "--provider", "dashscope-intl", "--provider", "wavespeed", "--format", "json"])
+        guard case .array(let offers)? = try JSONParser.parse(json.stdout)["offers"] else { return XCTFail(json.stdout) }
+        let wavespeed = try XCTUnwrap(offers.first { $0["provider"] == .string("wavespeed") })
+        XCTAssertEqual(wavespeed["limits_published"], .bool(false))
+        XCTAssertEqual(wavespeed["eligible"], .bool(true))
+        let dashscope = try XCTUnwrap(offers.first { $0["provider"] == .string("dashscope-intl") })
+        XCTAssertEqual(dashscope["unchecked"], .array(["video format", "video pixel size", "video aspect ratio", "video file size"].map(JSONValue.string)))
     }
 }

@@ -58,7 +58,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(r.stdout, "")
         for expected in ["jobs.jsonl:1: $.video: error: \"ftp://x/a.mp4\" is not an http(s) URL",
                          "jobs.jsonl:2: $.duraton: error: unknown key \"duraton\"; did you mean \"duration\"?",
-                         "jobs.jsonl:3: $: error: not valid JSON",
+                         "jobs.jsonl:3:2: error: not valid JSON: unexpected character",
                          "jobs.jsonl:4: $.duration: error: expected a positive number of seconds"] {
             XCTAssertTrue(r.stderr.contains(expected), "missing \(expected) in\n\(r.stderr)")
         }

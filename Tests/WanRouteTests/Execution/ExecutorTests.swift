@@ -15,7 +15,8 @@ final class ExecutorTests: XCTestCase {
 
     /// A simulator with `script`, and an executor whose adapters all point at it.
     func executor(script: [FaultRule] = [], random: RandomFaults? = nil, runningPolls: Int = 1,
-                  options: ExecutorOptions = ExecutorOptions(), keys: [ProviderID: String]? = nil) throws -> Executor {
+                  options: ExecutorOptions = ExecutorOptions(), keys: [ProviderID: String]? = nil,
+                  observers: [any ExecutionObserver] = []) throws -> Executor {
         var configuration = ProviderSimulator.Configuration(queuedPolls: 1, runningPolls: runningPolls, script: script, random: random)
         configuration.apiKeys = Self.keys.mapValues { [$0] }
         simulator = ProviderSimulator(configuration: configuration)
@@ -24,7 +25,8 @@ final class ExecutorTests: XCTestCase {
         var adapters: [ProviderID: any ProviderAdapter] = [:]
         for p in ProviderEndpoints.defaults.keys { adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport, requestTimeout: 5) }
         time = VirtualTimeSource()
-        return Executor(catalog: Policies.catalog, adapters: adapters, apiKeys: keys ?? Self.keys, time: time, options: options, seed: 7)
+        return Executor(catalog: Policies.catalog, adapters: adapters, apiKeys: keys ?? Self.keys, time: time, options: options, seed: 7,
+                        observers: observers)
     }
 
     /// A policy choosing among `providers` (in that order of preference) with failover `on`.
@@ -170,8 +172,8 @@ final class ExecutorTests: XCTestCase {
                                 time: time, seed: 1)
         let j = job(.animate, "10", .p720)
         let decision = try decide(j, providers: ["dashscope-intl"], failoverOn: [])
-        let orders = (1...6).map { (order(j, seconds: "10", id: "j\($0)"), decision) }
-        let reports = await executor.run(orders, concurrency: 6)
+        let orders = (1...6).map { order(j, seconds: "10", id: "j\($0)") }
+        let reports = await executor.run(orders, decider: Decisions(same: decision), concurrency: 6)
         XCTAssertEqual(reports.map(\.status), Array(repeating: .succeeded, count: 6))
         // With one task in flight at a time, no task is submitted before the previous one finished.
         let tasks = simulator.tasks
@@ -191,6 +193,17 @@ final class ExecutorTests: XCTestCase {
         XCTAssertFalse(everything.contains("SECRET"), everything)
         XCTAssertTrue(report.attempts[0].detail.contains("[redacted]"), report.attempts[0].detail)
     }
+}
+
+/// Decisions made in advance, handed out as each job starts.
+struct Decisions: JobDecider {
+    var byID: [String: Decision] = [:]
+    var same: Decision?
+
+    init(byID: [String: Decision]) { self.byID = byID }
+    init(same: Decision) { self.same = same }
+
+    func decision(for order: JobOrder) async throws -> Decision { byID[order.id] ?? same! }
 }
 
 /// The real adapter, counting tasks between their submission and their end.
@@ -236,15 +249,17 @@ extension ExecutorTests {
         options.cooldownAfter = 1_000
         let executor = try executor(random: faults, options: options)
         var rng = SeededGenerator(seed: 99)
-        var orders: [(JobOrder, Decision)] = []
+        var orders: [JobOrder] = []
+        var decisions: [String: Decision] = [:]
         for i in 0..<200 {
             let seconds = FixedDecimal.format(Int64.random(in: 2_000...29_900, using: &rng), scale: 3)
             let j = job(i % 3 == 0 ? .replace : .animate, seconds, .p720)
             let providers = [["apixo", "dashscope-intl", "dashscope-cn"], ["dashscope-intl", "apixo"], ["dashscope-cn", "dashscope-intl"]][i % 3]
             let d = try decide(j, providers: providers, failoverOn: ["rate-limited", "provider-error", "out-of-balance", "failed"])
-            orders.append((order(j, seconds: seconds, id: "job-\(i)"), d))
+            orders.append(order(j, seconds: seconds, id: "job-\(i)"))
+            decisions["job-\(i)"] = d
         }
-        let reports = await executor.run(orders, concurrency: 24)
+        let reports = await executor.run(orders, decider: Decisions(byID: decisions), concurrency: 24)
         let records = simulator.settle()  // orphans finish too, as the provider would bill them
 
         // Every job once, in order.

@@ -13,7 +13,7 @@ enum MediaFixtures {
     static func bytes(_ name: String) -> [UInt8] { [UInt8]((try? Data(contentsOf: url(name))) ?? Data()) }
 
     static let videos = ["moov-first.mp4", "moov-last.mp4", "fragmented.mp4", "movie.mov", "clip.m4v", "clip.avi",
-                         "rotated.mp4", "long-audio.mp4"]
+                         "rotated.mp4", "long-audio.mp4", "long-audio-fragmented.mp4", "long-audio.avi"]
     static let images = ["image.jpg", "image-orientation6.jpg", "image.png", "image.bmp", "image.webp", "image-lossless.webp"]
 }
 

@@ -28,7 +28,7 @@ final class VideoProbeTests: XCTestCase {
 
     func testFixtures() throws {
         struct Expect { var name: String; var container: VideoContainer; var layout: VideoLayout; var micros: Int64
-            var size: (Int, Int); var rotation = 0; var codec: String }
+            var size: (Int, Int); var rotation = 0; var codec: String; var videoMicros: Int64? = nil; var fps = 10.0 }
         let expected = [
             Expect(name: "moov-first.mp4", container: .mp4, layout: .moovFirst, micros: 2_000_000, size: (160, 90), codec: "avc1"),
             Expect(name: "moov-last.mp4", container: .mp4, layout: .moovLast, micros: 2_000_000, size: (160, 90), codec: "avc1"),
@@ -37,19 +37,28 @@ final class VideoProbeTests: XCTestCase {
             Expect(name: "clip.m4v", container: .m4v, layout: .moovLast, micros: 2_000_000, size: (160, 90), codec: "avc1"),
             Expect(name: "clip.avi", container: .avi, layout: .riff, micros: 2_000_000, size: (160, 90), codec: "FMP4"),
             Expect(name: "rotated.mp4", container: .mp4, layout: .moovFirst, micros: 2_000_000, size: (90, 160), rotation: 90, codec: "avc1"),
-            // The audio track runs 2 s; the provider bills the 1 s of video.
-            Expect(name: "long-audio.mp4", container: .mp4, layout: .moovLast, micros: 1_000_000, size: (160, 90), codec: "avc1"),
+            // Audio outlasts video: the container's duration (what ffprobe's format.duration says,
+            // and so what a provider most likely bills) is the audio's; the video's is beside it.
+            Expect(name: "long-audio.mp4", container: .mp4, layout: .moovLast, micros: 2_000_000, size: (160, 90), codec: "avc1",
+                   videoMicros: 1_000_000),
+            // ffprobe: format 2.128 s, video 1.128027 s (the last frame is held until the audio's fragment ends).
+            Expect(name: "long-audio-fragmented.mp4", container: .mp4, layout: .fragmented, micros: 2_128_000, size: (160, 90),
+                   codec: "avc1", videoMicros: 1_128_027, fps: 8.865),
+            // Video 1 s (10 frames), PCM audio 2 s (8000 samples at 4 kHz) by the stream headers.
+            Expect(name: "long-audio.avi", container: .avi, layout: .riff, micros: 2_000_000, size: (160, 90), codec: "FMP4",
+                   videoMicros: 1_000_000),
         ]
         for e in expected {
             let p = try probe(e.name)
             XCTAssertEqual(p.container, e.container, e.name)
             XCTAssertEqual(p.layout, e.layout, e.name)
             XCTAssertEqual(p.duration, Seconds(micros: e.micros), e.name)
+            XCTAssertEqual(p.videoDuration, Seconds(micros: e.videoMicros ?? e.micros), e.name)
             XCTAssertEqual(p.width, e.size.0, e.name)
             XCTAssertEqual(p.height, e.size.1, e.name)
             XCTAssertEqual(p.rotation, e.rotation, e.name)
             XCTAssertEqual(p.codec, e.codec, e.name)
-            XCTAssertEqual(p.fps, 10, e.name)
+            XCTAssertEqual(p.fps ?? 0, e.fps, accuracy: 0.001, e.name)
             XCTAssertEqual(p.sizeBytes, Int64(MediaFixtures.bytes(e.name).count), e.name)
             XCTAssertLessThanOrEqual(p.bytesRead, p.sizeBytes!, e.name)
             XCTAssertEqual(p.requests, 0, e.name)
@@ -59,18 +68,21 @@ final class VideoProbeTests: XCTestCase {
     }
 
     func testEditListAndVersion1BoxesAndLargeSizes() throws {
-        // The edit list (1800/600 = 3 s) wins over tkhd (4 s) and mdhd (4 s).
+        // For the video track, the edit list (1800/600 = 3 s) wins over tkhd (4 s) and mdhd (4 s);
+        // the container's duration is the movie header's 3000/600 = 5 s.
         for version: UInt8 in [0, 1] {
             for large in [false, true] {
                 let file = Box.ftyp() + Self.moov(version: version, edits: [600, 1200], large: large) + Box.large("mdat", [1, 2, 3])
                 let p = try probeBytes(file)
-                XCTAssertEqual(p.duration, Seconds(whole: 3), "v\(version) large \(large)")
+                XCTAssertEqual(p.videoDuration, Seconds(whole: 3), "v\(version) large \(large)")
+                XCTAssertEqual(p.duration, Seconds(whole: 5), "v\(version) large \(large)")
                 XCTAssertEqual(p.fps, 25)
                 XCTAssertEqual(p.layout, .moovFirst)
             }
         }
-        // Without an edit list the track header's 2400/600 = 4 s is used.
-        XCTAssertEqual(try probeBytes(Box.ftyp() + Self.moov()).duration, Seconds(whole: 4))
+        // Without an edit list the track header's 2400/600 = 4 s is the video's.
+        XCTAssertEqual(try probeBytes(Box.ftyp() + Self.moov()).videoDuration, Seconds(whole: 4))
+        XCTAssertEqual(try probeBytes(Box.ftyp() + Self.moov()).duration, Seconds(whole: 5))
     }
 
     func testRotationsFromTheMatrix() throws {
@@ -168,6 +180,28 @@ final class VideoProbeTests: XCTestCase {
         }
     }
 
+    /// An AVI whose headers are complete but which holds no frames is an error, not a duration.
+    func testAVIWithoutMediaDataIsAnError() throws {
+        let avi = MediaFixtures.bytes("clip.avi")
+        let movi = try XCTUnwrap(Self.find(Array("movi".utf8), in: avi)) - 8  // the LIST header before "movi"
+        // The movi list cut off entirely (the RIFF size fixed up so the file is not merely truncated).
+        var missing = Array(avi[..<movi])
+        missing.replaceSubrange(4..<8, with: Self.le32(UInt32(missing.count - 8)))
+        assertProbeError(missing) { $0 == .noMediaData }
+        // An empty movi list: "LIST", size 4, "movi".
+        var empty = Array(avi[..<movi]) + Array("LIST".utf8) + Self.le32(4) + Array("movi".utf8)
+        empty.replaceSubrange(4..<8, with: Self.le32(UInt32(empty.count - 8)))
+        assertProbeError(empty) { $0 == .noMediaData }
+        XCTAssertTrue(ProbeError.noMediaData.description.contains("no media data"))
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<($0 + needle.count)]) == needle }
+    }
+
+    static func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+
     /// A 200 MB moov-last file (sparse, so it costs no disk) is probed by seeking past its mdat.
     func testLargeMoovLastFileReadsOnlyItsHeaders() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString)")
@@ -178,7 +212,7 @@ final class VideoProbeTests: XCTestCase {
         let p = try MediaProbe.probeVideo(url.path)
         XCTAssertEqual(p.layout, .moovLast)
         XCTAssertEqual(p.sizeBytes, 200_000_000)
-        XCTAssertEqual(p.duration, Seconds(whole: 4))
+        XCTAssertEqual(p.duration, Seconds(whole: 5))
         XCTAssertLessThanOrEqual(p.bytesRead, 1 << 20)
     }
 }

@@ -125,4 +125,49 @@ final class QuoteTests: XCTestCase {
             "the image is 6 MB; DashScope accepts at most 5 MB",
         ])
     }
+
+    // MARK: honest eligibility
+
+    func testUnsoldCombinationsSayWhatTheProviderDoesSell() {
+        let at580 = Job(behavior: .animate, duration: Seconds(whole: 12), resolution: .p580)
+        XCTAssertEqual(catalog.unsold(at580, providers: [ProviderID("apixo")!]), ["apixo sells animate at 480p or 720p only"])
+        let wanPro480 = Job(behavior: .replace, duration: Seconds(whole: 12), resolution: .p720, mode: .standard)
+        XCTAssertEqual(catalog.unsold(wanPro480, providers: [ProviderID("dashscope-cn")!]),
+                       ["dashscope-cn sells replace at 720p in wan-pro or wan-std mode only"])
+        XCTAssertEqual(catalog.unsold(at580, providers: [ProviderID("runware")!]), [], "runware sells it")
+    }
+
+    func testSeedOffersAreComplete() {
+        // fal serves both behaviours (animate at .../animate/move, price not read: unknown), the
+        // AI/ML API both models.
+        for (provider, behavior) in [("fal", Behavior.animate), ("fal", .replace), ("aimlapi", .animate), ("aimlapi", .replace)] {
+            let offers = catalog.offers.filter { $0.provider.rawValue == provider && $0.behavior == behavior }
+            XCTAssertEqual(Set(offers.map(\.resolution)), [.p480, .p580, .p720], "\(provider) \(behavior)")
+        }
+        let falAnimate = catalog.offers.filter { $0.provider.rawValue == "fal" && $0.behavior == .animate }
+        XCTAssertTrue(falAnimate.allSatisfy { $0.pricePerSecond == nil && $0.source.confidence == .unknown })
+    }
+
+    func testLimitsNotPublishedAndUncheckedLimitsAreDistinct() throws {
+        let video = MediaFacts(url: "https://cdn.example/a.mp4")  // named but not probed
+        let job = Job(duration: Seconds(whole: 10), video: video)
+        let quote = catalog.quote(job, providers: [ProviderID("wavespeed")!, ProviderID("dashscope-intl")!])
+        let wavespeed = try XCTUnwrap(quote.estimates.first { catalog.offers[$0.offerIndex].provider.rawValue == "wavespeed" })
+        XCTAssertTrue(wavespeed.isEligible)
+        XCTAssertFalse(wavespeed.limitsPublished)
+        XCTAssertEqual(wavespeed.unchecked, [])
+        let dashscope = try XCTUnwrap(quote.estimates.first { catalog.offers[$0.offerIndex].provider.rawValue == "dashscope-intl" })
+        XCTAssertTrue(dashscope.limitsPublished)
+        XCTAssertEqual(dashscope.unchecked, [.format(.video), .pixelSize(.video), .aspectRatio(.video), .fileSize(.video)])
+    }
+
+    func testTheAIMLAPIURLRuleNamesHTTPSAndDataURIs() throws {
+        let job = Job(duration: Seconds(whole: 10), video: MediaFacts(url: "http://cdn.example/a.mp4"))
+        let e = try XCTUnwrap(catalog.quote(job, providers: [ProviderID("aimlapi")!]).estimates.first)
+        XCTAssertEqual(e.reasons.map(\.description), ["AI/ML API takes the video only as HTTPS URLs or data URIs, not http"])
+        let inline = Job(duration: Seconds(whole: 10), image: MediaFacts(url: "data:image/png;base64,iVBORw0KGgo="))
+        XCTAssertTrue(try XCTUnwrap(catalog.quote(inline, providers: [ProviderID("aimlapi")!]).estimates.first).isEligible)
+        let dashscope = try XCTUnwrap(catalog.quote(inline, providers: [ProviderID("dashscope-intl")!]).estimates.first)
+        XCTAssertEqual(dashscope.reasons.map(\.description), ["DashScope takes the image only as HTTP or HTTPS URLs, not data"])
+    }
 }

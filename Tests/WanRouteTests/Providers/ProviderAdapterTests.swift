@@ -76,7 +76,7 @@ final class ProviderAdapterTests: XCTestCase {
             kit.simulator.inject(FaultRule(.rateLimited(retryAfter: 3), provider: ProviderTestKit.family(provider), endpoint: .submit, times: 2))
             for _ in 0..<2 {
                 let e = await thrownError { () async throws(ProviderError) in try await self.kit.adapter(provider).submit(ProviderTestKit.request(provider), apiKey: self.key) }
-                XCTAssertEqual(e?.kind, "rateLimited", "\(provider)")
+                XCTAssertEqual(e?.failureClass, .rateLimited, "\(provider)")
                 XCTAssertEqual(e?.retryAfter, Seconds(whole: 3), "\(provider)")
             }
             // The third submission goes through.
@@ -91,7 +91,7 @@ final class ProviderAdapterTests: XCTestCase {
             let id = try await adapter.submit(ProviderTestKit.request(provider), apiKey: key)
             kit.simulator.inject(FaultRule(.rateLimited(retryAfter: nil), provider: ProviderTestKit.family(provider), endpoint: .status))
             let e = await thrownError { () async throws(ProviderError) in try await adapter.status(taskID: id, apiKey: self.key) }
-            XCTAssertEqual(e?.kind, "rateLimited", "\(provider)")
+            XCTAssertEqual(e?.failureClass, .rateLimited, "\(provider)")
             XCTAssertNil(e?.retryAfter)
             // The refused poll does not advance the task.
             let state = try await adapter.status(taskID: id, apiKey: key)
@@ -113,12 +113,12 @@ final class ProviderAdapterTests: XCTestCase {
             for status in [500, 502, 503, 504] {
                 kit.simulator.inject(FaultRule(.serverError(status), provider: ProviderTestKit.family(provider), endpoint: .submit))
                 let e = await thrownError { () async throws(ProviderError) in try await adapter.submit(ProviderTestKit.request(provider), apiKey: self.key) }
-                XCTAssertEqual(e?.kind, "retryLater", "\(provider) \(status)")
+                XCTAssertEqual(e?.failureClass, .providerError, "\(provider) \(status)")
             }
             let id = try await adapter.submit(ProviderTestKit.request(provider), apiKey: key)
             kit.simulator.inject(FaultRule(.serverError(502), provider: ProviderTestKit.family(provider), endpoint: .status))
             let e = await thrownError { () async throws(ProviderError) in try await adapter.status(taskID: id, apiKey: self.key) }
-            XCTAssertEqual(e?.kind, "retryLater", "\(provider)")
+            XCTAssertEqual(e?.failureClass, .providerError, "\(provider)")
         }
         XCTAssertEqual(kit.simulator.tasks.count, 4, "no 5xx created a task")
     }
@@ -128,11 +128,11 @@ final class ProviderAdapterTests: XCTestCase {
             let adapter = kit.adapter(provider, timeout: 1)
             kit.simulator.inject(FaultRule(.stall, provider: ProviderTestKit.family(provider), endpoint: .submit))
             let e = await thrownError { () async throws(ProviderError) in try await adapter.submit(ProviderTestKit.request(provider), apiKey: self.key) }
-            XCTAssertEqual(e?.kind, "outcomeUnknown", "\(provider)")
+            XCTAssertEqual(e?.failureClass, .timeout, "\(provider)")
             let id = try await adapter.submit(ProviderTestKit.request(provider), apiKey: key)
             kit.simulator.inject(FaultRule(.stall, provider: ProviderTestKit.family(provider), endpoint: .status))
             let s = await thrownError { () async throws(ProviderError) in try await adapter.status(taskID: id, apiKey: self.key) }
-            XCTAssertEqual(s?.kind, "retryLater", "\(provider)")
+            XCTAssertEqual(s?.failureClass, .providerError, "\(provider)")
         }
     }
 
@@ -148,7 +148,7 @@ final class ProviderAdapterTests: XCTestCase {
                 let before = kit.simulator.tasks.count
                 kit.simulator.inject(FaultRule(fault, provider: ProviderTestKit.family(provider), endpoint: .submit))
                 let e = await thrownError { () async throws(ProviderError) in try await self.kit.adapter(provider).submit(ProviderTestKit.request(provider), apiKey: self.key) }
-                XCTAssertEqual(e?.kind, "outcomeUnknown", "\(provider) \(fault)")
+                XCTAssertEqual(e?.failureClass, .timeout, "\(provider) \(fault)")
                 XCTAssertEqual(kit.simulator.tasks.count, before + 1)
                 XCTAssertEqual(kit.simulator.tasks.last?.answerLost, true)
             }
@@ -162,7 +162,7 @@ final class ProviderAdapterTests: XCTestCase {
             for fault in [SimulatedFault.malformedJSON, .truncatedJSON] {
                 kit.simulator.inject(FaultRule(fault, provider: ProviderTestKit.family(provider), endpoint: .status))
                 let e = await thrownError { () async throws(ProviderError) in try await adapter.status(taskID: id, apiKey: self.key) }
-                XCTAssertEqual(e?.kind, "retryLater", "\(provider) \(fault)")
+                XCTAssertEqual(e?.failureClass, .providerError, "\(provider) \(fault)")
             }
         }
     }
@@ -171,7 +171,7 @@ final class ProviderAdapterTests: XCTestCase {
         for provider in ProviderTestKit.providers {
             kit.simulator.inject(FaultRule(.lostResponse, provider: ProviderTestKit.family(provider), endpoint: .submit))
             let e = await thrownError { () async throws(ProviderError) in try await self.kit.adapter(provider, timeout: 5).submit(ProviderTestKit.request(provider), apiKey: self.key) }
-            XCTAssertEqual(e?.kind, "outcomeUnknown", "\(provider)")
+            XCTAssertEqual(e?.failureClass, .timeout, "\(provider)")
             let orphan = kit.simulator.tasks.last
             XCTAssertEqual(orphan?.provider, provider)
             XCTAssertEqual(orphan?.answerLost, true)
@@ -200,10 +200,10 @@ final class ProviderAdapterTests: XCTestCase {
         for provider in ProviderTestKit.providers {
             kit.simulator.inject(FaultRule(.outOfBalance, provider: ProviderTestKit.family(provider)))
             let e = await thrownError { () async throws(ProviderError) in try await self.kit.adapter(provider).submit(ProviderTestKit.request(provider), apiKey: self.key) }
-            XCTAssertEqual(e?.kind, "outOfBalance", "\(provider): \(String(describing: e))")
+            XCTAssertEqual(e?.failureClass, .outOfBalance, "\(provider): \(String(describing: e))")
             kit.simulator.inject(FaultRule(.contentRefused, provider: ProviderTestKit.family(provider)))
             let c = await thrownError { () async throws(ProviderError) in try await self.kit.adapter(provider).submit(ProviderTestKit.request(provider), apiKey: self.key) }
-            XCTAssertEqual(c?.kind, "contentRefused", "\(provider): \(String(describing: c))")
+            XCTAssertEqual(c?.failureClass, .contentRefused, "\(provider): \(String(describing: c))")
         }
         XCTAssertTrue(kit.simulator.tasks.isEmpty)
     }
@@ -216,12 +216,12 @@ final class ProviderAdapterTests: XCTestCase {
                 _ = try await adapter.submit(ProviderTestKit.request(provider), apiKey: wrong)
                 XCTFail("\(provider) accepted a wrong key")
             } catch {
-                XCTAssertEqual(error.kind, "auth", "\(provider)")
+                XCTAssertEqual(error.failureClass, .auth, "\(provider)")
                 XCTAssertFalse("\(error)".contains(wrong), "\(error)")
                 XCTAssertTrue(error.message.contains("[redacted]"), "the simulator echoes the key: \(error)")
             }
             let e = await thrownError { () async throws(ProviderError) in try await adapter.status(taskID: "nope", apiKey: wrong) }
-            XCTAssertEqual(e?.kind, "auth", "\(provider)")
+            XCTAssertEqual(e?.failureClass, .auth, "\(provider)")
         }
         XCTAssertEqual(kit.simulator.submissionCount(), 0)
     }
@@ -241,7 +241,7 @@ final class ProviderAdapterTests: XCTestCase {
         XCTAssertEqual(code, "UNKNOWN")
         for provider in [ProviderEndpoints.aimlapi, ProviderEndpoints.apixo] {
             let e = await thrownError { () async throws(ProviderError) in try await self.kit.adapter(provider).status(taskID: "no-such-task", apiKey: self.key) }
-            XCTAssertEqual(e?.kind, "badRequest", "\(provider)")
+            XCTAssertEqual(e?.failureClass, .badInput, "\(provider)")
         }
     }
 
@@ -249,9 +249,9 @@ final class ProviderAdapterTests: XCTestCase {
         var r = ProviderTestKit.request(ProviderEndpoints.apixo)
         r.resolution = .p580
         let e = await thrownError { () async throws(ProviderError) in try await self.kit.adapter(ProviderEndpoints.apixo).submit(r, apiKey: self.key) }
-        XCTAssertEqual(e?.kind, "badRequest")
+        XCTAssertEqual(e?.failureClass, .badInput)
         let d = await thrownError { () async throws(ProviderError) in try await self.kit.adapter(ProviderEndpoints.dashscopeIntl).submit(ProviderTestKit.request(ProviderEndpoints.apixo), apiKey: self.key) }
-        XCTAssertEqual(d?.kind, "badRequest")
+        XCTAssertEqual(d?.failureClass, .badInput)
         XCTAssertEqual(kit.simulator.submissionCount(), 0)
     }
 
@@ -284,7 +284,7 @@ final class ProviderAdapterTests: XCTestCase {
                 do {
                     outcomes.append(try await kit.adapter(provider).submit(ProviderTestKit.request(provider), apiKey: ProviderTestKit.key))
                 } catch {
-                    outcomes.append(error.kind)
+                    outcomes.append(error.failureClass.rawValue)
                 }
             }
             return outcomes + kit.simulator.tasks.map(\.outcome.rawValue)
@@ -292,6 +292,6 @@ final class ProviderAdapterTests: XCTestCase {
         let first = try await batch()
         let second = try await batch()
         XCTAssertEqual(first, second)
-        XCTAssertTrue(first.contains("rateLimited") && first.contains("retryLater"), "\(first)")
+        XCTAssertTrue(first.contains("rate-limited") && first.contains("provider-error"), "\(first)")
     }
 }

@@ -21,7 +21,7 @@ final class ProviderPlumbingTests: XCTestCase {
         }
         let adapter = makeAdapter(for: ProviderEndpoints.apixo, baseURL: url, transport: ProviderTestKit.transport, requestTimeout: 2)!
         let e = await thrownError { () async throws(ProviderError) in try await adapter.submit(ProviderTestKit.request(ProviderEndpoints.apixo), apiKey: self.key) }
-        XCTAssertEqual(e?.kind, "retryLater")
+        XCTAssertEqual(e?.failureClass, .providerError)
     }
 
     func testWholeBodyHeadersAndBoundedSize() async throws {

@@ -55,30 +55,3 @@ func thrownError<T>(_ body: () async throws(ProviderError) -> T, file: StaticStr
         return error
     }
 }
-
-extension ProviderError {
-    /// The class alone, for comparisons that ignore the provider's message.
-    var kind: String {
-        switch self {
-        case .retryLater: return "retryLater"
-        case .rateLimited: return "rateLimited"
-        case .auth: return "auth"
-        case .outOfBalance: return "outOfBalance"
-        case .badRequest: return "badRequest"
-        case .contentRefused: return "contentRefused"
-        case .outcomeUnknown: return "outcomeUnknown"
-        }
-    }
-
-    var retryAfter: Seconds? {
-        if case .rateLimited(let d, _) = self { return d }
-        return nil
-    }
-
-    var message: String {
-        switch self {
-        case .retryLater(let m), .rateLimited(_, let m), .auth(let m), .outOfBalance(let m), .badRequest(let m),
-             .contentRefused(let m), .outcomeUnknown(let m): return m
-        }
-    }
-}

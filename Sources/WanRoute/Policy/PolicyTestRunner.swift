@@ -20,18 +20,14 @@ public struct PolicyTestFile: Sendable, Equatable {
     /// Reads a tests file; throws ``PolicyError/invalid(_:)`` with every problem.
     public static func load(_ file: SourceFile) throws(PolicyError) -> PolicyTestFile {
         let sink = DiagnosticSink(file: file.name)
-        guard let root = PolicyFile.parse(file, sink: sink) else { throw .invalid(sink.diagnostics) }
-        if let kind = PricingFile.kind(of: root, sink: sink), kind != "policy-tests" {
-            sink.error("$.kind", "\"\(kind)\" is not a policy-tests file; it says \"kind\": \"policy-tests\"")
-        }
-        if sink.hasErrors { throw .invalid(sink.diagnostics) }
-        guard let tests = read(root, sink: sink), !sink.hasErrors else { throw .invalid(sink.diagnostics) }
+        guard let root = ParsedDocument.parse(file, as: .policyTests, sink: sink),
+              let tests = read(root, sink: sink), !sink.hasErrors else { throw .invalid(sink.diagnostics) }
         return tests
     }
 
     static func read(_ root: JSONValue, sink: DiagnosticSink) -> PolicyTestFile? {
         guard let r = ObjectReader(root, path: "$", sink: sink) else { return nil }
-        PolicyFile.readVersion(r)
+        DocumentHeader.read(r, as: .policyTests)
         let policy = r.string("policy")
         var cases: [PolicyTestCase] = []
         var names: Set<String> = []
@@ -234,7 +230,7 @@ public enum PolicyTestSuite {
     /// among `files` by name in the same directory. Throws when a file or its policy is invalid.
     public static func run(files: [SourceFile], catalog: PriceCatalog) throws(PolicyError) -> [Outcome] {
         var outcomes: [Outcome] = []
-        for file in files where PolicyFile.kind(of: file) == "policy-tests" {
+        for file in files where DocumentKind(of: file) == .policyTests {
             let tests = try PolicyTestFile.load(file)
             let dir = file.name.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
             let wanted = dir.isEmpty ? tests.policy : "\(dir)/\(tests.policy)"
@@ -250,9 +246,8 @@ public enum PolicyTestSuite {
     /// Runs every tests file in a directory (`*.json`, sorted by name).
     public static func run(directory: URL, catalog: PriceCatalog) throws(PolicyError) -> [Outcome] {
         let files: [SourceFile]
-        do { files = try SourceFile.jsonFiles(in: directory) } catch {
-            if case .unreadable(let p, let r) = error { throw .unreadable(path: p, reason: r) }
-            throw .unreadable(path: directory.path, reason: "\(error)")
+        do throws(SourceFileError) { files = try SourceFile.jsonFiles(in: directory) } catch {
+            switch error { case .unreadable(let path, let reason): throw .unreadable(path: path, reason: reason) }
         }
         return try run(files: files, catalog: catalog)
     }
