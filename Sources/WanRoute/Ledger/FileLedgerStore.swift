@@ -132,17 +132,21 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         // A last complete line whose checksum fails is the same torn write.
         var lastSequence: Int64 = 0
         if goodEnd > 0 {
-            let line = try readLine(file, endingAt: goodEnd)
-            if let line, line.withUnsafeBytes({ LedgerCodec.verify($0) }) {
+            guard let line = try readLine(file, endingAt: goodEnd) else {
+                throw LedgerError.damaged(file: file.path, line: try lineNumber(file, at: goodEnd - 1) + 1,
+                                          reason: "the last line is longer than \(ledgerMaximumLineBytes) bytes")
+            }
+            if line.withUnsafeBytes({ LedgerCodec.verify($0) }) {
                 lastSequence = line.withUnsafeBytes { LedgerCodec.envelope($0)?.sequence } ?? 0
             } else {
-                let start = goodEnd - Int64((line?.count ?? Int(goodEnd) - 1) + 1)
-                tornAt = max(0, start)
-                reason = tornAt == goodEnd ? reason : (reason.isEmpty ? "its last line's checksum does not match" : reason + ", and the line before it does not match its checksum")
-                goodEnd = max(0, start)
+                let start = goodEnd - Int64(line.count + 1)
+                reason = tornAt == nil ? "its last line's checksum does not match" : "no final newline, and the last whole line's checksum does not match"
+                tornAt = start
+                goodEnd = start
                 if goodEnd > 0 {
                     guard let before = try readLine(file, endingAt: goodEnd), before.withUnsafeBytes({ LedgerCodec.verify($0) }) else {
-                        throw LedgerError.damaged(file: file.path, line: try lineNumber(file, at: goodEnd), reason: "two lines at the end of the file fail their checksums, which one torn write cannot explain")
+                        throw LedgerError.damaged(file: file.path, line: try lineNumber(file, at: goodEnd),
+                                                  reason: "this line and the last one both fail their checksums, which one torn write cannot explain")
                     }
                     lastSequence = before.withUnsafeBytes { LedgerCodec.envelope($0)?.sequence } ?? 0
                 }

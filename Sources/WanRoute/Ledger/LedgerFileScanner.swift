@@ -24,7 +24,8 @@ struct LedgerFileScanner {
     static func scan(_ file: FileDescriptor, name: String, from: Int64, to: Int64, firstLine: Int,
                      _ body: (UnsafeRawBufferPointer, Int, Int64) throws -> Void) throws -> End {
         var end = End(offset: from, lines: firstLine - 1, last: nil, torn: nil)
-        var buffer = [UInt8](repeating: 0, count: chunk + ledgerMaximumLineBytes + 1)
+        let span = max(0, to - from)
+        var buffer = [UInt8](repeating: 0, count: Int(min(Int64(chunk), span)) + Int(min(Int64(ledgerMaximumLineBytes + 1), span)))
         var carried = 0            // bytes of an unfinished line at the buffer's start
         var position = from        // file offset of buffer[carried]
         var bad: (line: Int, reason: String)?
