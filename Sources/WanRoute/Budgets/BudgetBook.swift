@@ -177,8 +177,10 @@ public enum ReservationOutcome: Sendable, Equatable {
 
 /// The budget fold: month-to-date settled spend and open reservations per key, from ledger events.
 ///
-/// Reservations made inside the month count; a settle or release closes the job's open
-/// reservations (wherever it falls in time); a settle for a job with no reservation in the month
+/// Reservations made inside the month count (a `reserved` event, or a `decided` one made with its
+/// reservation); a settlement (`settled`, or `succeeded`/`failed` with `settle_usd`) or a release
+/// closes the job's open reservations (wherever it falls in time) and counts its amount under the
+/// keys of the job's latest reservation; a settlement for a job with no reservation in the month
 /// counts nowhere in it (its reservation belongs to an earlier month).
 public struct BudgetTally: Sendable, Equatable {
     /// The month folded.
@@ -196,24 +198,24 @@ public struct BudgetTally: Sendable, Equatable {
     public init(month: BudgetMonth) { self.month = month }
 
     /// Whether an event type can change a tally (others are skipped without decoding).
-    public static func matters(_ type: LedgerEventType) -> Bool { type == .reserved || type == .settled || type == .released }
+    public static func matters(_ type: LedgerEventType) -> Bool {
+        switch type {
+        case .decided, .reserved, .settled, .released, .succeeded, .failed: return true
+        default: return false
+        }
+    }
 
     /// Applies one event.
     public mutating func apply(_ e: LedgerEvent) {
-        switch e.body {
-        case .reserved(let b):
+        if let b = e.body.reservation {
             guard month.contains(e.time) else { return }
             open[e.jobID, default: []].append(Reservation(nanos: b.amount.nanos, keys: b.budgets))
             for k in b.budgets { reserved[k, default: 0] &+= b.amount.nanos }
-        case .settled(let b):
+        } else if let m = e.body.settlement {
+            // Settles what the job reserved this month, under its latest reservation's keys.
             guard let rs = open.removeValue(forKey: e.jobID) else { return }
             close(rs)
-            for k in b.budgets { settled[k, default: 0] &+= b.amount.nanos }
-        case .released:
-            guard let rs = open.removeValue(forKey: e.jobID) else { return }
-            close(rs)
-        default:
-            return
+            if m.nanos != 0 { for k in rs.last!.keys { settled[k, default: 0] &+= m.nanos } }
         }
     }
 

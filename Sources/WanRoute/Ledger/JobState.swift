@@ -115,6 +115,7 @@ public struct JobState: Sendable, Equatable {
         switch e.body {
         case .decided(let d):
             decision = d
+            if let b = d.reservation { openReservation = openReservation + b.amount }
             decidedAt = decidedAt ?? e.time
             mode = d.mode
             resolution = d.resolution
@@ -149,6 +150,7 @@ public struct JobState: Sendable, Equatable {
             actualCostSource = s.costSource
             status = .succeeded
             finishedAt = e.time
+            if let m = s.settlement { settle(m) }
         case .failed(let f):
             failure = f.failure
             detail = f.detail ?? detail
@@ -156,6 +158,7 @@ public struct JobState: Sendable, Equatable {
             actualCostSource = f.costSource ?? actualCostSource
             status = f.final ? .failed : .failingOver
             if f.final { finishedAt = e.time }
+            if let m = f.settlement { settle(m) }
         case .outcomeUnknown(let d):
             detail = d
             status = .outcomeUnknown
@@ -167,9 +170,8 @@ public struct JobState: Sendable, Equatable {
             if submissions > 0, !(status == .succeeded || status == .failed || status == .failingOver) { costs.append(nil) }
             status = .needsAttention
             finishedAt = e.time
-        case .settled(let b):
-            openReservation = .zero(.usd)
-            settled = (settled ?? .zero(.usd)) + b.amount
+        case .settled(let m):
+            settle(m)
         case .released(let d):
             openReservation = .zero(.usd)
             if let d { detail = d }
@@ -177,6 +179,11 @@ public struct JobState: Sendable, Equatable {
             detail = text
         }
         actualCost = total(costs)
+    }
+
+    private mutating func settle(_ amount: Money) {
+        openReservation = .zero(.usd)
+        settled = (settled ?? .zero(.usd)) + amount
     }
 
     /// The sum of the attempts' costs: unknown when any is unknown or currencies differ.

@@ -71,7 +71,8 @@ public enum LedgerCodec {
             if let m = d.mode { field("mode", m.rawValue, &out) }
             if let r = d.resolution { field("resolution", r.rawValue, &out) }
             money("estimate", d.estimate, &out)
-            if let u = d.estimateUSD { field("estimate_usd", u.decimalString, &out) }
+            // The USD figure is written only where it says something the estimate does not.
+            if let u = d.estimateUSD, u != d.estimate { field("estimate_usd", u.decimalString, &out) }
             if !d.alternates.isEmpty {
                 out.append(contentsOf: #","alternates":["#.utf8)
                 for (i, a) in d.alternates.enumerated() {
@@ -85,14 +86,11 @@ public enum LedgerCodec {
                 out.append(UInt8(ascii: "]"))
             }
             if let r = d.refusal { field("refusal", r, &out) }
-        case .reserved(let b), .settled(let b):
-            money("amount", b.amount, &out)
-            out.append(contentsOf: #","budgets":["#.utf8)
-            for (i, k) in b.budgets.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                string(k.description, &out)
-            }
-            out.append(UInt8(ascii: "]"))
+            if let b = d.reservation { budget("reserve_usd", b, &out) }
+        case .reserved(let b):
+            budget("usd", b, &out)
+        case .settled(let m):
+            field("usd", m.decimalString, &out)
         case .submitIntent(let mode, let resolution, let attempt):
             field("mode", mode.rawValue, &out)
             field("resolution", resolution.rawValue, &out)
@@ -108,12 +106,14 @@ public enum LedgerCodec {
             if let c = s.billedCredits { field("billed_credits", c, &out) }
             money("cost", s.cost, &out)
             if let c = s.costSource { field("cost_source", c.rawValue, &out) }
+            if let m = s.settlement { field("settle_usd", m.decimalString, &out) }
         case .failed(let f):
             field("class", f.failure.rawValue, &out)
             money("cost", f.cost, &out)
             if let c = f.costSource { field("cost_source", c.rawValue, &out) }
             out.append(contentsOf: (f.final ? #","final":true"# : #","final":false"#).utf8)
             if let d = f.detail { field("detail", d, &out) }
+            if let m = f.settlement { field("settle_usd", m.decimalString, &out) }
         case .outcomeUnknown(let d), .unfinished(let d), .needsAttention(let d):
             field("detail", d, &out)
         case .released(let d):
@@ -151,11 +151,32 @@ public enum LedgerCodec {
         field("currency", value.currency.code, &out)
     }
 
+    /// `,"key":"1.50","budgets":["total",…]`: a USD amount and the budget keys it counts under.
+    static func budget(_ key: StaticString, _ b: LedgerBudgetAmount, _ out: inout [UInt8]) {
+        field(key, b.amount.decimalString, &out)
+        out.append(contentsOf: #","budgets":["#.utf8)
+        for (i, k) in b.budgets.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            string(k.description, &out)
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
     static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// A JSON string: quotes, backslashes and control characters escaped; other UTF-8 as is.
     static func string(_ s: String, _ out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        var text = s
+        let plain = text.withUTF8 { u -> Bool in
+            for b in u where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0x7F { return false }
+            out.append(contentsOf: u)
+            return true
+        }
+        if plain {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
@@ -201,8 +222,8 @@ public enum LedgerCodec {
         let n = line.count
         guard n > trailerLength + 2, line[n - 1] == UInt8(ascii: "}"), line[n - 2] == UInt8(ascii: "\"") else { return false }
         let t = n - trailerLength
-        let prefix = #","crc":""#.utf8
-        for (i, b) in prefix.enumerated() where line[t + i] != b { return false }
+        let prefix: StaticString = #","crc":""#
+        for i in 0..<8 where line[t + i] != prefix.utf8Start[i] { return false }
         var expected: UInt32 = 0
         for i in (t + 8)..<(t + 16) {
             let b = line[i]
@@ -277,6 +298,10 @@ struct LineParser {
     mutating func string() throws(Failure) -> String {
         let r = try rawString()
         let slice = UnsafeRawBufferPointer(rebasing: bytes[r])
+        var plainASCII = true
+        for b in slice where b >= 0x80 || b == UInt8(ascii: "\\") { plainASCII = false; break }
+        // The common case, ASCII without escapes, needs no validation (and no generic code).
+        if plainASCII { return String(decoding: slice, as: UTF8.self) }
         if !slice.contains(UInt8(ascii: "\\")) {
             guard let s = String(validating: slice, as: UTF8.self) else { throw fail("a string that is not UTF-8") }
             return s
@@ -362,10 +387,17 @@ struct LineParser {
 
     func text(_ r: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[r]), as: UTF8.self) }
 
-    mutating func word<T: RawRepresentable>(_ type: T.Type, _ what: String) throws(Failure) -> T where T.RawValue == String {
-        let s = try string()
-        guard let v = T(rawValue: s) else { throw fail("\"\(s)\" is not a known \(what)") }
-        return v
+    mutating func word<T: RawRepresentable & CaseIterable>(_ type: T.Type, _ what: String) throws(Failure) -> T where T.RawValue == String {
+        let r = try rawString()
+        // Compare bytes with each case's name: no String is made for the common, valid case.
+        for c in T.allCases {
+            var name = c.rawValue
+            let same = name.withUTF8 { n in
+                n.count == r.count && memcmp(n.baseAddress!, bytes.baseAddress! + r.lowerBound, n.count) == 0
+            }
+            if same { return c }
+        }
+        throw fail("\"\(text(r))\" is not a known \(what)")
     }
 
     mutating func decimal(scale: Int, _ what: String) throws(Failure) -> Int64 {
@@ -404,7 +436,7 @@ struct LineParser {
         var behavior: Behavior?, duration: Int64?, reqRes: Resolution?, reqMode: Mode?, tags: [String: String]?
         var policy: String?, policyDigest: String?, pricingDigest: String?, mode: Mode?, resolution: Resolution?
         var estimate: Int64?, currency: Currency?, estimateUSD: Int64?, alternates: [LedgerAlternate]?, refusal: String?
-        var amount: Int64?, budgets: [BudgetKey]?, attempt: Int64?, state: TaskProgress?
+        var amount: Int64?, reserveUSD: Int64?, settleUSD: Int64?, budgets: [BudgetKey]?, attempt: Int64?, state: TaskProgress?
         var resultURL: String?, billedSeconds: Int64?, billedCredits: String?, cost: Int64?, costSource: JobReport.CostSource?
         var failure: FailureClass?, final: Bool?, detail: String?, noteText: String?
         var seen: UInt64 = 0
@@ -453,7 +485,9 @@ struct LineParser {
             else if keyIs(k, "estimate_usd") { try once(20); estimateUSD = try decimal(scale: Money.scale, "amount") }
             else if keyIs(k, "alternates") { try once(21); alternates = try alternateList() }
             else if keyIs(k, "refusal") { try once(22); refusal = try string() }
-            else if keyIs(k, "amount") { try once(23); amount = try decimal(scale: Money.scale, "amount") }
+            else if keyIs(k, "usd") { try once(23); amount = try decimal(scale: Money.scale, "amount") }
+            else if keyIs(k, "reserve_usd") { try once(36); reserveUSD = try decimal(scale: Money.scale, "amount") }
+            else if keyIs(k, "settle_usd") { try once(37); settleUSD = try decimal(scale: Money.scale, "amount") }
             else if keyIs(k, "budgets") { try once(24); budgets = try budgetList() }
             else if keyIs(k, "attempt") { try once(25); attempt = try integer() }
             else if keyIs(k, "state") { try once(26); state = try word(TaskProgress.self, "task state") }
@@ -477,9 +511,13 @@ struct LineParser {
             guard let nanos else { return nil }
             return Money(nanos: nanos, currency: try need(currency, "currency"))
         }
-        func usd(_ nanos: Int64) throws(Failure) -> Money {
-            guard (currency ?? .usd) == .usd else { throw fail("budget amounts are in USD") }
-            return Money(nanos: nanos, currency: .usd)
+        func usd(_ nanos: Int64) -> Money { Money(nanos: nanos, currency: .usd) }
+        func reservation(_ nanos: Int64?) throws(Failure) -> LedgerBudgetAmount? {
+            guard let nanos else {
+                if budgets != nil { throw fail("\"budgets\" goes with a reserved amount") }
+                return nil
+            }
+            return LedgerBudgetAmount(amount: usd(nanos), budgets: try need(budgets, "budgets"))
         }
         let body: LedgerEventBody
         switch type {
@@ -489,11 +527,11 @@ struct LineParser {
                 requiredResolution: reqRes, requiredMode: reqMode, tags: tags ?? [:], policy: try need(policy, "policy"),
                 policyDigest: policyDigest, pricingDigest: pricingDigest, mode: mode, resolution: resolution,
                 estimate: try money(estimate), estimateUSD: estimateUSD.map { Money(nanos: $0, currency: .usd) },
-                alternates: alternates ?? [], refusal: refusal))
+                alternates: alternates ?? [], refusal: refusal, reservation: try reservation(reserveUSD)))
         case .reserved:
-            body = .reserved(LedgerBudgetAmount(amount: try usd(try need(amount, "amount")), budgets: try need(budgets, "budgets")))
+            body = .reserved(try reservation(try need(amount, "usd"))!)
         case .settled:
-            body = .settled(LedgerBudgetAmount(amount: try usd(try need(amount, "amount")), budgets: try need(budgets, "budgets")))
+            body = .settled(usd(try need(amount, "usd")))
         case .submitIntent:
             let a = try need(attempt, "attempt")
             guard a >= 1, a <= 1_000_000 else { throw fail("\"attempt\" must be 1 or more") }
@@ -504,10 +542,11 @@ struct LineParser {
             body = .state(try need(state, "state"))
         case .succeeded:
             body = .succeeded(LedgerSuccess(resultURL: resultURL, billedSeconds: billedSeconds.map { Seconds(micros: $0) },
-                                            billedCredits: billedCredits, cost: try money(cost), costSource: costSource))
+                                            billedCredits: billedCredits, cost: try money(cost), costSource: costSource,
+                                            settlement: settleUSD.map(usd)))
         case .failed:
             body = .failed(LedgerFailure(failure: try need(failure, "class"), cost: try money(cost), costSource: costSource,
-                                         final: try need(final, "final"), detail: detail))
+                                         final: try need(final, "final"), detail: detail, settlement: settleUSD.map(usd)))
         case .outcomeUnknown: body = .outcomeUnknown(detail: try need(detail, "detail"))
         case .unfinished: body = .unfinished(detail: try need(detail, "detail"))
         case .needsAttention: body = .needsAttention(detail: try need(detail, "detail"))
@@ -519,7 +558,7 @@ struct LineParser {
         guard seen & ~(LineParser.common | LineParser.allowed(type)) == 0 else {
             throw fail("members that do not belong to a \(type.rawValue) event")
         }
-        let amounts: UInt64 = 1 << 18 | 1 << 23 | 1 << 30
+        let amounts: UInt64 = 1 << 18 | 1 << 30
         guard (seen & 1 << 19 != 0) == (seen & amounts != 0) else { throw fail("\"currency\" goes with an amount, and only with one") }
         let event = LedgerEvent(time: at, jobID: job, runID: run, provider: provider, taskID: task, body: body)
         return LedgerRecord(sequence: seq, event: event)
@@ -532,13 +571,14 @@ struct LineParser {
     /// The members each event type may carry besides the common ones (by the ids in ``record()``).
     static func allowed(_ type: LedgerEventType) -> UInt64 {
         switch type {
-        case .decided: return bits(8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22)
-        case .reserved, .settled: return bits(19, 23, 24)
+        case .decided: return bits(8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 24, 36)
+        case .reserved: return bits(23, 24)
+        case .settled: return bits(23)
         case .submitIntent: return bits(16, 17, 25)
         case .accepted: return 0
         case .state: return bits(26)
-        case .succeeded: return bits(19, 27, 28, 29, 30, 31)
-        case .failed: return bits(19, 30, 31, 32, 33, 34)
+        case .succeeded: return bits(19, 27, 28, 29, 30, 31, 37)
+        case .failed: return bits(19, 30, 31, 32, 33, 34, 37)
         case .outcomeUnknown, .unfinished, .needsAttention, .released: return bits(34)
         case .note: return bits(35)
         }

@@ -91,12 +91,15 @@ public struct LedgerDecision: Sendable, Equatable {
     public var alternates: [LedgerAlternate]
     /// Why no offer qualified, when the job was refused.
     public var refusal: String?
+    /// The budget reserved in the same step as the decision, when the job was admitted against
+    /// budgets as it started (one line instead of a `decided` and a `reserved`).
+    public var reservation: LedgerBudgetAmount?
 
-    /// Creates a decision record.
+    /// Creates a decision record. An estimate in USD is its own USD figure when none is given.
     public init(behavior: Behavior, duration: Seconds, requiredResolution: Resolution? = nil, requiredMode: Mode? = nil,
                 tags: [String: String] = [:], policy: String, policyDigest: String? = nil, pricingDigest: String? = nil,
                 mode: Mode?, resolution: Resolution?, estimate: Money?, estimateUSD: Money?,
-                alternates: [LedgerAlternate] = [], refusal: String? = nil) {
+                alternates: [LedgerAlternate] = [], refusal: String? = nil, reservation: LedgerBudgetAmount? = nil) {
         self.behavior = behavior
         self.duration = duration
         self.requiredResolution = requiredResolution
@@ -108,9 +111,10 @@ public struct LedgerDecision: Sendable, Equatable {
         self.mode = mode
         self.resolution = resolution
         self.estimate = estimate
-        self.estimateUSD = estimateUSD
+        self.estimateUSD = estimateUSD ?? (estimate?.currency == .usd ? estimate : nil)
         self.alternates = alternates
         self.refusal = refusal
+        self.reservation = reservation
     }
 }
 
@@ -141,14 +145,19 @@ public struct LedgerSuccess: Sendable, Equatable {
     public var cost: Money?
     /// How ``cost`` was found.
     public var costSource: JobReport.CostSource?
+    /// The job's reservations settled in the same step, in USD (one line instead of two).
+    public var settlement: Money?
 
     /// Creates a success record.
-    public init(resultURL: String?, billedSeconds: Seconds? = nil, billedCredits: String? = nil, cost: Money?, costSource: JobReport.CostSource?) {
+    public init(resultURL: String?, billedSeconds: Seconds? = nil, billedCredits: String? = nil, cost: Money?, costSource: JobReport.CostSource?,
+                settlement: Money? = nil) {
+        precondition(settlement.map { $0.currency == .usd } ?? true, "settlements are in USD")
         self.resultURL = resultURL
         self.billedSeconds = billedSeconds
         self.billedCredits = billedCredits
         self.cost = cost
         self.costSource = costSource
+        self.settlement = settlement
     }
 }
 
@@ -164,14 +173,18 @@ public struct LedgerFailure: Sendable, Equatable {
     public var final: Bool
     /// A plain sentence: what happened.
     public var detail: String?
+    /// The job's reservations settled in the same step, in USD (zero: released, nothing spent).
+    public var settlement: Money?
 
     /// Creates a failure record.
-    public init(failure: FailureClass, cost: Money?, costSource: JobReport.CostSource?, final: Bool, detail: String? = nil) {
+    public init(failure: FailureClass, cost: Money?, costSource: JobReport.CostSource?, final: Bool, detail: String? = nil, settlement: Money? = nil) {
+        precondition(settlement.map { $0.currency == .usd } ?? true, "settlements are in USD")
         self.failure = failure
         self.cost = cost
         self.costSource = costSource
         self.final = final
         self.detail = detail
+        self.settlement = settlement
     }
 }
 
@@ -197,12 +210,33 @@ public enum LedgerEventBody: Sendable, Equatable {
     case unfinished(detail: String)
     /// The job ends needing a person.
     case needsAttention(detail: String)
-    /// The job's reservations become its actual spend (USD).
-    case settled(LedgerBudgetAmount)
+    /// The job's open reservations become its actual spend (USD), counted under the keys of its
+    /// latest reservation.
+    case settled(Money)
     /// The job's reservations are released without spend.
     case released(detail: String?)
     /// A remark.
     case note(text: String)
+
+    /// The budget this event reserves: a `reserved` event, or a decision made with its reservation.
+    public var reservation: LedgerBudgetAmount? {
+        switch self {
+        case .reserved(let b): return b
+        case .decided(let d): return d.reservation
+        default: return nil
+        }
+    }
+
+    /// The USD amount this event settles the job's reservations to (zero for a release).
+    public var settlement: Money? {
+        switch self {
+        case .settled(let m): return m
+        case .succeeded(let s): return s.settlement
+        case .failed(let f): return f.settlement
+        case .released: return .zero(.usd)
+        default: return nil
+        }
+    }
 
     /// The event type written as `"ev"`.
     public var type: LedgerEventType {

@@ -43,13 +43,12 @@ public struct LedgerTime: Hashable, Comparable, Sendable, CustomStringConvertibl
         let inDay = milliseconds - days * 86_400_000
         let (y, m, d) = Self.civil(fromDays: days)
         func put(_ v: Int64, _ width: Int) {
-            var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
-            var x = v
-            for i in stride(from: width - 1, through: 0, by: -1) {
-                digits[i] = UInt8(ascii: "0") + UInt8(x % 10)
-                x /= 10
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(v / divisor % 10))
+                divisor /= 10
             }
-            out.append(contentsOf: digits)
         }
         put(y, 4); out.append(UInt8(ascii: "-"))
         put(m, 2); out.append(UInt8(ascii: "-"))

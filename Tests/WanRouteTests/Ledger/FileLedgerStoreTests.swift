@@ -291,6 +291,7 @@ final class FileLedgerStoreTests: XCTestCase {
 
         // A summary that claims more than the ledger holds is not trusted: the month is folded again.
         var text = try String(contentsOfFile: summary, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"total\":\"3000000000\""), text)
         text = text.replacingOccurrences(of: "\"total\":\"3000000000\"", with: "\"total\":\"999000000000\"")
         try text.write(toFile: summary, atomically: true, encoding: .utf8)
         let s2 = try await FileLedgerStore(directory: dir).budgetState(for: month)

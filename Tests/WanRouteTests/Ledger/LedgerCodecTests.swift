@@ -49,13 +49,14 @@ final class LedgerCodecTests: XCTestCase {
         let base = #"{"v":1,"seq":1,"at":"2026-12-02T10:00:00.000Z","ev":"accepted","job":"j""#
         XCTAssertNoThrow(try LedgerCodec.decode(sealed(base)))
         XCTAssertThrowsError(try LedgerCodec.decode(sealed(base + #","colour":"red""#)))
-        XCTAssertThrowsError(try LedgerCodec.decode(sealed(base + #","amount":"1.00","currency":"USD""#)), "an amount does not belong to accepted")
+        XCTAssertThrowsError(try LedgerCodec.decode(sealed(base + #","usd":"1.00""#)), "an amount does not belong to accepted")
         XCTAssertThrowsError(try LedgerCodec.decode(sealed(base + #","job":"k""#)), "duplicate key")
         XCTAssertThrowsError(try LedgerCodec.decode(sealed(#"{"v":2,"seq":1,"at":"2026-12-02T10:00:00.000Z","ev":"accepted","job":"j""#))) { e in
             XCTAssertEqual(e as? LedgerLineError, .unsupportedVersion("2"))
         }
-        XCTAssertThrowsError(try LedgerCodec.decode(sealed(#"{"v":1,"seq":1,"at":"2026-12-02T10:00:00.000Z","ev":"reserved","job":"j","amount":"1.00","currency":"CNY","budgets":["total"]"#)),
-                             "budget amounts are USD")
+        XCTAssertNoThrow(try LedgerCodec.decode(sealed(#"{"v":1,"seq":1,"at":"2026-12-02T10:00:00.000Z","ev":"reserved","job":"j","usd":"1.00","budgets":["total"]"#)))
+        XCTAssertThrowsError(try LedgerCodec.decode(sealed(#"{"v":1,"seq":1,"at":"2026-12-02T10:00:00.000Z","ev":"reserved","job":"j","usd":"1.00","currency":"CNY","budgets":["total"]"#)),
+                             "budget amounts are USD, and carry no currency member")
         var good = sealed(base)
         good[good.count - 3] = good[good.count - 3] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
         XCTAssertThrowsError(try LedgerCodec.decode(good)) { XCTAssertEqual($0 as? LedgerLineError, .badChecksum) }

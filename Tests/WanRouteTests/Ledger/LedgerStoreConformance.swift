@@ -53,8 +53,7 @@ enum LedgerStoreConformance {
     }
 
     static func settled(_ job: String, _ time: LedgerTime, _ amount: String, provider: ProviderID = apixo, tags: [String: String] = [:]) -> LedgerEvent {
-        LedgerEvent(time: time, jobID: job, provider: provider,
-                    body: .settled(LedgerBudgetAmount(amount: usd(amount), budgets: BudgetKey.keys(provider: provider, tags: tags))))
+        LedgerEvent(time: time, jobID: job, body: .settled(usd(amount)))
     }
 
     /// One of each event type for one job.
@@ -100,6 +99,14 @@ enum LedgerStoreConformance {
             LedgerEvent(time: at(77), jobID: "j-s", provider: apixo, taskID: "t3", body: .succeeded(LedgerSuccess(
                 resultURL: nil, billedCredits: "12.5", cost: nil, costSource: nil))),
             LedgerEvent(time: at(78), jobID: "j-q", provider: apixo, taskID: "t4", body: .state(.queued)),
+            // The one-line forms: a decision made with its reservation, a success settled with it.
+            LedgerEvent(time: at(79), jobID: "j-one", provider: apixo, body: .decided(LedgerDecision(
+                behavior: .animate, duration: Seconds(whole: 5), policy: "p", mode: .standard, resolution: .p480,
+                estimate: usd("0.40"), estimateUSD: nil, reservation: LedgerBudgetAmount(amount: usd("0.40"), budgets: [.total])))),
+            LedgerEvent(time: at(80), jobID: "j-one", body: .succeeded(LedgerSuccess(
+                resultURL: "u", cost: usd("0.40"), costSource: .billingRule, settlement: usd("0.40")))),
+            LedgerEvent(time: at(81), jobID: "j-two", body: .failed(LedgerFailure(
+                failure: .failed, cost: nil, costSource: nil, final: true, settlement: usd("0")))),
         ]
         let written = try await store.append(events)
         XCTAssertEqual(written.map(\.event), events)
@@ -169,6 +176,11 @@ enum LedgerStoreConformance {
     static func budgetStateFoldsReservationsAndSettlements(_ store: any LedgerStore) async throws {
         let month = BudgetMonth(t0.month)
         let tags = ["customer": "film"]
+        var oneLine = decided("d", at(7))
+        if case .decided(var d) = oneLine.body {
+            d.reservation = LedgerBudgetAmount(amount: usd("0.25"), budgets: BudgetKey.keys(provider: apixo, tags: [:]))
+            oneLine.body = .decided(d)
+        }
         _ = try await store.append([
             reserved("a", at(1), "2.00", tags: tags),
             reserved("b", at(2), "3.00", provider: dashscope),
@@ -176,15 +188,24 @@ enum LedgerStoreConformance {
             settled("a", at(4), "1.50", tags: tags),         // settles below its reservation
             LedgerEvent(time: at(5), jobID: "c", body: .released(detail: "free failure")),
             settled("ghost", at(6), "9.00"),                 // no reservation this month: not counted
+            oneLine,                                         // decided with its reservation
+            reserved("e", at(8), "0.50"),
+            LedgerEvent(time: at(9), jobID: "e", body: .succeeded(LedgerSuccess(
+                resultURL: nil, cost: usd("0.45"), costSource: .billingRule, settlement: usd("0.45")))),
         ])
         let s = try await store.budgetState(for: month)
-        XCTAssertEqual(s.committed(.total), usd("4.50"))
-        XCTAssertEqual(s.settled[.total], usd("1.50"))
-        XCTAssertEqual(s.reserved[.total], usd("3.00"))
-        XCTAssertEqual(s.committed(.provider(apixo)), usd("1.50"))
+        XCTAssertEqual(s.committed(.total), usd("5.20"))
+        XCTAssertEqual(s.settled[.total], usd("1.95"))
+        XCTAssertEqual(s.reserved[.total], usd("3.25"))
+        XCTAssertEqual(s.committed(.provider(apixo)), usd("2.20"))
         XCTAssertEqual(s.committed(.provider(dashscope)), usd("3.00"))
         XCTAssertEqual(s.committed(.tag("customer", "film")), usd("1.50"))
-        XCTAssertEqual(s.openReservations, 1)
+        XCTAssertEqual(s.openReservations, 2)
+        let d = try await store.job("d")
+        XCTAssertEqual(d?.openReservation, usd("0.25"))
+        let e = try await store.job("e")
+        XCTAssertEqual(e?.settled, usd("0.45"))
+        XCTAssertEqual(e?.openReservation, usd("0"))
     }
 
     static func reserveRefusesWhatWouldOverrunALimit(_ store: any LedgerStore) async throws {
