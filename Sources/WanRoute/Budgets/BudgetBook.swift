@@ -100,7 +100,7 @@ public struct BudgetState: Sendable, Equatable {
     public var settled: [BudgetKey: Money]
     /// Reserved by jobs not yet settled or released, by key.
     public var reserved: [BudgetKey: Money]
-    /// Reservations open (jobs in flight or left by a dead process).
+    /// Jobs with reservations open (in flight, or left by a dead process).
     public var openReservations: Int
 
     /// Settled plus reserved under a key.

@@ -86,70 +86,123 @@ final class BudgetCache: @unchecked Sendable {
         return true
     }
 
+    // The summary is text, one record per line, fields separated by tabs; strings are JSON-quoted
+    // (a tab inside one is escaped, so a raw tab always separates fields):
+    //   wanroute-budget-summary 1 "2026-12" "America/Los_Angeles"
+    //   file 2026-12 OFFSET LINES SEQ CRC          (per ledger file: the prefix folded)
+    //   settled "KEY" NANOS / reserved "KEY" NANOS
+    //   keys ID "KEY" "KEY"…                       (a set of budget keys, shared by reservations)
+    //   open "JOB" NANOS KEYS-ID                   (one per open reservation, in order)
+    //   crc32c CRC                                 (of every byte before this line)
+    // Written and read by hand: a million-job month may leave thousands of open reservations, and
+    // the summary must open in milliseconds.
+
     private func encode() -> [UInt8] {
-        func amounts(_ d: [BudgetKey: Int64]) -> [String: String] {
-            Dictionary(uniqueKeysWithValues: d.map { ($0.key.description, String($0.value)) })
+        var out: [UInt8] = []
+        func line(_ fields: [String]) {
+            out.append(contentsOf: fields.joined(separator: "\t").utf8)
+            out.append(0x0A)
         }
-        let payload: [String: Any] = [
-            "kind": "wanroute-budget-summary", "version": 1,
-            "month": month.month.description, "zone": month.zone.identifier,
-            "coverage": coverage.sorted { $0.key < $1.key }.map { m, c in
-                ["month": m.description, "offset": String(c.offset), "lines": c.lines, "seq": String(c.lastSequence), "crc": Int(c.lastCRC)] as [String: Any]
-            },
-            "settled": amounts(tally.settled),
-            "reserved": amounts(tally.reserved),
-            "open": tally.open.sorted { $0.key < $1.key }.map { job, rs in
-                ["job": job, "reservations": rs.map { ["nanos": String($0.nanos), "keys": $0.keys.map(\.description)] as [String: Any] }] as [String: Any]
-            },
-        ]
-        var bytes = [UInt8]((try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])) ?? Data())
-        let crc = CRC32C.checksum(bytes)
-        bytes.append(contentsOf: Array("\ncrc32c \(crc)\n".utf8))
-        return bytes
+        func quoted(_ s: String) -> String {
+            var b: [UInt8] = []
+            LedgerCodec.string(s, &b)
+            return String(decoding: b, as: UTF8.self)
+        }
+        line(["wanroute-budget-summary", "1", quoted(month.month.description), quoted(month.zone.identifier)])
+        for (m, c) in coverage.sorted(by: { $0.key < $1.key }) {
+            line(["file", m.description, String(c.offset), String(c.lines), String(c.lastSequence), String(c.lastCRC)])
+        }
+        for (k, v) in tally.settled.sorted(by: { $0.key.description < $1.key.description }) { line(["settled", quoted(k.description), String(v)]) }
+        for (k, v) in tally.reserved.sorted(by: { $0.key.description < $1.key.description }) { line(["reserved", quoted(k.description), String(v)]) }
+        var keySets: [[BudgetKey]: Int] = [:]
+        for (job, rs) in tally.open.sorted(by: { $0.key < $1.key }) {
+            for r in rs {
+                let id: Int
+                if let known = keySets[r.keys] {
+                    id = known
+                } else {
+                    id = keySets.count
+                    keySets[r.keys] = id
+                    line(["keys", String(id)] + r.keys.map { quoted($0.description) })
+                }
+                line(["open", quoted(job), String(r.nanos), String(id)])
+            }
+        }
+        line(["crc32c", String(CRC32C.checksum(out))])
+        return out
     }
 
     private func decode(_ data: Data) -> (BudgetTally, [LedgerMonth: Coverage])? {
         let bytes = [UInt8](data)
-        guard let nl = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-        let payload = Array(bytes[..<nl])
-        let trailer = String(decoding: bytes[(nl + 1)...], as: UTF8.self)
-        guard trailer == "crc32c \(CRC32C.checksum(payload))\n",
-              let root = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
-              root["kind"] as? String == "wanroute-budget-summary", root["version"] as? Int == 1,
-              root["month"] as? String == month.month.description, root["zone"] as? String == month.zone.identifier,
-              let cov = root["coverage"] as? [[String: Any]], let settled = root["settled"] as? [String: String],
-              let reserved = root["reserved"] as? [String: String], let open = root["open"] as? [[String: Any]]
-        else { return nil }
-        var coverage: [LedgerMonth: Coverage] = [:]
-        for c in cov {
-            guard let ms = c["month"] as? String, let m = LedgerMonth(ms), let o = (c["offset"] as? String).flatMap({ Int64($0) }),
-                  let lines = c["lines"] as? Int, let seq = (c["seq"] as? String).flatMap({ Int64($0) }), let crc = c["crc"] as? Int,
-                  let crc32 = UInt32(exactly: crc) else { return nil }
-            coverage[m] = Coverage(offset: o, lines: lines, lastSequence: seq, lastCRC: crc32)
-        }
-        func amounts(_ d: [String: String]) -> [BudgetKey: Int64]? {
-            var out: [BudgetKey: Int64] = [:]
-            for (k, v) in d {
-                guard let key = BudgetKey(k), let n = Int64(v) else { return nil }
-                out[key] = n
-            }
-            return out
-        }
+        guard let lastLine = bytes.dropLast().lastIndex(of: 0x0A).map({ $0 + 1 }), bytes.last == 0x0A else { return nil }
+        let trailer = String(decoding: bytes[lastLine..<(bytes.count - 1)], as: UTF8.self)
+        guard trailer == "crc32c\t\(bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[..<lastLine])) })" else { return nil }
         var t = BudgetTally(month: month)
-        guard let s = amounts(settled), let r = amounts(reserved) else { return nil }
-        t.settled = s
-        t.reserved = r
-        for o in open {
-            guard let job = o["job"] as? String, let rs = o["reservations"] as? [[String: Any]] else { return nil }
-            var list: [BudgetTally.Reservation] = []
-            for x in rs {
-                guard let n = (x["nanos"] as? String).flatMap({ Int64($0) }), let keys = x["keys"] as? [String] else { return nil }
-                let parsed = keys.compactMap(BudgetKey.init)
-                guard parsed.count == keys.count else { return nil }
-                list.append(BudgetTally.Reservation(nanos: n, keys: parsed))
+        var coverage: [LedgerMonth: Coverage] = [:]
+        var keySets: [Int: [BudgetKey]] = [:]
+        var keyCache: [String: BudgetKey] = [:]
+        var first = true
+        let ok: Bool = bytes.withUnsafeBytes { all in
+            var start = 0
+            while start < lastLine {
+                guard let nl = memchrIndex(all, 0x0A, from: start, to: lastLine) else { return false }
+                var fields: [UnsafeRawBufferPointer] = []
+                var f = start
+                while let tab = memchrIndex(all, 0x09, from: f, to: nl) {
+                    fields.append(UnsafeRawBufferPointer(rebasing: all[f..<tab]))
+                    f = tab + 1
+                }
+                fields.append(UnsafeRawBufferPointer(rebasing: all[f..<nl]))
+                start = nl + 1
+                func word(_ i: Int) -> String? { i < fields.count ? String(decoding: fields[i], as: UTF8.self) : nil }
+                func int(_ i: Int) -> Int64? { word(i).flatMap { Int64($0) } }
+                func quoted(_ i: Int) -> String? {
+                    guard i < fields.count else { return nil }
+                    var p = LineParser(bytes: fields[i], end: fields[i].count)
+                    guard let s = try? p.string(), p.i == fields[i].count else { return nil }
+                    return s
+                }
+                func key(_ i: Int) -> BudgetKey? {
+                    guard let s = quoted(i) else { return nil }
+                    if let k = keyCache[s] { return k }
+                    let k = BudgetKey(s)
+                    keyCache[s] = k
+                    return k
+                }
+                if first {
+                    guard word(0) == "wanroute-budget-summary", word(1) == "1", quoted(2) == month.month.description,
+                          quoted(3) == month.zone.identifier, fields.count == 4 else { return false }
+                    first = false
+                    continue
+                }
+                switch word(0) {
+                case "file":
+                    guard let ms = word(1), let m = LedgerMonth(ms), let o = int(2), let l = int(3), let seq = int(4),
+                          let crc = int(5), let crc32 = UInt32(exactly: crc) else { return false }
+                    coverage[m] = Coverage(offset: o, lines: Int(l), lastSequence: seq, lastCRC: crc32)
+                case "settled":
+                    guard let k = key(1), let n = int(2) else { return false }
+                    t.settled[k] = n
+                case "reserved":
+                    guard let k = key(1), let n = int(2) else { return false }
+                    t.reserved[k] = n
+                case "keys":
+                    guard let id = int(1) else { return false }
+                    var keys: [BudgetKey] = []
+                    for i in 2..<fields.count {
+                        guard let k = key(i) else { return false }
+                        keys.append(k)
+                    }
+                    keySets[Int(id)] = keys
+                case "open":
+                    guard let job = quoted(1), let n = int(2), let id = int(3), let keys = keySets[Int(id)] else { return false }
+                    t.open[job, default: []].append(BudgetTally.Reservation(nanos: n, keys: keys))
+                default:
+                    return false
+                }
             }
-            t.open[job] = list
+            return !first
         }
-        return (t, coverage)
+        return ok ? (t, coverage) : nil
     }
 }

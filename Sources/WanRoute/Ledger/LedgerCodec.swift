@@ -86,7 +86,15 @@ public enum LedgerCodec {
                 out.append(UInt8(ascii: "]"))
             }
             if let r = d.refusal { field("refusal", r, &out) }
-            if let b = d.reservation { budget("reserve_usd", b, &out) }
+            if let b = d.reservation {
+                // The keys a decision's reservation counts under are implied when they are the usual
+                // ones (total, its provider, each of its tags): a million jobs a month, 60 bytes each.
+                if let p = e.provider, b.budgets == BudgetKey.keys(provider: p, tags: d.tags) {
+                    field("reserve_usd", b.amount.decimalString, &out)
+                } else {
+                    budget("reserve_usd", b, &out)
+                }
+            }
         case .reserved(let b):
             budget("usd", b, &out)
         case .settled(let m):
@@ -512,12 +520,12 @@ struct LineParser {
             return Money(nanos: nanos, currency: try need(currency, "currency"))
         }
         func usd(_ nanos: Int64) -> Money { Money(nanos: nanos, currency: .usd) }
-        func reservation(_ nanos: Int64?) throws(Failure) -> LedgerBudgetAmount? {
+        func reservation(_ nanos: Int64?, implied: [BudgetKey]? = nil) throws(Failure) -> LedgerBudgetAmount? {
             guard let nanos else {
                 if budgets != nil { throw fail("\"budgets\" goes with a reserved amount") }
                 return nil
             }
-            return LedgerBudgetAmount(amount: usd(nanos), budgets: try need(budgets, "budgets"))
+            return LedgerBudgetAmount(amount: usd(nanos), budgets: try need(budgets ?? implied, "budgets"))
         }
         let body: LedgerEventBody
         switch type {
@@ -527,7 +535,8 @@ struct LineParser {
                 requiredResolution: reqRes, requiredMode: reqMode, tags: tags ?? [:], policy: try need(policy, "policy"),
                 policyDigest: policyDigest, pricingDigest: pricingDigest, mode: mode, resolution: resolution,
                 estimate: try money(estimate), estimateUSD: estimateUSD.map { Money(nanos: $0, currency: .usd) },
-                alternates: alternates ?? [], refusal: refusal, reservation: try reservation(reserveUSD)))
+                alternates: alternates ?? [], refusal: refusal,
+                reservation: try reservation(reserveUSD, implied: provider.map { BudgetKey.keys(provider: $0, tags: tags ?? [:]) })))
         case .reserved:
             body = .reserved(try reservation(try need(amount, "usd"))!)
         case .settled:

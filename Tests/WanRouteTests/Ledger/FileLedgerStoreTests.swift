@@ -277,8 +277,19 @@ final class FileLedgerStoreTests: XCTestCase {
         let store = try FileLedgerStore(directory: dir)
         let month = BudgetMonth(C.t0.month)
         _ = try await store.append([C.reserved("a", C.at(1), "2.00"), C.reserved("b", C.at(2), "3.00"), C.settled("a", C.at(3), "1.00")])
-        _ = try await store.budgetState(for: month)
+        let odd = "we\tird \"job\"\nid"
+        let extra = [C.reserved(odd, C.at(5), "0.10", tags: ["customer": "a b"]), C.reserved(odd, C.at(6), "0.20", provider: C.dashscope)]
+        _ = try await store.append(extra)
+        let before = try await store.budgetState(for: month)
         store.saveSummaries()
+        let reread = try await FileLedgerStore(directory: dir).budgetState(for: month)
+        XCTAssertEqual(reread, before, "the summary gives back exactly the fold")
+        XCTAssertEqual(reread.openReservations, 2, "jobs with reservations open")
+        _ = try await store.append([C.settled(odd, C.at(7), "0.15")])
+        let settledOdd = try await FileLedgerStore(directory: dir).budgetState(for: month)
+        XCTAssertEqual(settledOdd.settled[.provider(C.dashscope)], Money(decimal: "0.15", currency: .usd), "settled under the latest reservation's keys")
+        XCTAssertNil(settledOdd.reserved[.tag("customer", "a b")])
+        _ = try await store.append([C.reserved("b2", C.at(8), "0.00")])
         let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/summaries")
         XCTAssertEqual(names.count, 1)
         XCTAssertTrue(names[0].hasPrefix("2026-12@"), names[0])
@@ -287,15 +298,15 @@ final class FileLedgerStoreTests: XCTestCase {
         _ = try await store.append([C.reserved("c", C.at(4), "4.00")])
         let fresh = try FileLedgerStore(directory: dir)
         let s = try await fresh.budgetState(for: month)
-        XCTAssertEqual(s.committed(.total), Money(decimal: "8.00", currency: .usd))
+        XCTAssertEqual(s.committed(.total), Money(decimal: "8.15", currency: .usd))
 
         // A summary that claims more than the ledger holds is not trusted: the month is folded again.
         var text = try String(contentsOfFile: summary, encoding: .utf8)
-        XCTAssertTrue(text.contains("\"total\":\"3000000000\""), text)
-        text = text.replacingOccurrences(of: "\"total\":\"3000000000\"", with: "\"total\":\"999000000000\"")
+        XCTAssertTrue(text.contains("reserved\t\"total\"\t"), text)
+        text = text.replacingOccurrences(of: "reserved\t\"total\"\t", with: "reserved\t\"total\"\t999")
         try text.write(toFile: summary, atomically: true, encoding: .utf8)
         let s2 = try await FileLedgerStore(directory: dir).budgetState(for: month)
-        XCTAssertEqual(s2.committed(.total), Money(decimal: "8.00", currency: .usd), "a summary failing its checksum is ignored")
+        XCTAssertEqual(s2.committed(.total), Money(decimal: "8.15", currency: .usd), "a summary failing its checksum is ignored")
 
         // A summary whose covered prefix no longer matches the file is ignored too.
         let other = try directory()
