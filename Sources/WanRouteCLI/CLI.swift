@@ -30,6 +30,17 @@ public final class FileOutput: TextOutput, @unchecked Sendable {  // FileHandle 
     public func write(_ text: String) { handle.write(Data(text.utf8)) }
 }
 
+/// A ``TextOutput`` that escapes control characters (``TerminalText``) before passing text on:
+/// file names, URLs, provider answers and data-file keys are untrusted, and a raw ESC could
+/// retitle the window or clear the screen of whoever reads the output.
+final class EscapingOutput: TextOutput, @unchecked Sendable {  // immutable
+    let base: TextOutput
+    init(_ base: TextOutput) { self.base = base }
+    /// Whether the underlying output is a terminal (progress is shown only then).
+    var isTerminal: Bool { base.isTerminal }
+    func write(_ text: String) { base.write(TerminalText.escaped(text)) }
+}
+
 /// A ``TextOutput`` that keeps what was written, for in-process tests.
 public final class BufferOutput: TextOutput, @unchecked Sendable {
     private let lock = NSLock()
@@ -50,11 +61,14 @@ struct Context {
     let stderr: TextOutput
     let environment: [String: String]
     let currentDirectory: URL
+    /// Reads all of standard input (`--jobs -`); read only when a command asks.
+    var standardInput: @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
 }
 
 /// The `wanroute` command line: parses arguments, runs one command, maps every error to a
 /// message on stderr and an exit code (README, "Exit codes").
 public enum CommandLineTool {
+    /// The version `wanroute --version` prints.
     public static let version = "0.1.0"
 
 static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self, RouteCommand.self, PolicyCommand.self, RunCommand.self, SimulateCommand.self, ValidateCommand.self]
@@ -82,9 +96,15 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
     /// Everything the command reads from outside comes in here (arguments, environment, current
     /// directory) and everything it writes goes to `stdout` and `stderr`, so it runs in-process in
     /// tests exactly as the binary runs it.
+    /// `standardInput` is read only by `--jobs -`; tests hand in their own bytes.
     public static func run(arguments: [String], environment: [String: String], stdout: TextOutput, stderr: TextOutput,
-                           currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) async -> Int32 {
-        let context = Context(stdout: stdout, stderr: stderr, environment: environment, currentDirectory: currentDirectory)
+                           currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                           standardInput: @escaping @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }) async -> Int32 {
+        // The one place output leaves wanroute: nothing printed can carry a raw control character.
+        let stdout = EscapingOutput(stdout)
+        let stderr = EscapingOutput(stderr)
+        let context = Context(stdout: stdout, stderr: stderr, environment: environment, currentDirectory: currentDirectory,
+                              standardInput: standardInput)
         guard let first = arguments.first else {
             stderr.write(overview)
             return ExitCode.usage.rawValue
@@ -129,7 +149,7 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
             stderr.write("\(prefix) \(message)\nusage: \(command.synopsis); see 'wanroute \(command.name) --help'\n")
             return .usage
         case .data(let diagnostics):
-            for d in diagnostics { stderr.write("\(d)\n") }
+            DiagnosticList.write(diagnostics, to: stderr)
             let errors = diagnostics.filter { $0.severity == .error }.count
             stderr.write("\(prefix) \(errors) problem\(errors == 1 ? "" : "s") in the data files above; fix them and run again\n")
             return .dataError

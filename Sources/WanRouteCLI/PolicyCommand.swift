@@ -13,6 +13,7 @@ enum PolicyCommand: Command {
         synopsis: "wanroute policy test [FILE|DIR]... [--pricing DIR]",
         options: [
             OptionSpec("pricing", "DIR", help: "Decide against the pricing tables in DIR instead of the built-in copy of pricing/."),
+            JobOptions.contractSpec,
         ],
         positionals: "test [FILE|DIR]",
         details: """

@@ -25,10 +25,22 @@ enum PolicyOptions {
                 throw .usage("--tag '\(text)' is not KEY=VALUE (e.g. --tag customer=film)")
             }
             let key = String(text[..<eq])
+            if let problem = Job.tagKeyProblem(key) { throw .usage("--tag '\(text)': \(problem)") }
             guard tags[key] == nil else { throw .usage("--tag \(key) is given more than once") }
             tags[key] = String(text[text.index(after: eq)...])
         }
         return tags
+    }
+
+    /// Warnings for job tags the policy does not declare (when it declares its `tags`), with a
+    /// guess for a misspelt key, as `validate` warns about such tags in files.
+    static func undeclaredTags(_ tags: [String: String], _ policy: Policy) -> [String] {
+        guard let known = policy.knownTags else { return [] }
+        return tags.keys.sorted().filter { !known.contains($0) }.map { key in
+            var message = "tag \"\(key)\" is not among policy \"\(policy.name)\"'s declared tags (\(known.joined(separator: ", "))), so no rule or budget reads it"
+            if let guess = Spelling.closest(to: key, among: known) { message += "; did you mean \"\(guess)\"?" }
+            return message
+        }
     }
 
     /// A policy file when `text` names one; else a built-in policy; else a usage error listing the built-in names.

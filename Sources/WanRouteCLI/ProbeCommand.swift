@@ -16,8 +16,8 @@ enum ProbeCommand: Command {
         the content, never the file name. Width and height are as displayed (a phone video rotated
         90 degrees is portrait); stored_width and stored_height are as encoded.
 
-        Exit 0 when every file was read; 65 when a file is not a usable video or image; 1 when a
-        file or URL could not be reached. Failed files are still listed, with their error.
+        Exit 0 when every file was read; 64 when a named file does not exist; 1 when a file or URL
+        could not be read or reached; 65 when a file is not a usable video or image. Failed files are still listed, with their error.
         """
     )
 
@@ -26,6 +26,12 @@ enum ProbeCommand: Command {
         guard !args.positionals.isEmpty else { throw .usage("name at least one file or URL to probe") }
         var results: [(String, Result<ProbedMedia, CLIError>)] = []
         for location in args.positionals {
+            do throws(CLIError) {
+                try JobOptions.requireExisting(location, context)
+            } catch {
+                results.append((location, .failure(error)))
+                continue
+            }
             do {
                 results.append((location, .success(try MediaProbe.probe(JobOptions.location(location, context)))))
             } catch {
@@ -40,7 +46,12 @@ enum ProbeCommand: Command {
         for (_, result) in results {
             guard case .failure(let error) = result else { continue }
             if case .table = format { context.stderr.write("wanroute probe: error: \(message(error))\n") }
-            if case .failure = error { worst = .failure } else if worst == .ok { worst = .dataError }
+            // A missing file is a usage error (64) as in every command; then unreachable (1), then bad data (65).
+            switch error {
+            case .usage: worst = .usage
+            case .failure: if worst != .usage { worst = .failure }
+            default: if worst == .ok { worst = .dataError }
+            }
         }
         return worst
     }

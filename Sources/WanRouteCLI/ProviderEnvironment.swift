@@ -47,7 +47,8 @@ struct ProviderEnvironment {
                 throw .failure("\(error)")
             }
         }
-        return ProviderEnvironment(adapters: adapters, apiKeys: ProviderCredentials.keys(for: providers, in: context.environment),
-                                   time: SystemTimeSource(), stop: {})
+        let keys: [ProviderID: String]
+        do { keys = try ProviderCredentials.keys(for: providers, in: context.environment) } catch { throw .failure("\(error)") }
+        return ProviderEnvironment(adapters: adapters, apiKeys: keys, time: SystemTimeSource(), stop: {})
     }
 }

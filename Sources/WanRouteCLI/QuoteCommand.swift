@@ -1,3 +1,4 @@
+import Foundation
 import WanRoute
 
 /// `wanroute quote`: every matching offer priced for one job, cheapest eligible first.
@@ -9,6 +10,7 @@ enum QuoteCommand: Command {
         options: JobOptions.specs + [
             OptionSpec("provider", "ID", repeatable: true, help: "Only this provider (repeat for several): dashscope-intl, dashscope-cn, modellix, aimlapi, apixo, fal, wavespeed, runware."),
             OptionSpec("format", "F", help: "table (default), json or csv."),
+            OptionSpec("max-price-age", "DAYS", help: "Flag prices read more than DAYS days ago (default 90) with ! (JSON \"stale\": true)."),
         ],
         positionals: nil,
         details: """
@@ -36,12 +38,13 @@ enum QuoteCommand: Command {
         let catalog = try JobOptions.catalog(args, context)
         let providers = try JobOptions.providers(args, catalog)
         let quote = catalog.quote(job, providers: providers)
+        let staleness = try Staleness(args, context)
         let unsold = catalog.unsold(job, providers: providers ?? (quote.estimates.isEmpty ? nil : []))
         let skipped = args.flag("video") && args.flag("duration") ? "--duration was given, so the video was not probed" : nil
         switch format {
-        case .table: context.stdout.write(table(quote, catalog, unsold: unsold, skipped: skipped))
-        case .json: context.stdout.write(JSONWriter.pretty(json(quote, catalog, unsold: unsold)) + "\n")
-        case .csv: context.stdout.write(csv(quote, catalog))
+        case .table: context.stdout.write(table(quote, catalog, unsold: unsold, skipped: skipped, staleness: staleness))
+        case .json: context.stdout.write(JSONWriter.pretty(json(quote, catalog, unsold: unsold, staleness: staleness)) + "\n")
+        case .csv: context.stdout.write(csv(quote, catalog, staleness: staleness))
         }
         if let refusal = refusal(quote, unsold: unsold) {
             context.stderr.write("wanroute quote: \(refusal)\n")
@@ -84,7 +87,7 @@ enum QuoteCommand: Command {
         return groups.map { "\($0.0.rawValue) \($0.1.joined(separator: ", "))" }.joined(separator: "; ")
     }
 
-    static func json(_ quote: Quote, _ catalog: PriceCatalog, unsold: [String] = []) -> JSONValue {
+    static func json(_ quote: Quote, _ catalog: PriceCatalog, unsold: [String] = [], staleness: Staleness? = nil) -> JSONValue {
         let cheapest = quote.cheapest?.offerIndex
         let offers: [JSONValue] = quote.estimates.map { e in
             let offer = catalog.offers[e.offerIndex]
@@ -95,6 +98,7 @@ enum QuoteCommand: Command {
                 JSONMember("limits_published", .bool(e.limitsPublished)),
                 JSONMember("unchecked", .array(e.unchecked.map { .string($0.description) })),
                 JSONMember("source", .object([JSONMember("url", .string(offer.source.url)), JSONMember("read_on", .string(offer.source.readOn))])),
+                JSONMember("stale", .bool(staleness?.isStale(offer.source) ?? false)),
             ])
         }
         return .object([
@@ -105,13 +109,15 @@ enum QuoteCommand: Command {
         ])
     }
 
-    static func table(_ quote: Quote, _ catalog: PriceCatalog, unsold: [String] = [], skipped: String? = nil) -> String {
+    static func table(_ quote: Quote, _ catalog: PriceCatalog, unsold: [String] = [], skipped: String? = nil, staleness: Staleness? = nil) -> String {
+        var stale = false
         var t = TextTable(["", "PROVIDER", "BEHAVIOR", "MODE", "RES", "BILLED", "COST", "USD", "CONFIDENCE", "ELIGIBLE"])
         let cheapest = quote.cheapest?.offerIndex
         var converted = Set<Currency>()
         for e in quote.estimates {
             let offer = catalog.offers[e.offerIndex]
             if e.usdIsConverted, let c = e.cost?.currency { converted.insert(c) }
+            if staleness?.isStale(offer.source) == true { stale = true }
             t.rows.append([
                 e.offerIndex == cheapest ? "*" : "",
                 offer.provider.rawValue,
@@ -121,7 +127,7 @@ enum QuoteCommand: Command {
                 e.billableSeconds.map { "\($0.decimalString) s" } ?? "unknown",
                 e.cost?.description ?? "price unknown",
                 e.usd.map { (e.usdIsConverted ? "~" : "") + $0.description } ?? "-",
-                offer.source.confidence.rawValue,
+                offer.source.confidence.rawValue + (staleness?.isStale(offer.source) == true ? "!" : ""),
                 eligibility(e),
             ])
         }
@@ -132,6 +138,7 @@ enum QuoteCommand: Command {
         if let refusal = refusal(quote, unsold: unsold) { out += refusal.prefix(1).uppercased() + refusal.dropFirst() + ".\n" }
         var notes: [String] = []
         if cheapest != nil { notes.append("* cheapest eligible offer") }
+        if stale, let staleness { notes.append("! price read more than \(staleness.maximumDays) days ago: check its source, or lay your own over it with --contract") }
         notes += catalog.conversionNotes(converted)
         let quoteOnly = Set(quote.estimates.map { catalog.offers[$0.offerIndex].providerIndex })
             .map { catalog.providers[$0] }.filter { !$0.hasAdapter }.map(\.id.rawValue).sorted()
@@ -142,10 +149,10 @@ enum QuoteCommand: Command {
         return out
     }
 
-    static func csv(_ quote: Quote, _ catalog: PriceCatalog) -> String {
+    static func csv(_ quote: Quote, _ catalog: PriceCatalog, staleness: Staleness? = nil) -> String {
         var out = CSV.line(["provider", "behavior", "mode", "resolution", "billable_seconds", "cost_amount", "cost_currency",
                             "usd_amount", "usd_converted", "confidence", "eligible", "cheapest", "reasons",
-                            "limits_published", "unchecked"])
+                            "limits_published", "unchecked", "read_on", "stale"])
         let cheapest = quote.cheapest?.offerIndex
         for e in quote.estimates {
             let offer = catalog.offers[e.offerIndex]
@@ -156,8 +163,38 @@ enum QuoteCommand: Command {
                 e.usd?.decimalString ?? "", e.usd == nil ? "" : String(e.usdIsConverted), offer.source.confidence.rawValue,
                 String(e.isEligible), String(e.offerIndex == cheapest), e.reasons.map(\.description).joined(separator: "; "),
                 String(e.limitsPublished), e.unchecked.map(\.description).joined(separator: "; "),
+                offer.source.readOn, String(staleness?.isStale(offer.source) ?? false),
             ])
         }
         return out
     }
+}
+
+/// Which prices `quote` flags as old: read more than `--max-price-age` days (default 90) before
+/// today (UTC; `WANROUTE_TODAY=YYYY-MM-DD` fixes the day, for reproducible output).
+struct Staleness {
+    static let defaultDays = 90
+    let maximumDays: Int
+    let today: String
+
+    init(_ args: ParsedArguments, _ context: Context) throws(CLIError) {
+        maximumDays = try args.value("max-price-age").map { text throws(CLIError) -> Int in
+            guard let n = Int(text), (0...36_500).contains(n) else {
+                throw .usage("--max-price-age must be a whole number of days from 0 to 36500, not '\(text)'")
+            }
+            return n
+        } ?? Self.defaultDays
+        if let fixed = context.environment["WANROUTE_TODAY"] {
+            guard Provenance.dayNumber(fixed) != nil else { throw .usage("WANROUTE_TODAY '\(fixed)' is not a date of the form YYYY-MM-DD") }
+            today = fixed
+        } else {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = "yyyy-MM-dd"
+            today = formatter.string(from: Date())
+        }
+    }
+
+    func isStale(_ source: Provenance) -> Bool { (source.ageInDays(asOf: today) ?? 0) > maximumDays }
 }

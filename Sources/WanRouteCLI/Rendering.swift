@@ -84,3 +84,30 @@ func humanBytes(_ bytes: Int64) -> String {
     }
     return "\(bytes) B"
 }
+
+/// Diagnostics for people: the first ``shown`` in full, then how many more, so a hostile file
+/// with 200,000 unknown keys prints a screenful rather than megabytes.
+enum DiagnosticList {
+    static let shown = 100
+
+    /// Writes the list, one diagnostic a line, capped.
+    static func write(_ diagnostics: [Diagnostic], to output: TextOutput) {
+        var text = ""
+        for d in diagnostics.prefix(shown) { text += "\(d)\n" }
+        if diagnostics.count > shown {
+            text += "... and \(grouped(diagnostics.count - shown)) more\n"
+        }
+        output.write(text)
+    }
+
+    /// `199990` as `199,990`.
+    static func grouped(_ n: Int) -> String {
+        let digits = Array(String(n))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return out
+    }
+}

@@ -35,6 +35,9 @@ enum RouteCommand: Command {
         job.tags = tags
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
+        for warning in PolicyOptions.undeclaredTags(job.tags, router.policy) {
+            context.stderr.write("wanroute route: warning: \(warning)\n")
+        }
         let decision = router.decide(job)
         switch format {
         case .json: context.stdout.write(JSONWriter.pretty(json(decision, router.policy, catalog)) + "\n")

@@ -6,11 +6,12 @@ enum RunCommand: Command {
     static let spec = CommandSpec(
         name: "run",
         summary: "Route jobs by a policy and run them: submit, poll, retry, fail over; one JSON line per job.",
-        synopsis: "wanroute run --image URL --video URL [--duration S] [job flags] --policy FILE|NAME [--tag KEY=VALUE]... [--sandbox] | --jobs FILE.jsonl [--concurrency N] --policy FILE|NAME [--sandbox]",
-        options: JobOptions.specs + PolicyOptions.specs + [
-            OptionSpec("jobs", "FILE", help: "Run every job in a JSON Lines file (one object per line; see README) instead of one job from flags."),
+        synopsis: "wanroute run --image URL|PATH --video URL [--duration S] [job flags] --policy FILE|NAME [--tag KEY=VALUE]... [--sandbox] | --jobs FILE.jsonl [--concurrency N] --policy FILE|NAME [--sandbox]",
+        options: JobOptions.specs.map { $0.name == "image" ? imageSpec : $0 } + PolicyOptions.specs + [
+            OptionSpec("jobs", "FILE", help: "Run every job in a JSON Lines file (one object per line; see README; - reads standard input) instead of one job from flags."),
             OptionSpec("concurrency", "N", help: "Jobs in flight at once with --jobs (default 4; per-provider limits still apply)."),
             OptionSpec("deadline", "S", help: "Stop polling a job after S seconds, keeping its task id (default 3600)."),
+            OptionSpec("max-in-flight", "ID=N", repeatable: true, help: "At most N tasks at once on provider ID's account (repeat, or ID=N,ID=N); over the policy's max_in_flight and the defaults (DashScope 1, others 16)."),
             OptionSpec("sandbox", help: "Run against the built-in provider simulator on loopback: no API keys, no money, provider time 100x faster."),
         ],
         positionals: nil,
@@ -21,14 +22,24 @@ enum RunCommand: Command {
         error before anything is submitted; alternates without a key are skipped. Base URLs can be
         pointed at a gateway with WANROUTE_<PROVIDER>_BASE_URL (e.g. WANROUTE_APIXO_BASE_URL).
 
+        Inputs: providers fetch the video from an http(s) URL. The image may be a local file only
+        for the AI/ML API, which takes it inline as a base64 data URI (at most 10 MB); DashScope,
+        Modellix and APIXO fetch the image from a URL too, so with a local --image only AI/ML API
+        offers qualify, and a policy that allows none of them is an error before anything runs.
+
         Each finished job prints one JSON line on stdout: id, status (succeeded, failed, refused,
-        needs-attention, unfinished), provider, mode, resolution, task_id, result_url, estimated_cost,
-        actual_cost and its source, and every attempt. A submission that got no answer is never
-        re-submitted: the job ends needs-attention with the ids it has. Progress goes to stderr when
-        it is a terminal.
+        needs-attention, unfinished, stopped), provider, mode, resolution, task_id, result_url,
+        estimated_cost, actual_cost and its source, both in USD beside (estimated_usd, actual_usd),
+        cost_alert when the actual is more than 10% off the estimate, and every attempt. A
+        submission that got no answer is never re-submitted: the job ends needs-attention with the
+        ids it has. Progress goes to stderr when it is a terminal.
+
+        Failures that belong to an account (out of balance, auth, rate limits) fail over to another
+        account's offer, never to another mode of the same account. DashScope runs one task at a time
+        per account unless --max-in-flight or the policy's max_in_flight says more.
 
         Exit 0 when every job succeeded, 2 when the policy refused a job (and none failed), 1 when a
-        job failed, needs attention or is unfinished.
+        job failed, needs attention, is unfinished or was stopped.
         """
     )
 
@@ -36,7 +47,9 @@ enum RunCommand: Command {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         var options = ExecutorOptions()
-        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text) }
+        if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text, flag: "deadline") }
+        options.concurrency.merge(router.policy.maxInFlight) { _, policy in policy }
+        options.concurrency.merge(try maxInFlight(args, catalog)) { _, flag in flag }
         let concurrency = try args.value("concurrency").map { text throws(CLIError) -> Int in
             guard let n = Int(text), (1...1_000).contains(n) else { throw .usage("--concurrency must be a whole number from 1 to 1000, not '\(text)'") }
             return n
@@ -47,22 +60,31 @@ enum RunCommand: Command {
             for flag in ["image", "video", "duration", "behavior", "resolution", "mode", "tag"] where args.flag(flag) {
                 throw .usage("--\(flag) describes a single job; with --jobs, put it in each line of the file")
             }
-            orders = try JobsFileReader.read(context.url(file), name: file, context: context)
+            orders = try JobsFileReader.read(context.url(file), name: file, context: context, sandbox: args.flag("sandbox"))
         } else {
             if args.flag("concurrency") { throw .usage("--concurrency goes with --jobs") }
-            guard let image = args.value("image"), let video = args.value("video") else {
-                throw .usage("give the inputs with --image URL and --video URL (or a batch with --jobs FILE)")
+            guard var image = args.value("image"), let video = args.value("video") else {
+                throw .usage("give the inputs with --image URL|PATH and --video URL (or a batch with --jobs FILE)")
             }
-            for (flag, url) in [("image", image), ("video", video)] where !MediaProbe.isRemote(url) {
-                throw .usage("--\(flag) must be an http(s) URL the provider can fetch, not '\(url)'")
+            guard MediaProbe.isRemote(video) else {
+                throw .usage("--video must be an http(s) URL the provider can fetch, not '\(video)': upload the video first")
+            }
+            var inlineImage: ImageProbe?
+            if !MediaProbe.isRemote(image) {
+                (image, inlineImage) = try inline(image, context)
             }
             // The sandbox fetches nothing: the inputs are only names for the simulator.
             if args.flag("sandbox"), !args.flag("duration") {
                 throw .usage("--sandbox fetches no real files: give the reference video's length with --duration S")
             }
-            var job = try JobOptions.job(args, context, probeImage: !args.flag("sandbox"))
+            var job = try JobOptions.job(args, context, probeImage: !args.flag("sandbox") && inlineImage == nil)
+            if let inlineImage { job.image = inlineImage.facts(url: image) }
             job.tags = try PolicyOptions.tags(args)
             orders = [JobOrder(id: "job-1", job: job, imageURL: image, videoURL: video)]
+            if inlineImage != nil, let refusal = router.decide(job).refusal {
+                let takers = catalog.providers.filter { $0.hasAdapter && $0.limits.urlSchemes?.contains("data") == true }.map(\.displayName)
+                throw .usage("--image \(args.value("image")!) is a local file, which only \(takers.joined(separator: ", ")) takes (inline, as a data URI), and \(refusal); upload the image and pass its https:// URL, or use a policy that allows \(takers.count == 1 ? "it" : "them")")
+            }
         }
 
         let environment = try ProviderEnvironment.make(sandbox: args.flag("sandbox"), context: context)
@@ -71,8 +93,20 @@ enum RunCommand: Command {
         // A choice wanroute cannot submit to, or has no key for, is an error before anything is
         // submitted. This looks ahead only; each job is decided again when it starts.
         for order in orders {
+            for warning in PolicyOptions.undeclaredTags(order.job.tags, router.policy) {
+                context.stderr.write("wanroute run: warning: job \(order.id): \(warning)\n")
+            }
+        }
+        for order in orders {
             let decision = router.decide(order.job)
             guard let choice = decision.choice?.offer.provider else { continue }
+            // A deadline before the provider's first poll would end every job unchecked.
+            if args.flag("deadline") {
+                for provider in [choice] + decision.alternates.map(\.offer.provider) {
+                    guard let first = environment.adapters[provider]?.pollSchedule.firstPoll, options.deadline < first else { continue }
+                    throw .usage("--deadline \(options.deadline) is shorter than \(provider)'s first poll, \(first) after submitting, so the job could never be checked; give at least \(first.decimalString)")
+                }
+            }
             if environment.adapters[choice] == nil {
                 let runnable = Policy.builtInNames.filter { $0 != "cheapest" }.joined(separator: ", ")
                 throw .failure("policy \"\(decision.policyName)\" chose \(choice) for job \(order.id), which wanroute can only quote (no adapter); run with a policy that does not allow quote-only providers (\"allow_quote_only\": false), such as \(runnable)")
@@ -105,22 +139,69 @@ enum RunCommand: Command {
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok
     }
+
+    /// `--max-in-flight ID=N`, repeated or comma-separated; N from 1 to 1000, ID in the catalog.
+    static func maxInFlight(_ args: ParsedArguments, _ catalog: PriceCatalog) throws(CLIError) -> [ProviderID: Int] {
+        var limits: [ProviderID: Int] = [:]
+        let known = catalog.providers.map(\.id.rawValue)
+        for item in args.values("max-in-flight").flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { throw .usage("--max-in-flight takes PROVIDER=N such as dashscope-cn=3, not '\(item)'") }
+            guard let id = ProviderID(parts[0]), catalog.provider(id) != nil else {
+                let guess = Spelling.closest(to: parts[0], among: known).map { " (did you mean '\($0)'?)" } ?? ""
+                throw .usage("--max-in-flight: unknown provider '\(parts[0])'\(guess); known: \(known.joined(separator: ", "))")
+            }
+            guard let n = Int(parts[1]), (1...1_000).contains(n) else {
+                throw .usage("--max-in-flight \(id): '\(parts[1])' is not a whole number of tasks from 1 to 1000")
+            }
+            limits[id] = n
+        }
+        return limits
+    }
+}
+
+extension RunCommand {
+    static let imageSpec = OptionSpec("image", "URL|PATH", help: "The character image: an http(s) URL, or a local file sent inline as a data URI (only the AI/ML API takes that).")
+
+    /// A local image as a data URI and its probe; a missing file is a usage error like every missing file.
+    static func inline(_ path: String, _ context: Context) throws(CLIError) -> (String, ImageProbe) {
+        let url = context.url(path)
+        guard FileManager.default.fileExists(atPath: url.path) else { throw .usage("--image '\(path)' does not exist") }
+        do { return try MediaProbe.dataURI(forImageAt: url.path) } catch { throw JobOptions.probeFailure(path, error) }
+    }
 }
 
 /// Reads a `--jobs` file (``JobsFile``), every problem reported at once; a line without
 /// `duration` has its video probed.
 enum JobsFileReader {
-    static func read(_ url: URL, name: String, context: Context) throws(CLIError) -> [JobOrder] {
+    /// The largest jobs file read (16 MiB, some 50,000 jobs); checked before anything is parsed.
+    static let maximumBytes: Int64 = 16 << 20
+
+    static func read(_ url: URL, name: String, context: Context, sandbox: Bool = false) throws(CLIError) -> [JobOrder] {
         let text: String
-        do throws(SourceFileError) { text = try SourceFile.read(url, name: name).text } catch {
-            throw .failure(error.description)
+        if name == "-" {
+            // `--jobs -`: the lines come on standard input, named "stdin" in diagnostics.
+            let data = context.standardInput()
+            guard data.count <= maximumBytes else { throw .dataMessage("standard input holds more than \(maximumBytes) bytes of jobs; split the batch") }
+            guard let input = String(data: data, encoding: .utf8) else { throw .dataMessage("standard input is not UTF-8 text") }
+            text = input
+        } else {
+            guard FileManager.default.fileExists(atPath: url.path) else { throw .usage("--jobs '\(name)' does not exist") }
+            do throws(SourceFileError) { text = try SourceFile.read(url, name: name, limit: maximumBytes, what: "a jobs file").text } catch {
+                throw .failure(error.description)
+            }
         }
-        let (lines, diagnostics) = JobsFile.parse(text, name: name)
+        let (lines, diagnostics) = JobsFile.parse(text, name: name == "-" ? "stdin" : name)
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
         if lines.isEmpty { throw .dataMessage("\(name) holds no jobs; write one JSON object per line") }
+        // The sandbox fetches nothing (README): every line must say how long its video is.
+        if sandbox, let line = lines.first(where: { $0.duration == nil }) {
+            throw .usage("--sandbox fetches no real files, but job \(line.id) in \(name) has no \"duration\"; give every line one")
+        }
         var orders: [JobOrder] = []
         for line in lines {
-            let probe = line.duration == nil ? try JobOptions.probeVideo(line.videoURL, context) : nil
+            // Checked as quote checks it: a probed 0 s video is refused before anything is submitted.
+            let probe = line.duration == nil ? try JobOptions.probedVideo(line.videoURL, context) : nil
             guard let order = line.order(probe: probe) else { throw .dataMessage("\(line.videoURL): no duration") }
             orders.append(order)
         }

@@ -24,21 +24,23 @@ enum SimulateCommand: Command {
     static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         var port: UInt16 = 0
         if let text = args.value("port") {
-            guard let p = UInt16(text), p > 0 else { throw .usage("--port must be a number from 1 to 65535, not '\(text)'") }
+            guard let p = UInt16(text) else { throw .usage("--port must be a number from 0 (any free port) to 65535, not '\(text)'") }
             port = p
         }
         let key = args.value("key") ?? "sim-key"
+        if let problem = ProviderCredentials.problem(withKey: key) { throw .usage("--key \(problem)") }
         var configuration = ProviderSimulator.Configuration(apiKey: key)
         configuration.apiKeys[ProviderEndpoints.dashscopeCN] = [key + "-cn"]
         let simulator = ProviderSimulator(configuration: configuration)
         let base: URL
-        do { base = try simulator.start(port: port) } catch { throw .failure("could not listen on 127.0.0.1:\(port): \(error)") }
-        var lines = ["# wanroute provider simulator on \(base.absoluteString); key: \(key)"]
+        do { base = try simulator.start(port: port) } catch { throw .failure("\(error)") }
+        var lines = ["# wanroute provider simulator on \(base.absoluteString); key: \(shellQuoted(key))"]
         for p in ProviderEndpoints.defaults.keys.sorted() {
             lines.append("export \(ProviderEndpoints.environmentVariable(for: p))=\(base.absoluteString)")
         }
-        for p in ["DASHSCOPE_API_KEY", "MODELLIX_API_KEY", "AIMLAPI_API_KEY", "APIXO_API_KEY"] { lines.append("export \(p)=\(key)") }
-        lines.append("export DASHSCOPE_CN_API_KEY=\(key)-cn")
+        // Quoted for the shell, so a key with spaces or `;` is exported as given, never run.
+        for p in ["DASHSCOPE_API_KEY", "MODELLIX_API_KEY", "AIMLAPI_API_KEY", "APIXO_API_KEY"] { lines.append("export \(p)=\(shellQuoted(key))") }
+        lines.append("export DASHSCOPE_CN_API_KEY=\(shellQuoted(key + "-cn"))")
         context.stdout.write(lines.joined(separator: "\n") + "\n")
         // Serve until SIGINT or SIGTERM; the handler threads do the work.
         signal(SIGINT, SIG_IGN)
@@ -58,9 +60,14 @@ enum SimulateCommand: Command {
                 return s
             }
         }
-        sources.forEach { $0.cancel() }
+        for source in sources { source.cancel() }
         simulator.stop()
         context.stderr.write("simulator stopped; \(simulator.tasks.count) tasks served\n")
         return .ok
+    }
+
+    /// `'text'` with any `'` written as `'\''`: safe to paste into a POSIX shell.
+    static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

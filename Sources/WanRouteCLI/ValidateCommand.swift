@@ -31,7 +31,7 @@ enum ValidateCommand: Command {
         }
         let files = try context.sourceFiles(targets)
         let diagnostics = DataFileValidator.validate(files)
-        for d in diagnostics { context.stderr.write("\(d)\n") }
+        DiagnosticList.write(diagnostics, to: context.stderr)
         let errors = diagnostics.filter { $0.severity == .error }.count
         let warnings = diagnostics.count - errors
         let summary = "checked \(files.count) file\(files.count == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"

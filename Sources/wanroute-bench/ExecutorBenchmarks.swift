@@ -1,5 +1,6 @@
 import Foundation
 import WanRoute
+import WanRouteTesting
 
 /// An adapter that answers at once: queued, running, then succeeded, so only the executor's own
 /// work is measured ("provider time excluded").

@@ -30,7 +30,7 @@ func runStartupBenchmark() throws {
     var samples: [Double] = []
     for i in 0..<60 {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for arg in argv { free(arg) } }
         var pid: pid_t = 0
         let start = monotonicNanos()
         guard posix_spawn(&pid, binary, &actions, nil, &argv, environ) == 0 else { throw NSError(domain: "bench", code: 2) }

@@ -1,8 +1,8 @@
 // Benchmarks behind BENCHMARKS.md. Build and run in release mode:
 //   swift build -c release && .build/release/wanroute-bench [group...]
-// Groups: quote, startup, probe, routing, executor, inflight, ledger-codec, ledger-append, ledger-month (default:
-// all but ledger-month, which writes a 1 GB month; run inflight alone for its memory figure, since
-// peak memory is the whole process's).
+// Groups: quote, startup, probe, routing, executor, inflight, postgres, report, ledger-codec,
+// ledger-append, ledger-month (default: all but ledger-month, which writes a 1.3 GB month; run
+// inflight alone for its memory figure, since peak memory is the whole process's).
 import Foundation
 
 let groups: [(String, () throws -> Void)] = [
@@ -12,6 +12,8 @@ let groups: [(String, () throws -> Void)] = [
     ("routing", runRoutingBenchmarks),
     ("executor", runExecutorBenchmarks),
     ("inflight", runInFlightBenchmark),
+    ("postgres", runPostgresBenchmarks),
+    ("report", runReportBenchmarks),
     ("ledger-codec", runLedgerCodecBenchmarks),
     ("ledger-append", runLedgerAppendBenchmarks),
     ("ledger-month", runLedgerMonthBenchmark),

@@ -11,12 +11,14 @@ public enum DocumentKind: String, Sendable, CaseIterable {
     case policy
     /// A policy's test cases (`policies/*.tests.json`).
     case policyTests = "policy-tests"
+    /// Negotiated prices laid over the pricing tables (`--contract FILE|DIR`).
+    case contractPrices = "contract-prices"
 
     /// The version of this kind's schema that this build reads.
     public var currentVersion: Int64 { 1 }
 
     /// The kinds people write by hand and `wanroute validate` checks.
-    public static let dataFiles: [DocumentKind] = [.pricing, .exchangeRates, .policy, .policyTests]
+    public static let dataFiles: [DocumentKind] = [.pricing, .exchangeRates, .policy, .policyTests, .contractPrices]
 
     /// How messages name a document of this kind.
     var noun: String {
@@ -25,6 +27,7 @@ public enum DocumentKind: String, Sendable, CaseIterable {
         case .exchangeRates: return "exchange-rates file"
         case .policy: return "policy"
         case .policyTests: return "policy-tests file"
+        case .contractPrices: return "contract-prices file"
         }
     }
 

@@ -33,9 +33,21 @@ final class DiagnosticSink {
         }
     }
 
+    /// The largest value a decimal field may hold unless it says otherwise: money (scale 9) up to
+    /// ``Money/largestNanos``, seconds (scale 6) up to ``Seconds/longestJob``. Bounding every
+    /// value where it is read is what keeps every product of money and time inside Int64.
+    static func defaultMaximum(scale: Int) -> Int64 {
+        switch scale {
+        case Money.scale: return Money.largestNanos
+        case Seconds.scale: return Seconds.longestJob.micros
+        default: return Int64.max
+        }
+    }
+
     /// A value that must be an exact decimal string, as a count of 10^-scale units; nil (with a
-    /// diagnostic) otherwise. `example` and `numberReason` word the messages for the field's kind.
-    func decimal(_ v: JSONValue, path p: String, scale: Int, allowNegative: Bool = false,
+    /// diagnostic) otherwise. `example` and `numberReason` word the messages for the field's kind;
+    /// `maximum` (default: ``defaultMaximum(scale:)``) bounds its magnitude.
+    func decimal(_ v: JSONValue, path p: String, scale: Int, allowNegative: Bool = false, maximum: Int64? = nil,
                  example: String = "\"0.04\"",
                  numberReason: String = "numbers are read as binary floating point by many tools and may not be exact") -> Int64? {
         switch v {
@@ -47,6 +59,11 @@ final class DiagnosticSink {
             case .success(let n):
                 if n < 0, !allowNegative {
                     error(p, "\"\(text)\" is negative; it must be zero or more")
+                    return nil
+                }
+                let most = maximum ?? Self.defaultMaximum(scale: scale)
+                if n.magnitude > most.magnitude {
+                    error(p, "\"\(text)\" is larger than the most accepted here, \(FixedDecimal.format(most, scale: scale)); check the value")
                     return nil
                 }
                 return n
@@ -131,8 +148,21 @@ final class ObjectReader {
     /// A whole JSON number within `range`.
     func integer(_ key: String, in range: ClosedRange<Int64>, required: Bool = true) -> Int64? {
         guard let v = value(key, required: required) else { return nil }
-        guard case .number(let text) = v, let n = Int64(text) else {
-            sink.error(childPath(key), "expected a whole number, found \(v.typeName == "a number" ? "a fraction" : v.typeName)")
+        guard case .number(let text) = v else {
+            sink.error(childPath(key), "expected a whole number, found \(v.typeName)")
+            return nil
+        }
+        guard let n = Int64(text) else {
+            let digits = text.utf8.filter { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
+            let why: String
+            if text.contains(where: { $0 == "e" || $0 == "E" }) {
+                why = "found \(Self.excerpt(text)), a number with an exponent; write it as plain digits such as \(range.lowerBound)"
+            } else if text.contains(".") {
+                why = "found a fraction, \(Self.excerpt(text))"
+            } else {
+                why = "found a \(digits)-digit number, outside \(range.lowerBound)...\(range.upperBound)"
+            }
+            sink.error(childPath(key), "expected a whole number, \(why)")
             return nil
         }
         guard range.contains(n) else {
@@ -153,14 +183,20 @@ final class ObjectReader {
             sink.error(childPath(key), "must not be negative")
             return nil
         }
+        // A million (seconds, or seconds per second) is beyond any real figure and keeps every
+        // latency estimate for a day-long job well inside Int64 when shown in whole seconds.
+        guard micros <= 1_000_000 * 1_000_000 else {
+            sink.error(childPath(key), "\(text) is larger than the most accepted here, 1000000; check the value")
+            return nil
+        }
         return Double(micros) / 1_000_000
     }
 
     /// An exact decimal written as a JSON string ("0.04"), as a count of 10^-scale units.
     /// A JSON number is refused: it reads as a binary float in most tools and may not be exact.
-    func decimal(_ key: String, scale: Int, required: Bool = true, allowNegative: Bool = false) -> Int64? {
+    func decimal(_ key: String, scale: Int, required: Bool = true, allowNegative: Bool = false, maximum: Int64? = nil) -> Int64? {
         guard let v = value(key, required: required) else { return nil }
-        return sink.decimal(v, path: childPath(key), scale: scale, allowNegative: allowNegative)
+        return sink.decimal(v, path: childPath(key), scale: scale, allowNegative: allowNegative, maximum: maximum)
     }
 
     /// An object of string values, such as a job's `tags`; empty when absent.
@@ -172,7 +208,9 @@ final class ObjectReader {
         }
         var map: [String: String] = [:]
         for m in members {
-            if let s = m.value.stringValue { map[m.key] = s } else { sink.error("\(childPath(key)).\(m.key)", "expected a string, found \(m.value.typeName)") }
+            let path = "\(childPath(key)).\(ObjectReader.excerpt(m.key))"
+            if let problem = Job.tagKeyProblem(m.key) { sink.error(path, problem); continue }
+            if let s = m.value.stringValue { map[m.key] = s } else { sink.error(path, "expected a string, found \(m.value.typeName)") }
         }
         return map
     }
@@ -191,6 +229,11 @@ final class ObjectReader {
             return nil
         }
         return items.enumerated().map { ($0.element, "\(childPath(key))[\($0.offset)]") }
+    }
+
+    /// A value quoted in a message: at most 40 characters, so a hostile file cannot flood the output.
+    static func excerpt(_ text: String) -> String {
+        text.count <= 40 ? text : String(text.prefix(37)) + "..."
     }
 
     /// Reports every key that no accessor asked for.

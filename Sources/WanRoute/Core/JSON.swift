@@ -42,12 +42,12 @@ public enum JSONValue: Sendable, Equatable {
     }
 }
 
-/// One `"key": value` member of a JSON object, in document order.
 extension JSONValue {
     /// A string, or null.
     public static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
 }
 
+/// One `"key": value` member of a JSON object, in document order.
 public struct JSONMember: Sendable, Equatable {
     /// The member's name, unescaped.
     public var key: String
@@ -354,7 +354,9 @@ public enum JSONWriter {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if u.value < 0x20 {
+                // Control characters (C0, DEL, C1) and bidirectional overrides are escaped, so a
+                // value a provider or a file chose can never drive the terminal that shows the JSON.
+                if TerminalText.mustEscape(u) {
                     let hex = String(u.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {

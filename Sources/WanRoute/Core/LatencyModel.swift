@@ -10,6 +10,6 @@ public struct LatencyModel: Sendable, Equatable {
 
     /// Expected seconds from submission to result for a clip of `duration`.
     public func expectedSeconds(for duration: Seconds) -> Double {
-        queueSeconds + secondsPerOutputSecond * Double(duration.micros) / 1_000_000
+        queueSeconds + secondsPerOutputSecond * Double(min(max(duration.micros, 0), Seconds.longestJob.micros)) / 1_000_000
     }
 }

@@ -64,15 +64,37 @@ public struct Money: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(currency.code) \(decimalString)" }
 
     /// The sum of two amounts of one currency. Mixing currencies is a programming error.
+    ///
+    /// Every amount wanroute reads is bounded far inside Int64 (see ``Money/largestNanos``), so a sum of
+    /// them cannot overflow; for amounts from elsewhere use ``adding(_:)``, which cannot trap.
     public static func + (a: Money, b: Money) -> Money {
         precondition(a.currency == b.currency, "adding \(a.currency) to \(b.currency)")
-        return Money(nanos: a.nanos + b.nanos, currency: a.currency)
+        return a.adding(b) ?? Money(nanos: a.nanos > 0 ? .max : .min, currency: a.currency)
     }
 
-    /// The amount times a whole count (a number of billable units).
+    /// The amount times a whole count (a number of billable units); saturates rather than traps,
+    /// use ``multiplied(by:)`` to see an overflow.
     public static func * (a: Money, count: Int64) -> Money {
-        Money(nanos: a.nanos * count, currency: a.currency)
+        a.multiplied(by: count) ?? Money(nanos: (a.nanos < 0) != (count < 0) ? .min : .max, currency: a.currency)
     }
+
+    /// The exact sum, or nil when it does not fit (or the currencies differ).
+    public func adding(_ other: Money) -> Money? {
+        guard currency == other.currency else { return nil }
+        let (sum, overflow) = nanos.addingReportingOverflow(other.nanos)
+        return overflow ? nil : Money(nanos: sum, currency: currency)
+    }
+
+    /// The exact product with a count, or nil when it does not fit.
+    public func multiplied(by count: Int64) -> Money? {
+        let (product, overflow) = nanos.multipliedReportingOverflow(by: count)
+        return overflow ? nil : Money(nanos: product, currency: currency)
+    }
+
+    /// The largest amount any data file may state (a price, a fee, a limit, a budget): one
+    /// million units of a currency. With durations bounded to a day (``Seconds/longestJob``),
+    /// every product of a price and a duration stays below 10^17 nano-units, far inside Int64.
+    public static let largestNanos: Int64 = 1_000_000 * 1_000_000_000
 }
 
 /// A time span held exactly as an Int64 count of microseconds.
@@ -98,12 +120,27 @@ public struct Seconds: Hashable, Sendable, Comparable, CustomStringConvertible {
         self.micros = n
     }
 
+    /// The longest job wanroute accepts: a day of video. Every duration read from outside (the
+    /// command line, a video's headers, a jobs file, a policy test, a provider's billed seconds)
+    /// is held to it where it is read, which is what keeps every price × duration inside Int64.
+    public static let longestJob = Seconds(micros: 86_400 * 1_000_000)
+
+    /// Whether this is a duration a job may have: more than zero, at most ``longestJob``.
+    public var isValidJobDuration: Bool { micros > 0 && micros <= Seconds.longestJob.micros }
+
     /// A container duration `value / timescale`, rounded to the nearest microsecond (halves up).
+    ///
+    /// Never traps: a quotient beyond Int64 saturates at `Int64.max` microseconds (callers bound
+    /// durations to ``longestJob`` and refuse such values), and a timescale that is not positive
+    /// gives `Int64.max` too.
     public init(value: Int64, timescale: Int64) {
-        precondition(timescale > 0, "timescale must be positive")
+        guard timescale > 0 else { self.micros = .max; return }
         let (high, low) = value.magnitude.multipliedFullWidth(by: 1_000_000)
+        // dividingFullWidth traps when the quotient does not fit in 64 bits: that is high >= divisor.
+        guard high < UInt64(timescale) else { self.micros = value < 0 ? .min : .max; return }
         let (q, r) = UInt64(timescale).dividingFullWidth((high, low))
-        let rounded = Int64(clamping: q + (r * 2 >= UInt64(timescale) ? 1 : 0))
+        let (up, overflow) = q.addingReportingOverflow(r >= UInt64(timescale) - r ? 1 : 0)
+        let rounded = overflow ? Int64.max : Int64(clamping: up)
         self.micros = value < 0 ? -rounded : rounded
     }
 

@@ -26,6 +26,12 @@ public struct SourceFile: Sendable, Equatable {
         self.text = text
     }
 
+    /// The largest pricing, policy or policy-tests file read (1 MiB; the shipped ones are a few
+    /// kilobytes). Checked before parsing, so a huge file costs nothing.
+    public static let maximumBytes: Int64 = 1 << 20
+    /// The most `*.json` files read from one directory.
+    public static let maximumFilesPerDirectory = 1_000
+
     /// Every `*.json` file directly inside `directory`, sorted by name, each named by its path.
     public static func jsonFiles(in directory: URL) throws(SourceFileError) -> [SourceFile] {
         let names: [String]
@@ -34,21 +40,31 @@ public struct SourceFile: Sendable, Equatable {
         } catch {
             throw .unreadable(path: directory.path, reason: "not a readable directory")
         }
+        let json = names.filter { $0.hasSuffix(".json") }
+        guard json.count <= maximumFilesPerDirectory else {
+            throw .unreadable(path: directory.path, reason: "it holds \(json.count) JSON files, more than the \(maximumFilesPerDirectory) read from one directory")
+        }
         var files: [SourceFile] = []
-        for name in names.sorted() where name.hasSuffix(".json") {
+        for name in json.sorted() {
             files.append(try read(directory.appendingPathComponent(name)))
         }
         return files
     }
 
-    /// One file's text, which must be UTF-8, named `name` in diagnostics (its path by default).
-    public static func read(_ url: URL, name: String? = nil) throws(SourceFileError) -> SourceFile {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw .unreadable(path: name ?? url.path, reason: "no such file, or not readable")
+    /// One file's text, which must be UTF-8 and at most `limit` bytes (``maximumBytes`` unless a
+    /// kind of file says otherwise; `what` names the kind in the error), named `name` in
+    /// diagnostics (its path by default). Read through ``LocalFile``: a FIFO or a device is
+    /// refused rather than waited on, and nothing past the limit is read.
+    public static func read(_ url: URL, name: String? = nil, limit: Int64 = maximumBytes,
+                            what: String = "a pricing, policy or tests file") throws(SourceFileError) -> SourceFile {
+        switch LocalFile.read(url.path, limit: limit, what: what) {
+        case .failure(let why):
+            throw .unreadable(path: name ?? url.path, reason: why.description)
+        case .success(let bytes):
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw .unreadable(path: name ?? url.path, reason: "not UTF-8 text")
+            }
+            return SourceFile(name: name ?? url.path, text: text)
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw .unreadable(path: name ?? url.path, reason: "not UTF-8 text")
-        }
-        return SourceFile(name: name ?? url.path, text: text)
     }
 }

@@ -26,8 +26,10 @@ extension Executor {
         return (charged.dropFirst().reduce(first, +), last.actualCostSource)
     }
 
-    /// What the provider billed: its reported quantity priced by the offer, else the billing rule.
+    /// What the provider billed: the money it reported, else its reported quantity priced by the
+    /// offer, else the billing rule.
     func actualCost(_ order: JobOrder, _ candidate: RankedOffer, billed: BilledQuantity?) -> (Money?, JobReport.CostSource?) {
+        if let cost = billed?.cost { return (cost, .providerReported) }
         if let seconds = billed?.seconds {
             var job = order.job
             job.duration = seconds

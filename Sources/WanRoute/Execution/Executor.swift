@@ -99,10 +99,31 @@ public final class Executor: Sendable {
         var attempts: [Attempt] = []
         var last: (RankedOffer, Attempt)?
         var started: Seconds?  // the job's first submission: the deadline counts from here
-        for candidate in [choice] + decision.alternates {
+        // Accounts that failed in a way that belongs to the account (out of balance, auth, rate
+        // limits): their other offers would fail the same way, so they are passed over, and the
+        // next qualifying offer on another account takes their place as an alternate.
+        var failedAccounts: [ProviderID: FailureClass] = [:]
+        var alternatesLeft = plan.alternates
+        var position = 0
+        while position < decision.qualifyingCount {
+            let candidate = position == 0 ? choice : decision.ranked(position)
+            position += 1
             let offer = candidate.offer
             if let reason = stopReason {
                 return await finish(stopped(order, last?.0, reason), attempts: attempts)
+            }
+            if let failure = failedAccounts[offer.provider] {
+                if position - 1 <= plan.alternates {  // one of the decision's alternates: say why it was not tried
+                    let skipped = Attempt(provider: offer.provider, mode: offer.mode, resolution: offer.resolution, outcome: .skippedSameAccount,
+                                          detail: "\(offer.provider)'s account already failed with \(failure.rawValue), so its other offers were passed over")
+                    attempts.append(skipped)
+                    _ = await record(.attemptEnded(jobID: order.id, attempt: skipped))
+                }
+                continue
+            }
+            if position > 1 {
+                guard alternatesLeft > 0 else { break }
+                alternatesLeft -= 1
             }
             if let (outcome, detail) = await skipReason(order, candidate) {
                 let skipped = Attempt(provider: offer.provider, mode: offer.mode, resolution: offer.resolution, outcome: outcome, detail: detail)
@@ -129,6 +150,7 @@ public final class Executor: Sendable {
                 guard plan.failsOver(on: failure) else {
                     return await finish(report(order, candidate, .failed, attempt, "\(attempt.detail); the policy does not fail over on \(failure.rawValue)"), attempts: attempts)
                 }
+                if failure.belongsToAccount { failedAccounts[offer.provider] = failure }
             }
         }
         guard let (candidate, attempt) = last else {
@@ -220,13 +242,37 @@ public final class Executor: Sendable {
                   message: message)
     }
 
-    /// Attaches the attempts, totals the job's cost, and records the end.
+    /// Attaches the attempts, totals the job's cost in its currency and in USD, says which
+    /// accounts it failed over from and whether the cost is far from the estimate, and records the end.
     private func finish(_ report: JobReport, attempts: [Attempt]) async -> JobReport {
         var r = report
         r.attempts = attempts
         (r.actualCost, r.actualCostSource) = total(r.attempts.filter(\.wasTried))
+        r.estimatedUSD = r.estimatedCost.flatMap(catalog.exchangeRates.usd)
+        r.actualUSD = r.actualCost.flatMap(catalog.exchangeRates.usd)
+        r.costAlert = costAlert(r)
+        let failedOver = attempts.filter(\.wasTried).dropLast().compactMap { a in a.failure.map { "failed over from \(a.provider): \($0.words)" } }
+        for note in failedOver + [r.costAlert].compactMap({ $0 }) { r.message += "; " + note }
         _ = await record(.finished(r))
         return r
+    }
+
+    /// A sentence when the actual cost is more than ``ExecutorOptions/costAlertPercent`` away from
+    /// the estimate, compared in USD (or in the common currency when a rate is missing).
+    func costAlert(_ r: JobReport) -> String? {
+        let pair: (Money, Money)? = if let a = r.actualUSD, let e = r.estimatedUSD { (a, e) }
+            else if let a = r.actualCost, let e = r.estimatedCost, a.currency == e.currency { (a, e) } else { nil }
+        guard let (actual, estimate) = pair, actual.nanos != estimate.nanos else { return nil }
+        guard estimate.nanos > 0 else { return "the actual cost \(actual) is not the estimate's \(estimate)" }
+        let difference = actual.nanos.subtractingReportingOverflow(estimate.nanos)
+        let scaled = difference.partialValue.magnitude.multipliedReportingOverflow(by: 100)
+        let direction = actual.nanos > estimate.nanos ? "above" : "below"
+        guard !difference.overflow, !scaled.overflow else { return "the actual cost \(actual) is far \(direction) the estimate \(estimate)" }
+        // Flagged when |actual - estimate| × 100 > tolerance × estimate, in exact integers.
+        let limit = UInt64(max(0, options.costAlertPercent)).multipliedReportingOverflow(by: UInt64(estimate.nanos))
+        guard !limit.overflow, scaled.partialValue > limit.partialValue else { return nil }
+        let percent = scaled.partialValue / UInt64(estimate.nanos)
+        return "the actual cost \(actual) is \(percent)% \(direction) the estimate \(estimate)"
     }
 
     /// A job that submitted nothing because submissions were stopped.
@@ -257,6 +303,15 @@ final class StopFlag: @unchecked Sendable {
     var reason: String? { lock.withLock { stored } }
 
     func set(_ reason: String) { lock.withLock { if stored == nil { stored = reason } } }
+}
+
+extension FailureClass {
+    /// Whether the failure belongs to the provider account rather than to the job or the offer:
+    /// every offer of that account would fail the same way, so failover moves to another account.
+    public var belongsToAccount: Bool { self == .outOfBalance || self == .auth || self == .rateLimited }
+
+    /// The class in words for sentences: `out of balance`, `rate limited`.
+    public var words: String { rawValue.replacingOccurrences(of: "-", with: " ") }
 }
 
 extension Attempt {

@@ -19,6 +19,9 @@ public struct ExecutorOptions: Sendable {
     /// Consecutive failed polls (5xx, time-outs) tolerated before the job needs attention.
     public var pollErrorLimit = 20
 
+    /// An actual cost more than this many percent away from the estimate is flagged in the report.
+    public var costAlertPercent: Int64 = 10
+
     /// The defaults.
     public init() {}
 }

@@ -31,16 +31,13 @@ public struct JobLine: Sendable, Equatable {
         let video = url(r, "video")
         var duration: Seconds?
         if let value = r.value("duration", required: false) {
-            // A duration is not money: a JSON number or a decimal string both read exactly here.
-            let text: String? = switch value {
-            case .number(let n): n
-            case .string(let s): s
-            default: nil
-            }
-            if let text, let d = Seconds(decimal: text), d.micros > 0 {
-                duration = d
-            } else {
-                sink.error("$.duration", "expected a positive number of seconds such as 12.5 (at most 6 decimals)")
+            // One rule for durations in every file (policies too): a decimal string, never a JSON number.
+            if let micros = sink.decimal(value, path: "$.duration", scale: Seconds.scale, example: "\"12.5\"",
+                                         numberReason: "durations are read exactly, as in policy files") {
+                let d = Seconds(micros: micros)
+                if d.isValidJobDuration { duration = d } else {
+                    sink.error("$.duration", "expected a positive number of seconds up to \(Seconds.longestJob.decimalString) (a day) such as \"12.5\"")
+                }
             }
         }
         let behavior = r.word("behavior", as: Behavior.self, required: false) ?? .animate

@@ -21,6 +21,9 @@ public enum AttemptOutcome: String, Sendable, Equatable, CaseIterable {
     case skippedNoKey = "skipped-no-key"
     /// Not tried: wanroute has no adapter for this provider.
     case skippedNoAdapter = "skipped-no-adapter"
+    /// Not tried: the same provider account already failed with an account failure (out of
+    /// balance, auth, rate limited) on an earlier offer of this job.
+    case skippedSameAccount = "skipped-same-account"
     /// Not tried: an ``ExecutionObserver`` did not admit it (a budget with no room, say).
     case skippedNotAdmitted = "skipped-not-admitted"
 }
@@ -121,6 +124,13 @@ public struct JobReport: Sendable, Equatable {
     public var actualCostSource: CostSource?
     /// The provider's own billed quantity, when it reported one.
     public var billed: BilledQuantity?
+    /// ``estimatedCost`` in US dollars (converted at the catalog's rate when in another currency).
+    public var estimatedUSD: Money?
+    /// ``actualCost`` in US dollars (converted at the catalog's rate when in another currency).
+    public var actualUSD: Money?
+    /// A sentence when the actual cost is far from the estimate (see
+    /// ``ExecutorOptions/costAlertPercent``); nil when it is close or either is unknown.
+    public var costAlert: String?
     /// Every offer tried or skipped, in order.
     public var attempts: [Attempt]
     /// A plain sentence summarising the end state.
@@ -129,7 +139,8 @@ public struct JobReport: Sendable, Equatable {
     /// Creates a report (the executor makes these; the ledger and tests rebuild them).
     public init(id: String, status: Status, provider: ProviderID? = nil, mode: Mode? = nil, resolution: Resolution? = nil,
                 taskID: String? = nil, resultURL: String? = nil, estimatedCost: Money? = nil, actualCost: Money? = nil,
-                actualCostSource: CostSource? = nil, billed: BilledQuantity? = nil, attempts: [Attempt] = [], message: String) {
+                actualCostSource: CostSource? = nil, billed: BilledQuantity? = nil, estimatedUSD: Money? = nil, actualUSD: Money? = nil,
+                costAlert: String? = nil, attempts: [Attempt] = [], message: String) {
         self.id = id
         self.status = status
         self.provider = provider
@@ -141,6 +152,9 @@ public struct JobReport: Sendable, Equatable {
         self.actualCost = actualCost
         self.actualCostSource = actualCostSource
         self.billed = billed
+        self.estimatedUSD = estimatedUSD
+        self.actualUSD = actualUSD
+        self.costAlert = costAlert
         self.attempts = attempts
         self.message = message
     }

@@ -15,10 +15,18 @@ extension JobReport {
             JSONMember("estimated_cost", estimatedCost?.json ?? .null),
             JSONMember("actual_cost", actualCost?.json ?? .null),
             JSONMember("actual_cost_source", .optional(actualCostSource?.rawValue)),
+            JSONMember("estimated_usd", Self.usdJSON(estimatedUSD, converted: estimatedCost?.currency != .usd)),
+            JSONMember("actual_usd", Self.usdJSON(actualUSD, converted: actualCost?.currency != .usd)),
+            JSONMember("cost_alert", .optional(costAlert)),
             JSONMember("billed", billed?.json ?? .null),
             JSONMember("attempts", .array(attempts.map(\.json))),
             JSONMember("message", .string(message)),
         ])
+    }
+
+    /// `{"amount", "currency": "USD", "converted"}` (as `quote` writes `usd`), or null.
+    static func usdJSON(_ usd: Money?, converted: Bool) -> JSONValue {
+        usd.map { .object([JSONMember("amount", .string($0.decimalString)), JSONMember("currency", .string("USD")), JSONMember("converted", .bool(converted))]) } ?? .null
     }
 
     /// The report as one compact JSON line, newline included.
@@ -44,12 +52,14 @@ extension Attempt {
 }
 
 extension BilledQuantity {
-    /// `{"seconds", "ratio", "credits"}`, each a string or null, as the provider reported them.
+    /// `{"seconds", "ratio", "credits", "cost"}`: the first three strings or null, as the provider
+    /// reported them; `cost` the money it reported (`{"amount", "currency"}`) or null.
     public var json: JSONValue {
         .object([
             JSONMember("seconds", .optional(seconds?.decimalString)),
             JSONMember("ratio", .optional(ratio)),
             JSONMember("credits", .optional(credits)),
+            JSONMember("cost", cost?.json ?? .null),
         ])
     }
 }

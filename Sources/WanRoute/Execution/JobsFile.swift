@@ -8,8 +8,10 @@ public enum JobsFile {
         var lines: [JobLine] = []
         var diagnostics: [Diagnostic] = []
         var ids = Set<String>()
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Split on the byte "\n": Swift reads "\r\n" as one Character, so splitting the String
+        // would merge every line of a CRLF file into one.
+        for (index, raw) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let trimmed = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             let (line, found) = JobLine.parse(trimmed, file: name, line: index + 1, defaultID: "line-\(index + 1)")
             diagnostics += found
@@ -26,7 +28,8 @@ public enum JobsFile {
 
 extension JobLine {
     /// The order this line describes. Its own `duration` wins; without one, `probe` (the
-    /// reference video's probe) gives the duration and the video's facts; nil when neither does.
+    /// reference video's probe) gives the duration and the video's facts; nil when neither gives a
+    /// duration a job can have (a probed 0 s video is not one).
     public func order(probe: VideoProbe? = nil) -> JobOrder? {
         var video = MediaFacts(url: videoURL)
         var length = duration
@@ -34,7 +37,7 @@ extension JobLine {
             length = probe.duration
             video = probe.facts(url: videoURL)
         }
-        guard let length else { return nil }
+        guard let length, length.isValidJobDuration else { return nil }
         let job = Job(behavior: behavior, duration: length, resolution: resolution, mode: mode,
                       video: video, image: MediaFacts(url: imageURL), tags: tags)
         return JobOrder(id: id, job: job, imageURL: imageURL, videoURL: videoURL)

@@ -71,6 +71,9 @@ extension Executor {
                     attempt.outcome = .submitFailed
                     attempt.failure = error.failureClass
                     attempt.detail = "\(offer.provider) refused the job: \(error.message)"
+                    // An empty or refused account refuses the jobs that follow too: count it
+                    // towards the cool-down, so a batch stops knocking on it.
+                    if error.failureClass.belongsToAccount { await health.recordFailure(offer.provider, now: time.now()) }
                     return .ended(.failed(error.failureClass))
                 }
             }
@@ -144,7 +147,7 @@ extension Executor {
                     attempt.detail = "task \(taskID) failed at \(offer.provider) (\(code): \(m))"
                     await health.recordFailure(offer.provider, now: time.now())
                 }
-                attempt.detail = attempt.detail.replacingOccurrences(of: key, with: "[redacted]")
+                attempt.detail = SecretRedactor(secret: key).redact(attempt.detail)
                 return .failed(attempt.failure!)
             }
         }

@@ -166,7 +166,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         self.limits = limits
         self.handler = handler
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw StartError(description: "socket() failed: errno \(errno)") }
+        guard fd >= 0 else { throw StartError(description: "could not open a socket: \(String(cString: strerror(errno)).lowercased())") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
@@ -179,7 +179,12 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         guard bound == 0, listen(fd, 64) == 0 else {
             let code = errno
             close(fd)
-            throw StartError(description: "could not listen on 127.0.0.1:\(port): errno \(code)")
+            let why = switch code {
+            case EADDRINUSE: "the port is already in use (another simulator or server?); choose another port, or 0 for any free one"
+            case EACCES: "permission denied (ports below 1024 need privileges); choose a port from 1024 up"
+            default: String(cString: strerror(code)).lowercased()
+            }
+            throw StartError(description: "could not listen on 127.0.0.1:\(port): \(why)")
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {

@@ -1,5 +1,10 @@
 import Foundation
 
+/// The largest file size or offset any byte source reports (1 PiB). A server claiming more
+/// (`Content-Range: bytes 0-99/9223372036854775807`) is refused, so every offset + length a
+/// parser computes stays far inside Int64.
+let maximumFileBytes: Int64 = 1 << 50
+
 /// Random access to a file's bytes wherever it lives, so one parser reads local and remote files.
 ///
 /// Parsers ask only for the ranges they need (box headers, then the index), which is what keeps
@@ -18,6 +23,7 @@ protocol ByteSource: AnyObject {
 extension ByteSource {
     /// Exactly `length` bytes from `offset`, or `.truncated` naming `what` was being read.
     func readExactly(offset: Int64, length: Int, what: String) throws(ProbeError) -> [UInt8] {
+        guard offset >= 0, offset <= maximumFileBytes, length >= 0, length <= Int(maximumFileBytes) else { throw .truncated(what) }
         let bytes = try read(offset: offset, length: length)
         guard bytes.count == length else { throw .truncated(what) }
         return bytes
@@ -33,16 +39,18 @@ final class FileByteSource: ByteSource {
     var requests: Int { 0 }
 
     init(url: URL, maxBytes: Int64) throws(ProbeError) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw .io("\(url.path) does not exist")
-        }
-        guard !isDirectory.boolValue else { throw .io("\(url.path) is a directory, not a file") }
-        do {
-            handle = try FileHandle(forReadingFrom: url)
-            size = Int64(try handle.seekToEnd())
-        } catch {
-            throw .io("\(url.path) could not be opened (\(error.localizedDescription))")
+        // Opened without blocking and checked to be a regular file: a FIFO would wait forever for
+        // a writer, and a device (/dev/zero) never ends and cannot seek.
+        switch LocalFile.open(url.path) {
+        case .failure(let why):
+            throw .io("\(url.path) \(why)")
+        case .success(let opened):
+            guard let size = opened.size else {
+                close(opened.descriptor)
+                throw .io("\(url.path) is a device, not a file")
+            }
+            handle = FileHandle(fileDescriptor: opened.descriptor, closeOnDealloc: true)
+            self.size = size
         }
         self.maxBytes = maxBytes
     }

@@ -18,7 +18,7 @@ final class HTTPByteSource: ByteSource {
     /// Ranges fetched so far: (first byte's offset, bytes).
     private var segments: [(offset: Int64, bytes: [UInt8])] = []
     /// The live whole-body answer of a server that ignored Range.
-    private var stream: Transfer?
+    private var stream: BodyTransfer?
 
     var bytesRead: Int64 { downloaded + Int64(stream?.received ?? 0) }
 
@@ -31,6 +31,9 @@ final class HTTPByteSource: ByteSource {
 
     func read(offset: Int64, length: Int) throws(ProbeError) -> [UInt8] {
         guard offset >= 0, length > 0 else { return [] }
+        // Offsets and lengths are held to maximumFileBytes, so offset + length never overflows.
+        guard offset < maximumFileBytes else { return [] }
+        let length = Int(min(Int64(length), maximumFileBytes))
         if let size, offset >= size { return [] }
         if let hit = cached(offset, length) { return hit }
         if stream == nil {
@@ -75,23 +78,23 @@ final class HTTPByteSource: ByteSource {
             request.setValue("bytes=\(offset)-\(offset + count - 1)", forHTTPHeaderField: "Range")
             request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
             requests += 1
-            let transfer = Transfer(request: request, limit: Int(cap), timeout: options.requestTimeout)
+            let transfer = Self.start(request, limit: Int(cap), options: options, until: until)
             guard transfer.waitForResponse(until: until) else {
                 transfer.cancel()
                 throw timeoutError(until)
             }
-            guard let response = transfer.response else {
+            guard let response = transfer.head else {
                 transfer.cancel()
                 throw transfer.failure ?? .network("the server closed the connection without answering")
             }
-            switch response.statusCode {
+            switch response.status {
             case 301, 302, 303, 307, 308:
                 transfer.cancel()
                 redirects += 1
                 guard redirects <= options.maxRedirects else { throw .tooManyRedirects(limit: options.maxRedirects) }
-                guard let location = response.value(forHTTPHeaderField: "Location"),
+                guard let location = response.headers["Location"],
                       let next = URL(string: location, relativeTo: url)?.absoluteURL else {
-                    throw .httpStatus(response.statusCode, url: url.absoluteString)
+                    throw .httpStatus(response.status, url: url.absoluteString)
                 }
                 url = try MediaProbe.validatedURL(next.absoluteString)
             case 206:
@@ -101,29 +104,43 @@ final class HTTPByteSource: ByteSource {
                 }
                 if transfer.overflowed { throw .tooManyBytes(limit: options.maxBytes) }
                 if let failure = transfer.failure { throw failure }
-                let (start, total) = Self.contentRange(response.value(forHTTPHeaderField: "Content-Range"))
+                let (start, total) = Self.contentRange(response.headers["Content-Range"])
                 if let total { size = total }
                 downloaded += Int64(transfer.received)
                 segments.append((start ?? offset, transfer.takeData()))
                 return
             case 200:
                 // The server ignored Range: keep the body flowing and read it as far as needed.
-                if response.expectedContentLength >= 0 { size = response.expectedContentLength }
+                if let failure = transfer.failure { transfer.cancel(); throw failure }
+                if let stated = Self.statedSize(response.expectedLength) { size = stated }
                 stream = transfer
                 return
             case 416:
                 // Asked beyond the end: the Content-Range says how long the file really is.
                 transfer.cancel()
-                size = Self.contentRange(response.value(forHTTPHeaderField: "Content-Range")).total ?? offset
+                size = Self.contentRange(response.headers["Content-Range"]).total ?? offset
                 return
             default:
                 transfer.cancel()
-                throw .httpStatus(response.statusCode, url: url.absoluteString)
+                throw .httpStatus(response.status, url: url.absoluteString)
             }
         }
     }
 
-    private func streamRead(_ stream: Transfer, offset: Int64, length: Int) throws(ProbeError) -> [UInt8] {
+    /// Plain http goes over wanroute's own socket client (no decoding, every byte counted, every
+    /// step held to the deadline: see ``SocketHTTPTransfer``); https over URLSession.
+    private static func start(_ request: URLRequest, limit: Int, options: ProbeOptions, until: Date) -> BodyTransfer {
+        if request.url?.scheme?.lowercased() == "http", let url = request.url {
+            var headers = HTTPHeaders()
+            for (name, value) in request.allHTTPHeaderFields ?? [:] { headers.fields.append(HTTPField(name, value)) }
+            // A little after the caller's own deadline, so the caller's message is the one shown.
+            return SocketBodyTransfer(SocketHTTPTransfer(method: "GET", url: url, headers: headers, body: [], limit: limit,
+                                                         deadline: until.addingTimeInterval(1)))
+        }
+        return Transfer(request: request, limit: limit, timeout: options.requestTimeout)
+    }
+
+    private func streamRead(_ stream: BodyTransfer, offset: Int64, length: Int) throws(ProbeError) -> [UInt8] {
         let until = try remainingTime()
         let end = offset + Int64(length)
         guard stream.waitForBytes(Int(min(end, Int64(Int.max))), until: until) else {
@@ -141,19 +158,68 @@ final class HTTPByteSource: ByteSource {
         throw .truncated("the server's answer")
     }
 
-    /// Parses `bytes START-END/TOTAL` (or `bytes */TOTAL`).
+    /// Parses `bytes START-END/TOTAL` (or `bytes */TOTAL`, or `/*` for an unknown total). Values
+    /// outside 0...maximumFileBytes are dropped as lies, so no later offset arithmetic can overflow.
     static func contentRange(_ header: String?) -> (start: Int64?, total: Int64?) {
-        guard let header, let slash = header.lastIndex(of: "/") else { return (nil, nil) }
-        let total = Int64(header[header.index(after: slash)...].trimmingCharacters(in: .whitespaces))
+        guard let header, header.utf8.count <= 200, let slash = header.lastIndex(of: "/") else { return (nil, nil) }
+        func bounded(_ text: Substring?) -> Int64? {
+            guard let text, let n = Int64(text.trimmingCharacters(in: .whitespaces)), n >= 0, n <= maximumFileBytes else { return nil }
+            return n
+        }
+        let total = bounded(header[header.index(after: slash)...])
         let range = header[..<slash].replacingOccurrences(of: "bytes", with: "").trimmingCharacters(in: .whitespaces)
-        let start = range.split(separator: "-").first.flatMap { Int64($0) }
+        let start = bounded(range.split(separator: "-").first)
         return (start, total)
+    }
+
+    /// A size a server states (Content-Length), or nil when absent or beyond any file.
+    static func statedSize(_ length: Int64) -> Int64? {
+        length >= 0 && length <= maximumFileBytes ? length : nil
     }
 }
 
-/// One GET in flight: collects the response and body from URLSession's delegate queue and lets
-/// the probing thread wait for them with a deadline.
-private final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+/// One GET in flight, as the byte source waits on it.
+private protocol BodyTransfer: AnyObject {
+    var head: TransferHead? { get }
+    var failure: ProbeError? { get }
+    var overflowed: Bool { get }
+    var received: Int { get }
+    func waitForResponse(until: Date) -> Bool
+    func waitForEnd(until: Date) -> Bool
+    func waitForBytes(_ count: Int, until: Date) -> Bool
+    func takeData() -> [UInt8]
+    func snapshot(from offset: Int, count: Int) -> ([UInt8], Bool, Bool, ProbeError?)
+    func cancel()
+}
+
+/// A plain-http GET over ``SocketHTTPTransfer``.
+private final class SocketBodyTransfer: BodyTransfer {
+    let transfer: SocketHTTPTransfer
+    init(_ transfer: SocketHTTPTransfer) { self.transfer = transfer }
+    deinit { transfer.cancel() }
+
+    var head: TransferHead? { transfer.head }
+    var failure: ProbeError? { transfer.failure.map { Self.probeError($0) } }
+    var overflowed: Bool { transfer.overflowed }
+    var received: Int { transfer.received }
+    func waitForResponse(until: Date) -> Bool { transfer.waitForHead(until: until) }
+    func waitForEnd(until: Date) -> Bool { transfer.waitForEnd(until: until) }
+    func waitForBytes(_ count: Int, until: Date) -> Bool { transfer.waitForBytes(count, until: until) }
+    func takeData() -> [UInt8] { transfer.takeData() }
+    func snapshot(from offset: Int, count: Int) -> ([UInt8], Bool, Bool, ProbeError?) {
+        let (bytes, finished, overflowed, failure) = transfer.snapshot(from: offset, count: count)
+        return (bytes, finished, overflowed, failure.map { Self.probeError($0) })
+    }
+    func cancel() { transfer.cancel() }
+
+    static func probeError(_ f: SocketHTTPTransfer.Failure) -> ProbeError { .network(f.message) }
+}
+
+/// One GET in flight over URLSession (https): collects the response and body from URLSession's
+/// delegate queue and lets the probing thread wait for them with a deadline. An encoded body is
+/// refused at its head by cancelling the task (a `.cancel` disposition is ignored on Linux), and
+/// decoded bytes count against the cap.
+private final class Transfer: NSObject, URLSessionDataDelegate, BodyTransfer, @unchecked Sendable {
     // Every field below is guarded by `condition`.
     private let condition = NSCondition()
     private var _response: HTTPURLResponse?
@@ -183,6 +249,15 @@ private final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Senda
     }
 
     var response: HTTPURLResponse? { locked { _response } }
+    var head: TransferHead? {
+        response.map { r in
+            var headers = HTTPHeaders()
+            for (name, value) in r.allHeaderFields {
+                if let name = name as? String, let value = value as? String { headers.fields.append(HTTPField(name, value)) }
+            }
+            return TransferHead(status: r.statusCode, headers: headers, expectedLength: r.expectedContentLength)
+        }
+    }
     var failure: ProbeError? { locked { _failure } }
     var overflowed: Bool { locked { _overflowed } }
     var received: Int { locked { data.count } }
@@ -226,15 +301,29 @@ private final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Senda
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        let http = response as? HTTPURLResponse
+        let encoding = (http?.value(forHTTPHeaderField: "Content-Encoding") ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let refused = !encoding.isEmpty && encoding != "identity"
         condition.lock()
-        _response = response as? HTTPURLResponse
+        _response = http
+        if refused {
+            _failure = .network("the server sent a body encoded as \"\(encoding.prefix(40))\" although wanroute asked for identity; encoded bodies are refused because they can expand without bound")
+            finished = true
+        }
         condition.broadcast()
         condition.unlock()
         completionHandler(.allow)
+        if refused { dataTask.cancel(); cancel() }
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive received: Data) {
         condition.lock()
+        if finished {
+            // Refused or over the cap already: whatever libcurl still delivers is dropped.
+            condition.unlock()
+            dataTask.cancel()
+            return
+        }
         let room = limit - data.count
         data.append(contentsOf: received.prefix(max(0, room)))
         let over = received.count > room

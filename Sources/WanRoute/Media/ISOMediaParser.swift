@@ -48,7 +48,12 @@ enum ISOMediaParser {
         if let limit, size > limit - offset {
             throw .boxTooLarge(type: type, offset: offset, size: size, available: limit - offset)
         }
-        return Header(type: type, headerSize: headerSize, end: offset + size)
+        // Without a known limit the end must still be a position a file can have.
+        let (end, overflow) = offset.addingReportingOverflow(size)
+        guard !overflow, end <= maximumFileBytes else {
+            throw .boxTooLarge(type: type, offset: offset, size: size, available: limit.map { $0 - offset } ?? 0)
+        }
+        return Header(type: type, headerSize: headerSize, end: end)
     }
 
     /// A child box inside a buffer: its type and body range.

@@ -30,9 +30,22 @@ public enum MediaProbe {
     static func probeVideo(source: ByteSource, options: ProbeOptions) throws(ProbeError) -> VideoProbe {
         let head = try source.read(offset: 0, length: 512)
         if head.isEmpty { throw .empty }
-        if AVIParser.sniff(head) { return try AVIParser.probe(source, maxBytes: options.maxBytes) }
-        if ISOMediaParser.sniff(head) { return try ISOMediaParser.probe(source, maxBytes: options.maxBytes) }
-        throw .notAVideo(looksLike: describeContent(head))
+        let probe: VideoProbe
+        if AVIParser.sniff(head) { probe = try AVIParser.probe(source, maxBytes: options.maxBytes) }
+        else if ISOMediaParser.sniff(head) { probe = try ISOMediaParser.probe(source, maxBytes: options.maxBytes) }
+        else { throw .notAVideo(looksLike: describeContent(head)) }
+        return try bounded(probe)
+    }
+
+    /// The one check every container's answer passes: the values a file states are held to what
+    /// a real reference video can be, so nothing downstream (pricing, display) meets an extreme.
+    static func bounded(_ probe: VideoProbe) throws(ProbeError) -> VideoProbe {
+        var probe = probe
+        for d in [probe.duration, probe.videoDuration] where d.micros < 0 || d > Seconds.longestJob {
+            throw .corrupt("it claims to last \(d.micros == .max || d.micros == .min ? "longer than any number wanroute holds" : d.description), more than the \(Seconds.longestJob) (a day) any job may be")
+        }
+        if let fps = probe.fps, !(fps.isFinite && fps > 0 && fps <= 10_000) { probe.fps = nil }
+        return probe
     }
 
     /// A byte source for a local path, a `file://` URL, or an http(s) URL.

@@ -200,13 +200,13 @@ public enum ProbeError: Error, Equatable, Sendable, CustomStringConvertible {
         case .network(let what):
             return "Could not download the file: \(what). Check the URL and the network connection."
         case .httpStatus(let status, let url):
-            return "The server answered HTTP \(status) for \(url); check that the URL is public and correct."
+            return "The server answered HTTP \(status) for \(URLText.forMessage(url)); check that the URL is public and correct."
         case .timeout(let seconds):
             return "The server did not answer within \(seconds) s; check the URL or try again later."
         case .tooManyBytes(let limit):
             return "Probing needed more than \(limit) bytes, the configured cap; the file's index is unusually large or the server sent the whole file, so move the moov to the front (ffmpeg -movflags +faststart) or raise the cap."
         case .invalidURL(let url, let reason):
-            return "The URL \(url) is not usable: \(reason). Use a plain ASCII http:// or https:// URL."
+            return "The URL \(URLText.forMessage(url)) is not usable: \(reason). Use a plain ASCII http:// or https:// URL."
         case .tooManyRedirects(let limit):
             return "The server redirected more than \(limit) times; use the final URL directly."
         }

@@ -48,11 +48,13 @@ public enum PolicyFile {
         var rules: [Rule] = []
         var rulePaths: [String] = []
         let ruleItems = r.array("rules", required: false) ?? []
-        if ruleItems.count > maximumRules {
+        // Checked before any rule is read: reading and cross-checking thousands would be wasted work.
+        let tooManyRules = ruleItems.count > maximumRules
+        if tooManyRules {
             sink.error("$.rules", "\(ruleItems.count) rules; a policy holds at most \(maximumRules)")
         }
         var ids: [String: String] = [:]
-        for (item, path) in ruleItems {
+        for (item, path) in tooManyRules ? [] : ruleItems {
             guard let o = ObjectReader(item, path: path, sink: sink) else { continue }
             if let rule = ctx.rule(o) {
                 if let other = ids[rule.id] {
@@ -74,11 +76,12 @@ public enum PolicyFile {
                 budgets.append(b)
             }
         }
+        let maxInFlight = r.value("max_in_flight", required: false).map { ctx.maxInFlight($0, path: "$.max_in_flight") } ?? [:]
         r.finish()
         ctx.warnUnreachableRules(rules, paths: rulePaths)
         guard let name, let objective else { return nil }
         return Policy(name: name, description: description, knownTags: knownTags, objective: objective, constraints: constraints,
-                      preference: preference, rules: rules, failover: failover, budgets: budgets)
+                      preference: preference, rules: rules, failover: failover, budgets: budgets, maxInFlight: maxInFlight)
     }
 
     /// Shared state while reading one policy.
@@ -122,6 +125,7 @@ public enum PolicyFile {
                         continue
                     }
                     if n < 0 { sink.error(w.childPath(key), "a weight must not be negative"); ok = false }
+                    else if n > 1_000_000 { sink.error(w.childPath(key), "\(text) is above 1; each weight is from 0 to 1 and they sum to 1"); ok = false }
                     micros.append(n)
                 }
                 w.finish()
@@ -517,6 +521,25 @@ public enum PolicyFile {
                 sink.warning(o.childPath("on"), "there are no alternates to fail over to; set \"alternates\" above 0")
             }
             return plan
+        }
+
+        /// `{"dashscope-cn": 3}`: a whole number of tasks from 1 to 1000 per provider in the catalog.
+        func maxInFlight(_ value: JSONValue, path: String) -> [ProviderID: Int] {
+            guard case .object(let members) = value else {
+                sink.error(path, "expected an object of provider ids and task counts such as {\"dashscope-cn\": 3}, found \(value.typeName)")
+                return [:]
+            }
+            var limits: [ProviderID: Int] = [:]
+            for m in members {
+                let at = "\(path).\(m.key)"
+                guard let id = providerID(.string(m.key), path: at) else { continue }
+                guard case .number(let text) = m.value, let n = Int(text), (1...1_000).contains(n) else {
+                    sink.error(at, "expected a whole number of tasks from 1 to 1000, found \(m.value.typeName == "a number" ? "\(m.value.wireText ?? "")" : m.value.typeName)")
+                    continue
+                }
+                limits[id] = n
+            }
+            return limits
         }
 
         func budget(_ o: ObjectReader) -> Budget? {

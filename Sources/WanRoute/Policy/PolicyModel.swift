@@ -22,11 +22,14 @@ public struct Policy: Sendable, Equatable {
     public var failover: FailoverPlan
     /// Monthly spending limits.
     public var budgets: [Budget]
+    /// Tasks in flight at once per provider account (`max_in_flight`), over the executor's
+    /// defaults (DashScope 1, others 16); a command line's `--max-in-flight` goes over these.
+    public var maxInFlight: [ProviderID: Int]
 
     /// Creates a policy (tests build them directly; files go through ``load(_:catalog:)``).
     public init(name: String, description: String? = nil, knownTags: [String]? = nil, objective: Objective = .cheapest,
                 constraints: Constraints = Constraints(), preference: Preference? = nil, rules: [Rule] = [],
-                failover: FailoverPlan = FailoverPlan(), budgets: [Budget] = []) {
+                failover: FailoverPlan = FailoverPlan(), budgets: [Budget] = [], maxInFlight: [ProviderID: Int] = [:]) {
         self.name = name
         self.description = description
         self.knownTags = knownTags
@@ -36,6 +39,7 @@ public struct Policy: Sendable, Equatable {
         self.rules = rules
         self.failover = failover
         self.budgets = budgets
+        self.maxInFlight = maxInFlight
     }
 }
 
@@ -443,11 +447,15 @@ public struct SpendSnapshot: Sendable, Equatable {
         reserved[key] = (reserved[key] ?? .zero(.usd)) + amount
     }
 
-    /// Billed plus reserved under a key, in USD nano-units.
+    /// Billed plus reserved under a key, in USD nano-units, held within ±2^62 so a budget's
+    /// limit minus it never overflows whatever a ledger supplies.
     @inlinable
     public func committedNanos(_ key: BudgetKey) -> Int64 {
         if spent.isEmpty && reserved.isEmpty { return 0 }
-        return (spent[key]?.nanos ?? 0) + (reserved[key]?.nanos ?? 0)
+        let (sum, overflow) = (spent[key]?.nanos ?? 0).addingReportingOverflow(reserved[key]?.nanos ?? 0)
+        let bound: Int64 = 1 << 62
+        if overflow { return (spent[key]?.nanos ?? 0) < 0 ? -bound : bound }
+        return min(max(sum, -bound), bound)
     }
 }
 

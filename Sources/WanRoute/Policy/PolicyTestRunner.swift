@@ -51,7 +51,11 @@ public struct PolicyTestFile: Sendable, Equatable {
         var job: Job?
         if let j = o.object("job") {
             let behavior = j.word("behavior", as: Behavior.self)
-            let duration = j.decimal("duration", scale: Seconds.scale).map(Seconds.init(micros:))
+            var duration = j.decimal("duration", scale: Seconds.scale).map(Seconds.init(micros:))
+            if let d = duration, !d.isValidJobDuration {
+                sink.error(j.childPath("duration"), "a job's duration must be more than 0 s")
+                duration = nil
+            }
             let resolution = j.word("resolution", as: Resolution.self, required: false)
             let mode = j.word("mode", as: Mode.self, required: false)
             let tags = j.stringMap("tags")
@@ -67,8 +71,7 @@ public struct PolicyTestFile: Sendable, Equatable {
                         sink.error(p, "\"\(m.key)\" is not a budget key; write \"total\", \"provider:ID\" or \"tag:KEY=VALUE\"")
                         continue
                     }
-                    guard case .string(let text) = m.value, case .success(let n) = FixedDecimal.parse(text, scale: Money.scale), n >= 0 else {
-                        sink.error(p, "expected USD spent this month as a decimal string such as \"120.50\", found \(m.value.typeName)")
+                    guard let n = sink.decimal(m.value, path: p, scale: Money.scale, example: "\"120.50\" (USD spent this month)") else {
                         continue
                     }
                     spend.addSpent(Money(nanos: n, currency: .usd), to: key)

@@ -4,6 +4,7 @@ enum PricingFile {
     enum Content {
         case provider(ProviderDocument)
         case exchangeRates(ExchangeRates)
+        case contract(ContractPrices)
         /// A valid JSON object of another kind (a policy); not ours to read.
         case other(kind: String)
     }
@@ -20,8 +21,12 @@ enum PricingFile {
         switch DocumentKind(rawValue: document.kind) {
         case .pricing: content = readProvider(document.root, sink: sink).map(Content.provider)
         case .exchangeRates: content = readRates(document.root, sink: sink).map(Content.exchangeRates)
+        case .contractPrices: content = readContract(document.root, sink: sink).map(Content.contract)
         default: content = .other(kind: document.kind)
         }
+        // A contract with a bad entry is still laid over the tables, so the problems that only
+        // the tables reveal (an unknown provider, an offer nobody sells) are reported at once too.
+        if case .contract? = content { return Result(content: content, diagnostics: sink.diagnostics) }
         return Result(content: sink.hasErrors ? nil : content, diagnostics: sink.diagnostics)
     }
 
@@ -37,7 +42,8 @@ enum PricingFile {
         for (item, path) in r.array("rates") ?? [] {
             guard let o = ObjectReader(item, path: path, sink: sink) else { continue }
             let currency = readCurrency(o, key: "currency")
-            let micros = o.decimal("usd_per_unit", scale: 6)
+            // At most 100 USD per unit: with prices and durations bounded, every converted cost stays inside Int64.
+            let micros = o.decimal("usd_per_unit", scale: 6, maximum: maximumUSDPerUnitMicros)
             let readOn = readDate(o, key: "read_on")
             let source = o.string("source")
             o.finish()
@@ -96,10 +102,13 @@ enum PricingFile {
         return ProviderDocument(provider: provider, offers: offers)
     }
 
+    /// The most US dollars one unit of another currency may be worth (100), in micro-dollars.
+    static let maximumUSDPerUnitMicros: Int64 = 100 * 1_000_000
+
     /// The most a price per second may be; a bound that keeps every cost far inside Int64.
     static let maximumPricePerSecondNanos: Int64 = 1_000 * 1_000_000_000
 
-    private static func readBilling(_ b: ObjectReader) -> BillingRule? {
+    static func readBilling(_ b: ObjectReader) -> BillingRule? {
         let sink = b.sink
         let basis = b.word("basis", as: BillingRule.Basis.self)
         let rounding = b.word("rounding", as: BillingRule.Rounding.self, required: basis != .unknown) ?? .up
@@ -235,27 +244,76 @@ enum PricingFile {
                 sink.error(o.childPath("price_per_second"), "a price marked \"unknown\" must be null: ship no number nobody publishes")
             }
         }
-        var pricePerUnit: Money?
-        if let price, let billing {
-            if price.nanos > maximumPricePerSecondNanos {
-                sink.error(o.childPath("price_per_second.amount"), "above \(Money(nanos: maximumPricePerSecondNanos, currency: price.currency)) a second; check the decimal point")
-            }
-            if let fee = billing.flatFee, fee.currency != price.currency {
-                sink.error(o.childPath("price_per_second.currency"), "the flat fee is in \(fee.currency) but this price is in \(price.currency); use one currency per provider")
-            }
-            // One unit costs price × unitMicros / (unitDivisor × 10^6); it must be a whole number of nano-units.
-            let numerator = price.nanos.multipliedFullWidth(by: billing.unitMicros)
-            let denominator = billing.unitDivisor * 1_000_000
-            let (q, r) = denominator.dividingFullWidth(numerator)
-            if r != 0 {
-                sink.error(o.childPath("price_per_second.amount"), "\(price.decimalString) a second does not divide exactly into the billing unit (1/\(billing.unitDivisor) of \(Seconds(micros: billing.unitMicros))); give more decimals or check the unit")
-            } else {
-                pricePerUnit = Money(nanos: q, currency: price.currency)
-            }
-        }
+        let pricePerUnit = price.flatMap { p in billing.flatMap { unitPrice(p, $0, path: o.childPath("price_per_second"), sink: sink) } }
         guard let provider, let behavior, let mode, let resolution, let quality, let latency, let source else { return nil }
         return Offer(providerIndex: -1, provider: provider, behavior: behavior, mode: mode, resolution: resolution,
                      pricePerSecond: price, pricePerUnit: pricePerUnit, quality: Int(quality), latency: latency, source: source)
+    }
+
+    /// The exact price of one billing unit, or nil with a diagnostic at `path` (the price object)
+    /// when the price is implausible or does not divide into the unit.
+    static func unitPrice(_ price: Money, _ billing: BillingRule, path: String, sink: DiagnosticSink) -> Money? {
+        if price.nanos > maximumPricePerSecondNanos {
+            sink.error("\(path).amount", "above \(Money(nanos: maximumPricePerSecondNanos, currency: price.currency)) a second; check the decimal point")
+            return nil
+        }
+        if let fee = billing.flatFee, fee.currency != price.currency {
+            sink.error("\(path).currency", "the flat fee is in \(fee.currency) but this price is in \(price.currency); use one currency per provider")
+        }
+        // One unit costs price × unitMicros / (unitDivisor × 10^6); it must be a whole number of nano-units.
+        let numerator = price.nanos.multipliedFullWidth(by: billing.unitMicros)
+        let denominator = billing.unitDivisor * 1_000_000
+        let (q, r) = denominator.dividingFullWidth(numerator)
+        guard r == 0 else {
+            sink.error("\(path).amount", "\(price.decimalString) a second does not divide exactly into the billing unit (1/\(billing.unitDivisor) of \(Seconds(micros: billing.unitMicros))); give more decimals or check the unit")
+            return nil
+        }
+        return Money(nanos: q, currency: price.currency)
+    }
+
+    // MARK: contract prices
+
+    /// `{"kind": "contract-prices", "version": 1, "providers": [{"id", "billing"?, "prices": [...]}]}`:
+    /// negotiated prices laid over the built-in tables (README, "Contract prices").
+    private static func readContract(_ root: JSONValue, sink: DiagnosticSink) -> ContractPrices? {
+        guard let r = ObjectReader(root, path: "$", sink: sink) else { return nil }
+        DocumentHeader.read(r, as: .contractPrices)
+        var result = ContractPrices(file: sink.file)
+        let items = r.array("providers") ?? []
+        if items.isEmpty, r.has("providers") { sink.error("$.providers", "name at least one provider and its prices") }
+        for (item, path) in items {
+            guard let p = ObjectReader(item, path: path, sink: sink) else { continue }
+            var id: ProviderID?
+            if let raw = p.string("id") {
+                id = ProviderID(raw)
+                if id == nil { sink.error(p.childPath("id"), "\"\(raw)\" is not a provider id, such as \"aimlapi\"") }
+            }
+            let billing = p.object("billing", required: false).flatMap { readBilling($0) }
+            var prices: [ContractPrices.Price] = []
+            let priceItems = p.array("prices") ?? []
+            if priceItems.isEmpty, p.has("prices") { sink.error(p.childPath("prices"), "give at least one price") }
+            for (priceItem, pricePath) in priceItems {
+                guard let o = ObjectReader(priceItem, path: pricePath, sink: sink) else { continue }
+                let behavior = o.word("behavior", as: Behavior.self, required: false)
+                let mode = o.word("mode", as: Mode.self, required: false)
+                let resolution = o.word("resolution", as: Resolution.self, required: false)
+                let price = o.object("price_per_second").flatMap { readMoney($0) }
+                let readOn = readDate(o, key: "read_on")
+                let note = o.string("note", required: false)
+                o.finish()
+                if let price, price.nanos <= 0 { sink.error(o.childPath("price_per_second.amount"), "a contract price must be above zero") }
+                if let price, let readOn, price.nanos > 0 {
+                    prices.append(.init(behavior: behavior, mode: mode, resolution: resolution, price: price, readOn: readOn, note: note, path: pricePath))
+                }
+            }
+            p.finish()
+            if let id {
+                if result.providers.contains(where: { $0.id == id }) { sink.error(p.childPath("id"), "\(id) is listed twice; give each provider once") }
+                result.providers.append(.init(id: id, billing: billing, prices: prices, path: path))
+            }
+        }
+        r.finish()
+        return result
     }
 
     // MARK: shared fields

@@ -50,9 +50,10 @@ public struct BillingRule: Sendable, Equatable {
     /// Free text from the pricing file (free quotas, refund policy).
     public let notes: String?
 
-    /// Billable units for a duration after rounding, minimum and cap; nil when the basis is unknown.
+    /// Billable units for a duration after rounding, minimum and cap; nil when the basis is unknown
+    /// or the duration is not one a job may have (``Seconds/isValidJobDuration``).
     public func billableUnits(for duration: Seconds) -> Int64? {
-        if basis == .unknown { return nil }
+        if basis == .unknown || !duration.isValidJobDuration { return nil }
         return Self.units(duration.micros, unitMicros: unitMicros, unitDivisor: unitDivisor, rounding: rounding,
                           minimumUnits: minimumUnits, capUnits: capUnits)
     }
@@ -252,5 +253,29 @@ public struct ExchangeRates: Sendable, Equatable {
         let (q, r) = UInt64(1_000_000).dividingFullWidth((high, low))
         let rounded = Int64(clamping: q + (r >= 500_000 ? 1 : 0))
         return nanos < 0 ? -rounded : rounded
+    }
+}
+
+extension Provenance {
+    /// Whole days from ``readOn`` to `today` (both `YYYY-MM-DD`), or nil when either is not a date.
+    /// Use it to flag prices nobody has checked for a while.
+    public func ageInDays(asOf today: String) -> Int? {
+        guard let read = Self.dayNumber(readOn), let now = Self.dayNumber(today) else { return nil }
+        return now - read
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian `YYYY-MM-DD` date (Howard Hinnant's
+    /// days_from_civil), without Foundation's calendars; nil when the text is not such a date.
+    public static func dayNumber(_ text: String) -> Int? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let y0 = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+              (1...12).contains(m), (1...31).contains(d) else { return nil }
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
     }
 }

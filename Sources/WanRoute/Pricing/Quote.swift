@@ -38,6 +38,18 @@ public struct Job: Sendable, Equatable {
     /// Free labels for routing policies and reports (`project`, `customer`).
     public var tags: [String: String]
 
+    /// Why `key` cannot name a tag, or nil when it can: 1 to 64 letters, digits, `-`, `_` or `.`.
+    /// One rule for every reader of tags (command line, jobs files, policy tests), so `customer`
+    /// and `customer ` can never be two different keys.
+    public static func tagKeyProblem(_ key: String) -> String? {
+        guard !key.isEmpty, key.utf8.count <= 64 else { return "a tag name has 1 to 64 characters" }
+        let ok = key.utf8.allSatisfy { b in
+            (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
+                || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_") || b == UInt8(ascii: ".")
+        }
+        return ok ? nil : "a tag name uses only letters, digits, '-', '_' and '.' (no spaces)"
+    }
+
     /// Creates a job.
     public init(behavior: Behavior = .animate, duration: Seconds, resolution: Resolution? = nil, mode: Mode? = nil,
                 video: MediaFacts? = nil, image: MediaFacts? = nil, tags: [String: String] = [:]) {
@@ -53,6 +65,8 @@ public struct Job: Sendable, Equatable {
 
 /// Why a provider would refuse a job's inputs. Each renders as a plain sentence.
 public enum IneligibilityReason: Sendable, Equatable, CustomStringConvertible {
+    /// The duration is not one any job can have (zero, negative, or beyond ``Seconds/longestJob``).
+    case durationOutOfRange(Seconds)
     /// The duration is below the provider's minimum.
     case durationTooShort(Seconds, minimum: Seconds, provider: String)
     /// The duration is above the provider's maximum.
@@ -75,6 +89,8 @@ public enum IneligibilityReason: Sendable, Equatable, CustomStringConvertible {
     /// The reason as a plain sentence naming the provider.
     public var description: String {
         switch self {
+        case .durationOutOfRange(let d):
+            return "\(d) is not a job duration wanroute prices (more than 0 s, at most \(Seconds.longestJob))"
         case .durationTooShort(let d, let min, let p):
             return "\(d) is below \(p)'s \(min) minimum"
         case .durationTooLong(let d, let max, let p):
@@ -185,8 +201,16 @@ public struct Quote: Sendable, Equatable {
 
 extension PriceCatalog {
     /// Prices one offer for a job and checks the job against the provider's input limits.
+    ///
+    /// A duration outside what any job may be (``Seconds/isValidJobDuration``) is priced nowhere:
+    /// the estimate has no cost and says why, so no value of the library's input can overflow.
     public func estimate(offerAt index: Int, for job: Job) -> Estimate {
         let row = rows[index]
+        guard job.duration.isValidJobDuration else {
+            return Estimate(offerIndex: index, billableUnits: nil, billableSeconds: nil, cost: nil, usd: nil,
+                            usdIsConverted: false, reasons: [.durationOutOfRange(job.duration)], unchecked: [],
+                            limitsPublished: row.limitsPublished)
+        }
         let units = billableUnits(row, job.duration)
         var cost: Money?
         var usd: Money?
@@ -224,7 +248,7 @@ extension PriceCatalog {
 
     /// Billing units for a duration under the offer's rule, or nil when the basis is unknown.
     private func billableUnits(_ row: PricingRow, _ duration: Seconds) -> Int64? {
-        guard row.billable else { return nil }
+        guard row.billable, duration.isValidJobDuration else { return nil }
         return BillingRule.units(duration.micros, unitMicros: row.unitMicros, unitDivisor: row.unitDivisor,
                                  rounding: row.rounding, minimumUnits: row.minimumUnits, capUnits: row.capUnits)
     }
@@ -232,7 +256,10 @@ extension PriceCatalog {
     /// The cost of `units` in the offer's currency and in USD (nil without a rate); nil with no price.
     private func amounts(_ row: PricingRow, units: Int64) -> (cost: Int64, usd: Int64?)? {
         guard let unitPrice = row.pricePerUnitNanos else { return nil }
-        let cost = unitPrice * units + row.flatFeeNanos
+        // Bounded inputs keep this far inside Int64; checked anyway, so a bug is an unknown cost, not a trap.
+        let (product, o1) = unitPrice.multipliedReportingOverflow(by: units)
+        let (cost, o2) = product.addingReportingOverflow(row.flatFeeNanos)
+        guard !o1, !o2 else { return nil }
         if row.isUSD { return (cost, cost) }
         return (cost, row.usdRateMicros.map { ExchangeRates.convert(cost, usdPerUnitMicros: $0) })
     }

@@ -34,12 +34,16 @@ public struct BilledQuantity: Sendable, Equatable {
     public var ratio: String?
     /// AI/ML API `meta.usage.credits_used`, as the decimal text the provider sent.
     public var credits: String?
+    /// What the provider itself says the task cost, in money (AI/ML API: `credits_used` at its
+    /// published rate of 2,000,000 credits per US dollar); nil when it says only a quantity.
+    public var cost: Money?
 
     /// Creates a quantity.
-    public init(seconds: Seconds? = nil, ratio: String? = nil, credits: String? = nil) {
+    public init(seconds: Seconds? = nil, ratio: String? = nil, credits: String? = nil, cost: Money? = nil) {
         self.seconds = seconds
         self.ratio = ratio
         self.credits = credits
+        self.cost = cost
     }
 }
 

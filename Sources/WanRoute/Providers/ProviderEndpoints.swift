@@ -57,26 +57,28 @@ public enum ProviderEndpoints {
     /// slash is dropped so paths join cleanly.
     public static func validate(_ text: String, variable: String) throws(InvalidBaseURL) -> URL {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
+        // Messages quote the value only without credentials, query or fragment.
+        let shown = URLText.forMessage(trimmed)
         guard let components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased() else {
-            throw InvalidBaseURL(variable: variable, reason: "\"\(trimmed)\" is not a URL; write one such as https://api.example.com or http://127.0.0.1:8080")
+            throw InvalidBaseURL(variable: variable, reason: "\"\(shown)\" is not a URL; write one such as https://api.example.com or http://127.0.0.1:8080")
         }
         // Credentials must never be echoed, so this check comes before any message quoting the value.
         guard components.user == nil, components.password == nil else {
             throw InvalidBaseURL(variable: variable, reason: "the URL holds credentials (user:password@); pass keys as API keys, not in the base URL")
         }
         guard scheme == "http" || scheme == "https" else {
-            throw InvalidBaseURL(variable: variable, reason: "\"\(trimmed)\" uses \(scheme):; only http and https are accepted")
+            throw InvalidBaseURL(variable: variable, reason: "\"\(shown)\" uses \(scheme):; only http and https are accepted")
         }
         guard let host = components.host, !host.isEmpty else {
-            throw InvalidBaseURL(variable: variable, reason: "\"\(trimmed)\" has no host")
+            throw InvalidBaseURL(variable: variable, reason: "\"\(shown)\" has no host")
         }
         guard components.query == nil, components.fragment == nil else {
-            throw InvalidBaseURL(variable: variable, reason: "\"\(trimmed)\" has a query or fragment; give only scheme, host, port and path prefix")
+            throw InvalidBaseURL(variable: variable, reason: "\"\(shown)\" has a query or fragment; give only scheme, host, port and path prefix")
         }
         var clean = trimmed
         while clean.hasSuffix("/") { clean.removeLast() }
         guard let url = URL(string: clean) else {
-            throw InvalidBaseURL(variable: variable, reason: "\"\(trimmed)\" is not a URL")
+            throw InvalidBaseURL(variable: variable, reason: "\"\(shown)\" is not a URL")
         }
         return url
     }

@@ -18,10 +18,11 @@ public enum ProviderError: Error, Sendable, Equatable {
     /// success): a task may exist and may bill. Never re-submit on this.
     case outcomeUnknown(String)
 
-    /// The same error with every occurrence of `secret` replaced, so keys never reach output.
+    /// The same error with `secret` and every 8-byte piece of it replaced (``SecretRedactor``),
+    /// so keys never reach output, not even in part.
     public func redacting(_ secret: String) -> ProviderError {
-        guard !secret.isEmpty else { return self }
-        func r(_ s: String) -> String { s.replacingOccurrences(of: secret, with: "[redacted]") }
+        let redactor = SecretRedactor(secret: secret)
+        func r(_ s: String) -> String { redactor.redact(s) }
         switch self {
         case .retryLater(let m): return .retryLater(r(m))
         case .rateLimited(let d, let m): return .rateLimited(retryAfter: d, r(m))

@@ -42,7 +42,8 @@ struct ProviderHTTP: Sendable {
         }
         headers.fields += extra.fields
         do {
-            return try await transport.send(TransportRequest(method: method, url: url, headers: headers, body: body, timeout: timeout))
+            let answer = try await transport.send(TransportRequest(method: method, url: url, headers: headers, body: body, timeout: timeout))
+            return Self.redacted(answer, secret: apiKey)
         } catch {
             switch (error, call) {
             case (.notSent(let m), _): return try Self.fail(.retryLater("the request was not sent: \(m)"))
@@ -54,6 +55,23 @@ struct ProviderHTTP: Sendable {
     }
 
     private static func fail<T>(_ e: ProviderError) throws(ProviderError) -> T { throw e }
+
+    /// The answer with the key, and every 8-byte piece of it, removed from the headers and the
+    /// body before any adapter reads it: so no task id, result URL, billed field, error text or
+    /// truncated snippet built from the answer can carry it. A JSON body is redacted after its
+    /// escapes are decoded (and written back compactly); any other body as text.
+    static func redacted(_ answer: TransportResponse, secret: String) -> TransportResponse {
+        let redactor = SecretRedactor(secret: secret)
+        if redactor.isEmpty { return answer }
+        var clean = answer
+        clean.headers.fields = answer.headers.fields.map { HTTPField(redactor.redact($0.name), redactor.redact($0.value)) }
+        if let json = try? JSONParser.parse(bytes: answer.body) {
+            clean.body = Array(JSONWriter.compact(redactor.redact(json)).utf8)
+        } else {
+            clean.body = Array(redactor.redact(String(decoding: answer.body, as: UTF8.self)).utf8)
+        }
+        return clean
+    }
 
     private static func escapeQuery(_ s: String) -> String {
         var allowed = CharacterSet.urlQueryAllowed
@@ -92,11 +110,16 @@ struct ProviderHTTP: Sendable {
         }
     }
 
-    /// The Retry-After header in seconds (decimal accepted); nil when absent or an HTTP date.
+    /// The longest wait a provider may ask for: a hostile or broken Retry-After of years is held
+    /// to an hour, so a job's time stays bounded (its deadline decides the rest).
+    static let longestRetryAfter = Seconds(whole: 3_600)
+
+    /// The Retry-After header in seconds (decimal accepted), at most ``longestRetryAfter``; nil
+    /// when absent or an HTTP date.
     static func retryAfter(_ headers: HTTPHeaders) -> Seconds? {
         guard let text = headers["Retry-After"]?.trimmingCharacters(in: .whitespaces),
               let s = Seconds(decimal: text), s.micros >= 0 else { return nil }
-        return s
+        return min(s, longestRetryAfter)
     }
 
     /// A JSON error body's words for a message, or the first bytes of a non-JSON body.
@@ -138,8 +161,8 @@ enum FailureText {
 extension TaskFailure {
     /// The same failure with `secret` removed from its message and code.
     func redacting(_ secret: String) -> TaskFailure {
-        guard !secret.isEmpty else { return self }
-        func r(_ s: String) -> String { s.replacingOccurrences(of: secret, with: "[redacted]") }
+        let redactor = SecretRedactor(secret: secret)
+        func r(_ s: String) -> String { redactor.redact(s) }
         switch self {
         case .contentRefused(let c, let m): return .contentRefused(code: r(c), message: r(m))
         case .badInput(let c, let m): return .badInput(code: r(c), message: r(m))

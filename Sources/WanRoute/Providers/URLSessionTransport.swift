@@ -21,8 +21,17 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     private let delegate: SessionDelegate
 
     /// Creates a transport with its own session. Share one per process: sessions are expensive.
-    public init(maximumBodyBytes: Int = URLSessionTransport.defaultMaximumBodyBytes) {
+    public convenience init(maximumBodyBytes: Int = URLSessionTransport.defaultMaximumBodyBytes) {
+        self.init(maximumBodyBytes: maximumBodyBytes, plainHTTPOverSocket: true)
+    }
+
+    /// Whether plain http goes over the socket client (always, outside tests: tests turn it off
+    /// to hold the URLSession path to the same hostile servers over loopback).
+    let plainHTTPOverSocket: Bool
+
+    init(maximumBodyBytes: Int, plainHTTPOverSocket: Bool) {
         self.maximumBodyBytes = maximumBodyBytes
+        self.plainHTTPOverSocket = plainHTTPOverSocket
         let configuration = URLSessionConfiguration.ephemeral
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
@@ -36,10 +45,16 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     deinit { session.invalidateAndCancel() }
 
     /// Sends the request and waits at most `request.timeout` seconds for the whole answer.
+    ///
+    /// Plain `http://` goes over wanroute's own socket client (``SocketHTTPTransfer``: nothing is
+    /// decompressed, every byte counts against ``maximumBodyBytes``, every step is held to the
+    /// time-out); `https://` over URLSession, which refuses encoded bodies and caps decoded ones.
     public func send(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
+        if plainHTTPOverSocket, request.url.scheme?.lowercased() == "http" { return try await sendOverSocket(request) }
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
         for field in request.headers.fields { urlRequest.addValue(field.value, forHTTPHeaderField: field.name) }
+        urlRequest.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
         if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
         // Our own timer below decides; URLSession's is only a backstop after it (see the type doc).
         urlRequest.timeoutInterval = max(1, request.timeout.rounded(.up)) + 1
@@ -62,6 +77,35 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         return try result.get()
     }
 
+    private func sendOverSocket(_ request: TransportRequest) async throws(TransportError) -> TransportResponse {
+        let holder = SocketExchangeHolder()
+        let limit = maximumBodyBytes
+        let result: Result<TransportResponse, TransportError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let transfer = SocketHTTPTransfer(method: request.method, url: request.url, headers: request.headers, body: request.body,
+                                                  limit: limit, deadline: Date().addingTimeInterval(max(0, request.timeout))) { done in
+                    continuation.resume(returning: Self.result(of: done, limit: limit, timeout: request.timeout))
+                }
+                holder.set(transfer)
+            }
+        } onCancel: {
+            holder.cancel()
+        }
+        return try result.get()
+    }
+
+    private static func result(of t: SocketHTTPTransfer, limit: Int, timeout: Double) -> Result<TransportResponse, TransportError> {
+        if t.overflowed { return .failure(.noAnswer("the answer is larger than \(limit) bytes")) }
+        switch t.failure {
+        case .notSent(let m): return .failure(.notSent(m))
+        case .noAnswer(let m):
+            return .failure(.noAnswer(m == "no complete answer before the time limit" ? "no complete answer within \(timeout) s" : m))
+        case nil: break
+        }
+        guard let head = t.head else { return .failure(.noAnswer("the server closed the connection without answering")) }
+        return .success(TransportResponse(status: head.status, headers: head.headers, body: t.takeData()))
+    }
+
     /// Classifies a URLSession error: only failures that happen before any byte of the request
     /// can have been written are "not sent".
     static func classify(_ error: Error) -> TransportError {
@@ -78,6 +122,29 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         default:
             return .noAnswer("the exchange failed (URLError \(urlError.code.rawValue))")
         }
+    }
+}
+
+/// The socket exchange of one request, for a cancellation that may come before it starts.
+private final class SocketExchangeHolder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var transfer: SocketHTTPTransfer?
+    private var cancelled = false
+
+    func set(_ t: SocketHTTPTransfer) {
+        let cancelNow = lock.withLock { () -> Bool in
+            transfer = t
+            return cancelled
+        }
+        if cancelNow { t.cancel() }
+    }
+
+    func cancel() {
+        let t = lock.withLock { () -> SocketHTTPTransfer? in
+            cancelled = true
+            return transfer
+        }
+        t?.cancel()
     }
 }
 
@@ -163,12 +230,22 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecke
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-        if let http = response as? HTTPURLResponse { exchange(dataTask)?.received(http) }
+        let http = response as? HTTPURLResponse
+        if let http { exchange(dataTask)?.received(http) }
         completionHandler(.allow)
+        // libcurl decodes gzip whatever we ask for, and ignores a `.cancel` disposition: an
+        // encoded answer is refused here by cancelling the task itself.
+        let encoding = (http?.value(forHTTPHeaderField: "Content-Encoding") ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        if !encoding.isEmpty, encoding != "identity" {
+            exchange(dataTask)?.finish(.failure(.noAnswer("the answer was encoded as \"\(encoding.prefix(40))\", which wanroute refuses because it can expand without bound")))
+            dataTask.cancel()
+        }
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        if let e = exchange(dataTask), !e.append(data, limit: limit) { dataTask.cancel() }
+        // An exchange already answered (or one unregistered) keeps nothing more: cancel.
+        guard let e = exchange(dataTask), !e.isDone else { dataTask.cancel(); return }
+        if !e.append(data, limit: limit) { dataTask.cancel() }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {

@@ -156,7 +156,8 @@ final class CompiledPolicy: Sendable {
             if rule.stop { evaluated = i + 1; break }
         }
         let duration = job.duration.micros
-        let seconds = Double(duration) / 1_000_000
+        // Clamped for the latency estimate only: an invalid duration is rejected below anyway.
+        let seconds = Double(min(max(duration, 0), Seconds.longestJob.micros)) / 1_000_000
         let checkMedia = job.video != nil || job.image != nil
 
         // 2. Every offer that sells what the job asks for.
@@ -184,7 +185,7 @@ final class CompiledPolicy: Sendable {
                         bits &= bits - 1
                     }
                 }
-                if duration < f.minDuration || duration > f.maxDuration { mask |= RejectBit.ineligible }
+                if duration < f.minDuration || duration > f.maxDuration || !job.duration.isValidJobDuration { mask |= RejectBit.ineligible }
                 else if checkMedia, !PriceCatalog.reasons(job, catalog.providers[f.provider]).isEmpty { mask |= RejectBit.ineligible }
                 let usd = catalog.usdNanos(offerAt: i, duration: job.duration) ?? Int64.max
                 let latency = f.queueSeconds + f.perSecond * seconds

@@ -37,8 +37,8 @@ public final class ProviderSimulator: @unchecked Sendable {
         public var echoKeyInErrors: Bool
         /// Where result videos are said to be (never fetched).
         public var resultHost: String
-        /// AI/ML API `credits_used` per started second of reference video (an arbitrary figure:
-        /// the real rate is not published).
+        /// AI/ML API `credits_used` per started second of reference video (an arbitrary figure,
+        /// USD 0.08 a second at 2,000,000 credits per dollar: the real rate is not published).
         public var aimlapiCreditsPerSecond: Int
         /// The longest a `stall` fault holds an answer if the simulator is not stopped, in seconds.
         public var stallLimit: Double
@@ -53,7 +53,7 @@ public final class ProviderSimulator: @unchecked Sendable {
             self.random = random
             self.echoKeyInErrors = echoKeyInErrors
             resultHost = "https://results.simulator.invalid"
-            aimlapiCreditsPerSecond = 1000
+            aimlapiCreditsPerSecond = 160_000
             stallLimit = 300
         }
     }
@@ -338,7 +338,8 @@ public final class ProviderSimulator: @unchecked Sendable {
             case .aimlapi:
                 let models = ["alibaba/wan2.2-14b-animate-move": Behavior.animate, "alibaba/wan2.2-14b-animate-replace": .replace]
                 guard let behavior = body["model"]?.stringValue.flatMap({ models[$0] }) else { return .failure(.invalid("model is not one of the supported models")) }
-                _ = try url(body["image_url"], "image_url").get()
+                // The AI/ML API also takes the image inline, as a base64 data URI.
+                if !Self.isImageDataURI(body["image_url"]?.stringValue) { _ = try url(body["image_url"], "image_url").get() }
                 let video = try url(body["video_url"], "video_url").get()
                 let text = body["resolution"]?.stringValue ?? "480p"
                 guard let resolution = Resolution(rawValue: text) else { return .failure(.invalid("resolution must be 480p, 580p or 720p")) }
@@ -369,6 +370,11 @@ public final class ProviderSimulator: @unchecked Sendable {
         } catch {
             return .failure(error)
         }
+    }
+
+    private static func isImageDataURI(_ s: String?) -> Bool {
+        guard let s, s.hasPrefix("data:image/"), let comma = s.firstIndex(of: ","), s[..<comma].hasSuffix(";base64") else { return false }
+        return Data(base64Encoded: String(s[s.index(after: comma)...])) != nil
     }
 
     private static func isHTTPURL(_ s: String) -> Bool {
@@ -421,7 +427,8 @@ public final class ProviderSimulator: @unchecked Sendable {
     /// What the provider bills for a finished task, by its billing rule in the built-in catalog:
     /// DashScope output seconds (reported as `usage.video_duration`, the reference rounded up to
     /// 0.1 s), nothing for failures; APIXO the reference clamped to 5-120 s on success only;
-    /// AI/ML API and Modellix an unknown price (AI/ML API still reports `credits_used`).
+    /// AI/ML API `credits_used` per started second (its cost: credits / 2,000,000 USD); Modellix an
+    /// unknown price.
     private func bill(_ t: SimulatedTask) -> BillingRecord {
         var record = BillingRecord(provider: t.provider, taskID: t.id, behavior: t.behavior, mode: t.mode, resolution: t.resolution,
                                    referenceDuration: t.referenceDuration, outcome: t.outcome, billedSeconds: nil, reported: nil, cost: nil)
@@ -434,7 +441,9 @@ public final class ProviderSimulator: @unchecked Sendable {
         if t.provider == ProviderEndpoints.aimlapi {
             if succeeded {
                 let started = (t.referenceDuration.micros + 999_999) / 1_000_000
-                record.reported = BilledQuantity(credits: String(started * Int64(configuration.aimlapiCreditsPerSecond)))
+                let credits = String(started * Int64(configuration.aimlapiCreditsPerSecond))
+                record.reported = BilledQuantity(credits: credits, cost: AIMLAPIAdapter.usd(credits: credits))
+                record.cost = record.reported?.cost
             }
             return record
         }

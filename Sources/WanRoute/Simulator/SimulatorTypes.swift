@@ -161,6 +161,7 @@ public struct BillingRecord: Sendable, Equatable {
     /// What the status answer reports (DashScope usage, AI/ML API credits), if anything.
     public var reported: BilledQuantity?
     /// The cost from the built-in price catalog in the offer's currency (zero for a free
-    /// failure); nil when the price is unknown (AI/ML API, Modellix).
+    /// failure), or for the AI/ML API the USD its reported credits are worth; nil when unknown
+    /// (Modellix, a failed AI/ML API task).
     public var cost: Money?
 }

@@ -14,11 +14,13 @@ public enum DataFileValidator {
         var pricing: [SourceFile] = []
         var rates: [SourceFile] = []
         var policies: [SourceFile] = []
+        var contracts: [SourceFile] = []
         for file in files {
             let result = PricingFile.read(file)
             switch result.content {
             case .provider: pricing.append(file)
             case .exchangeRates: rates.append(file)
+            case .contract: contracts.append(file)
             case .other(DocumentKind.policy.rawValue), .other(DocumentKind.policyTests.rawValue):
                 policies.append(file)
             case .other(let kind):
@@ -47,6 +49,15 @@ public enum DataFileValidator {
         }
         if let catalog {
             for file in policies { diagnostics += PolicyFile.validate(file, catalog: catalog) }
+        }
+        // Contract prices are checked laid over the pricing files being checked, or the built-in tables.
+        let base = pricing.isEmpty ? BuiltInDefaults.pricing : pricing + rates
+        for file in contracts {
+            do {
+                _ = try PriceCatalog.load(files: base, overlays: [file])
+            } catch {
+                if case .invalid(let d) = error { diagnostics += d.filter { $0.file == file.name } }
+            }
         }
         let order = Dictionary(files.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
         return diagnostics.enumerated().sorted {

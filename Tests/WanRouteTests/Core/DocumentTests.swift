@@ -1,3 +1,4 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
 
@@ -32,7 +33,7 @@ final class DocumentTests: XCTestCase {
         XCTAssertEqual(DocumentKind(of: SourceFile(name: "a", text: #"{"kind": "exchange-rates"}"#)), .exchangeRates)
         XCTAssertNil(DocumentKind(of: SourceFile(name: "a", text: #"{"kind": "ledger-of-dreams"}"#)))
         XCTAssertNil(DocumentKind(of: SourceFile(name: "a", text: "[")))
-        XCTAssertEqual(DocumentKind.dataFiles.map(\.rawValue), ["pricing", "exchange-rates", "policy", "policy-tests"])
+        XCTAssertEqual(DocumentKind.dataFiles.map(\.rawValue), ["pricing", "exchange-rates", "policy", "policy-tests", "contract-prices"])
 
         var files = try Repository.pricingFiles()
         let i = try XCTUnwrap(files.firstIndex { $0.name.hasSuffix("/apixo.json") })
@@ -58,10 +59,10 @@ final class DocumentTests: XCTestCase {
     func testAMissingFileIsASourceFileErrorNamedAsTheUserNamedIt() throws {
         let missing = try Repository.temporaryDirectory().appendingPathComponent("nope.json")
         XCTAssertThrowsError(try SourceFile.read(missing, name: "nope.json")) { error in
-            XCTAssertEqual(error as? SourceFileError, .unreadable(path: "nope.json", reason: "no such file, or not readable"))
+            XCTAssertEqual(error as? SourceFileError, .unreadable(path: "nope.json", reason: "does not exist"))
         }
         XCTAssertThrowsError(try Policy.load(contentsOf: missing, catalog: try PriceCatalog.builtIn())) { error in
-            XCTAssertEqual(error as? PolicyError, .unreadable(path: missing.path, reason: "no such file, or not readable"))
+            XCTAssertEqual(error as? PolicyError, .unreadable(path: missing.path, reason: "does not exist"))
         }
     }
 }

@@ -1,3 +1,4 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
 

@@ -1,3 +1,4 @@
+import WanRouteTesting
 import XCTest
 @testable import WanRoute
 

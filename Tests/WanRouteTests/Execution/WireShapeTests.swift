@@ -1,5 +1,5 @@
-import XCTest
 import WanRoute
+import XCTest
 
 /// The stable wire shapes the library owns: the run line, money's JSON and CSV forms, the jobs file.
 final class WireShapeTests: XCTestCase {
@@ -12,12 +12,14 @@ final class WireShapeTests: XCTestCase {
         let report = JobReport(id: "j1", status: .succeeded, provider: ProviderID("dashscope-intl")!, mode: .wanStd, resolution: .p720,
                                taskID: "t-1", resultURL: "https://r.example/v.mp4", estimatedCost: usd("1.20"), actualCost: usd("1.2"),
                                actualCostSource: .providerReported, billed: BilledQuantity(seconds: Seconds(whole: 10), ratio: "standard"),
-                               attempts: [attempt, done], message: "done on dashscope-intl")
+                               estimatedUSD: usd("1.20"), actualUSD: usd("1.2"), attempts: [attempt, done], message: "done on dashscope-intl")
         XCTAssertEqual(report.jsonLine, """
         {"id":"j1","status":"succeeded","provider":"dashscope-intl","mode":"wan-std","resolution":"720p","task_id":"t-1",\
         "result_url":"https://r.example/v.mp4","estimated_cost":{"amount":"1.20","currency":"USD"},\
         "actual_cost":{"amount":"1.20","currency":"USD"},"actual_cost_source":"provider-reported",\
-        "billed":{"seconds":"10","ratio":"standard","credits":null},"attempts":[{"provider":"apixo","mode":"standard",\
+        "estimated_usd":{"amount":"1.20","currency":"USD","converted":false},\
+        "actual_usd":{"amount":"1.20","currency":"USD","converted":false},"cost_alert":null,\
+        "billed":{"seconds":"10","ratio":"standard","credits":null,"cost":null},"attempts":[{"provider":"apixo","mode":"standard",\
         "resolution":"720p","task_id":null,"outcome":"submit-failed","failure":"out-of-balance","submissions":1,\
         "actual_cost":{"amount":"0.00","currency":"USD"},"actual_cost_source":"no-task","detail":"apixo refused the job: no balance"},\
         {"provider":"dashscope-intl","mode":"wan-std","resolution":"720p","task_id":"t-1","outcome":"succeeded","failure":null,\

@@ -1,12 +1,12 @@
 import Foundation
+import XCTest
+@testable import WanRoute
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 #if canImport(Glibc)
 import Glibc
 #endif
-import XCTest
-@testable import WanRoute
 
 /// A raw loopback client: sends bytes, reads until the server closes (or `until` is seen).
 enum RawClient {

@@ -1,4 +1,5 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
 
@@ -58,5 +59,17 @@ final class ImageProbeTests: XCTestCase {
                 XCTAssertTrue(check(error), "\(error)")
             }
         }
+    }
+}
+
+extension ImageProbeTests {
+    func testALocalImageBecomesADataURIWithItsMediaType() throws {
+        let (uri, probe) = try MediaProbe.dataURI(forImageAt: MediaFixtures.path("image.png"))
+        XCTAssertEqual(probe.format, .png)
+        XCTAssertTrue(uri.hasPrefix("data:image/png;base64,iVBORw0KGgo"), String(uri.prefix(40)))
+        let decoded = try XCTUnwrap(Data(base64Encoded: String(uri.dropFirst("data:image/png;base64,".count))))
+        XCTAssertEqual([UInt8](decoded), MediaFixtures.bytes("image.png"))
+        XCTAssertTrue(try MediaProbe.dataURI(forImageAt: MediaFixtures.path("image.jpg")).uri.hasPrefix("data:image/jpeg;base64,"))
+        XCTAssertThrowsError(try MediaProbe.dataURI(forImageAt: MediaFixtures.path("clip.avi")))
     }
 }

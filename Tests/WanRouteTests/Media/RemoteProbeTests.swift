@@ -1,44 +1,7 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
-
-/// Serves byte arrays by path, honouring `Range: bytes=A-B` unless told to ignore it, and
-/// counts the requests it sees.
-final class FileServer: @unchecked Sendable {
-    let server: LoopbackHTTPServer
-    private let counter = Counter()
-    /// Requests served so far.
-    var seen: Int { counter.value }
-
-    init(files: [String: [UInt8]], honorRange: Bool = true, extra: @escaping @Sendable (HTTPRequest) -> HTTPResponse? = { _ in nil }) throws {
-        let counter = self.counter
-        server = try LoopbackHTTPServer { request in
-            counter.add()
-            if let response = extra(request) { return response }
-            guard let file = files[request.path] else { return .text(404, "not found") }
-            guard honorRange, let range = request.headers["Range"], range.hasPrefix("bytes=") else {
-                return HTTPResponse(status: 200, body: file)
-            }
-            let bounds = range.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-            guard bounds.count == 2, let start = bounds[0], start < file.count else {
-                return HTTPResponse(status: 416, headers: ["Content-Range": "bytes */\(file.count)"])
-            }
-            let end = min(file.count - 1, bounds[1] ?? file.count - 1)
-            return HTTPResponse(status: 206, headers: ["Content-Range": "bytes \(start)-\(end)/\(file.count)"],
-                                body: Array(file[start...end]))
-        }
-    }
-
-    func url(_ path: String) -> String { server.baseURL + path }
-    deinit { server.stop() }
-
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var n = 0
-        func add() { lock.withLock { n += 1 } }
-        var value: Int { lock.withLock { n } }
-    }
-}
 
 final class RemoteProbeTests: XCTestCase {
     static let fixtures: [String: [UInt8]] = Dictionary(uniqueKeysWithValues:

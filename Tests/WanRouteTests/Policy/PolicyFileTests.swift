@@ -1,3 +1,4 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
 
@@ -41,7 +42,10 @@ final class PolicyFileTests: XCTestCase {
         let d = only("\"objective\": {\"weights\": {\"cost\": 0.5, \"quality\": 0.3, \"latency\": 0.3}}")
         XCTAssertEqual(d?.path, "$.objective.weights")
         XCTAssertEqual(d?.message, "the weights sum to 1.1; make them sum to 1, such as cost 0.5, quality 0.3, latency 0.2")
-        XCTAssertEqual(only("\"objective\": {\"weights\": {\"cost\": -0.5, \"quality\": 1.5}}")?.path, "$.objective.weights.cost")
+        XCTAssertEqual(only("\"objective\": {\"weights\": {\"cost\": -0.5, \"quality\": 0.5}}")?.path, "$.objective.weights.cost")
+        // Each weight is held to 0...1 where it is read, so a huge one cannot overflow their sum.
+        XCTAssertEqual(only("\"objective\": {\"weights\": {\"cost\": 9223372036854, \"quality\": 9223372036854}}".replacingOccurrences(of: "\"quality\": 9223372036854", with: "\"quality\": 0"))?.message,
+                       "9223372036854 is above 1; each weight is from 0 to 1 and they sum to 1")
         XCTAssertEqual(only("\"objective\": {\"weights\": {\"cost\": \"1\"}}")?.message, "expected a number from 0 to 1 such as 0.5, found a string")
     }
 

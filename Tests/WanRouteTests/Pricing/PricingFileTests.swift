@@ -1,3 +1,4 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
 
@@ -118,7 +119,7 @@ final class PricingFileTests: XCTestCase {
             guard case PricingError.invalid(let d) = error else { return XCTFail("\(error)") }
             XCTAssertTrue(d.contains { $0.file == "copy.json" && $0.path == "$.provider.id" }, "\(d)")
             XCTAssertTrue(d.contains { $0.message.contains("no exchange-rates file") }, "\(d)")
-            XCTAssertTrue(d.contains { $0.path?.hasSuffix("price_per_second.currency") == true && $0.message.contains("no exchange rate for CNY") }, "\(d)")
+            XCTAssertTrue(d.contains { $0.path?.hasSuffix("price_per_second.currency") == true && $0.message.contains("priced in CNY") }, "\(d)")
         }
     }
 }

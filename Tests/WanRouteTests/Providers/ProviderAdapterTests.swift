@@ -36,7 +36,8 @@ final class ProviderAdapterTests: XCTestCase {
             case ProviderEndpoints.dashscopeIntl:
                 XCTAssertEqual(billed, BilledQuantity(seconds: Seconds(decimal: "7.5"), ratio: "standard"))
             case ProviderEndpoints.aimlapi:
-                XCTAssertEqual(billed, BilledQuantity(credits: "8000"))
+                // 8 started seconds at 160,000 credits; USD 1 buys 2,000,000 credits.
+                XCTAssertEqual(billed, BilledQuantity(credits: "1280000", cost: Money(decimal: "0.64", currency: .usd)))
             default:
                 XCTAssertNil(billed, "\(provider)")
             }
@@ -55,8 +56,8 @@ final class ProviderAdapterTests: XCTestCase {
         XCTAssertEqual(bills[ProviderEndpoints.dashscopeIntl]?.billedSeconds, Seconds(decimal: "7.5"))
         XCTAssertEqual(bills[ProviderEndpoints.apixo]?.cost, Money(decimal: "0.20", currency: .usd))
         XCTAssertEqual(bills[ProviderEndpoints.apixo]?.billedSeconds, Seconds(whole: 5))
-        XCTAssertNil(bills[ProviderEndpoints.aimlapi]?.cost)
-        XCTAssertEqual(bills[ProviderEndpoints.aimlapi]?.reported?.credits, "8000")
+        XCTAssertEqual(bills[ProviderEndpoints.aimlapi]?.cost, Money(decimal: "0.64", currency: .usd), "its credits' worth")
+        XCTAssertEqual(bills[ProviderEndpoints.aimlapi]?.reported?.credits, "1280000")
         XCTAssertNil(bills[ProviderEndpoints.modellix]?.cost)
     }
 
@@ -270,6 +271,17 @@ final class ProviderAdapterTests: XCTestCase {
         XCTAssertEqual(bill.behavior, .replace)
         XCTAssertEqual(bill.cost, Money(decimal: "9.0", currency: .cny), "CNY 0.9/s x 10 s")
         XCTAssertEqual(bill.reported?.ratio, "pro")
+    }
+
+    func testAIMLAPICreditsConvertToDollarsExactlyAndNeverBelowTheBill() {
+        XCTAssertEqual(AIMLAPIAdapter.usd(credits: "2000000"), Money(decimal: "1", currency: .usd))
+        XCTAssertEqual(AIMLAPIAdapter.usd(credits: "1"), Money(decimal: "0.0000005", currency: .usd))
+        XCTAssertEqual(AIMLAPIAdapter.usd(credits: "0.5"), Money(decimal: "0.00000025", currency: .usd))
+        XCTAssertEqual(AIMLAPIAdapter.usd(credits: "0.000000001"), Money(decimal: "0.000000001", currency: .usd), "a part of a nano-dollar rounds up")
+        XCTAssertEqual(AIMLAPIAdapter.usd(credits: "0"), Money(decimal: "0", currency: .usd))
+        XCTAssertNil(AIMLAPIAdapter.usd(credits: "-5"))
+        XCTAssertNil(AIMLAPIAdapter.usd(credits: "1e6"))
+        XCTAssertNil(AIMLAPIAdapter.usd(credits: "99999999999999999999"), "too large is unknown, never a wrong number")
     }
 
     func testSeededRandomFaultsAreReproducible() async throws {

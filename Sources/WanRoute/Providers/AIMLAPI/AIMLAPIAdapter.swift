@@ -68,7 +68,7 @@ public struct AIMLAPIAdapter: ProviderAdapter {
                 return .failed(.providerError(code: "NoResult", message: "AI/ML API reported completion without a video URL"))
             }
             let credits = json["meta"]?["usage"]?["credits_used"]?.wireText
-            return .succeeded(resultURL: url, billed: credits.map { BilledQuantity(credits: $0) })
+            return .succeeded(resultURL: url, billed: credits.map { BilledQuantity(credits: $0, cost: Self.usd(credits: $0)) })
         case "error", "failed":
             let name = json["error"]?["name"]?.stringValue ?? "error"
             let message = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue ?? "the generation failed"
@@ -76,6 +76,17 @@ public struct AIMLAPIAdapter: ProviderAdapter {
         default:
             return .running
         }
+    }
+
+    /// Credits per US dollar (https://docs.aimlapi.com/faq/how-can-i-track-my-funds).
+    public static let creditsPerUSD: Int64 = 2_000_000
+
+    /// `credits` (decimal text, at most 9 decimals) in US dollars, rounded up to the nano-dollar so
+    /// it is never below the bill; nil for text that is not a non-negative decimal or is too large.
+    public static func usd(credits: String) -> Money? {
+        guard case .success(let creditNanos) = FixedDecimal.parse(credits, scale: Money.scale), creditNanos >= 0 else { return nil }
+        let (whole, rest) = creditNanos.quotientAndRemainder(dividingBy: creditsPerUSD)
+        return Money(nanos: whole + (rest > 0 ? 1 : 0), currency: .usd)
     }
 
     /// The one reading of an AI/ML API error answer.

@@ -107,8 +107,8 @@ public struct ModellixAdapter: ProviderAdapter {
     func resetDelay(_ headers: HTTPHeaders) -> Seconds? {
         guard let text = headers["X-RateLimit-Reset"]?.trimmingCharacters(in: .whitespaces),
               let value = Seconds(decimal: text), value.micros >= 0 else { return nil }
-        guard value.micros > 1_000_000_000 * 1_000_000 else { return value }
+        guard value.micros > 1_000_000_000 * 1_000_000 else { return min(value, ProviderHTTP.longestRetryAfter) }
         let nowMicros = Int64((now().timeIntervalSince1970 * 1_000_000).rounded())
-        return Seconds(micros: max(0, value.micros - nowMicros))
+        return min(Seconds(micros: max(0, value.micros - nowMicros)), ProviderHTTP.longestRetryAfter)
     }
 }

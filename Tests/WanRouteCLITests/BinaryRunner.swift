@@ -1,13 +1,10 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
 
-/// Runs the built `wanroute` binary as a user would, capturing its output.
-enum CLIRunner {
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
+/// Runs the built `wanroute` binary as a user would, capturing its output: for the few end-to-end
+/// tests of what only a process has (main.swift, exit statuses, real stdio).
+enum BinaryRunner {
 
     /// The directory SwiftPM builds products into (the test bundle sits beside the binary).
     static var binary: URL {
@@ -16,12 +13,12 @@ enum CLIRunner {
 
     /// Runs `wanroute arguments` in `directory` (a fresh temporary directory by default, so the
     /// built-in defaults are what is used) with `environment` added to a minimal environment.
-    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Result {
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> CLIRunner.Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = try directory ?? Repository.temporaryDirectory()
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()].merging(environment) { $1 }
+        process.environment = CLIRunner.baseEnvironment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -34,6 +31,6 @@ enum CLIRunner {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        return CLIRunner.Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 }

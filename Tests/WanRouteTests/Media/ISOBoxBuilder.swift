@@ -1,21 +1,4 @@
 import Foundation
-@testable import WanRoute
-
-/// Locates the committed media fixtures relative to this source file, so tests run from any
-/// working directory.
-enum MediaFixtures {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/media")
-
-    static func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
-    static func path(_ name: String) -> String { url(name).path }
-    static func bytes(_ name: String) -> [UInt8] { [UInt8]((try? Data(contentsOf: url(name))) ?? Data()) }
-
-    static let videos = ["moov-first.mp4", "moov-last.mp4", "fragmented.mp4", "movie.mov", "clip.m4v", "clip.avi",
-                         "rotated.mp4", "long-audio.mp4", "long-audio-fragmented.mp4", "long-audio.avi"]
-    static let images = ["image.jpg", "image-orientation6.jpg", "image.png", "image.bmp", "image.webp", "image-lossless.webp"]
-}
 
 /// Helpers to hand-build ISO boxes for edge cases.
 enum Box {

@@ -1,10 +1,11 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
 
-/// `wanroute quote`, run as a separate process from a directory without pricing/.
+/// `wanroute quote`, in-process from a directory without pricing/.
 final class QuoteCommandTests: XCTestCase {
-    func testTableMarksTheCheapestAndShowsUnknownPrices() throws {
-        let r = try CLIRunner.run(["quote", "--duration", "12"])
+    func testTableMarksTheCheapestAndShowsUnknownPrices() async throws {
+        let r = try await CLIRunner.run(["quote", "--duration", "12"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "")
         let lines = r.stdout.split(separator: "\n").map(String.init)
@@ -15,8 +16,8 @@ final class QuoteCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("~USD 0.67488"), "CNY offers show a labelled conversion")
     }
 
-    func testJSONSchema() throws {
-        let r = try CLIRunner.run(["quote", "--duration", "45", "--behavior", "replace", "--format", "json"])
+    func testJSONSchema() async throws {
+        let r = try await CLIRunner.run(["quote", "--duration", "45", "--behavior", "replace", "--format", "json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let root = try JSONParser.parse(r.stdout)
         guard case .array(let offers)? = root["offers"] else { return XCTFail("no offers array") }
@@ -44,42 +45,43 @@ final class QuoteCommandTests: XCTestCase {
         XCTAssertEqual(cny["usd"]?["converted"], .bool(true))
     }
 
-    func testCSVHasOneRowPerOffer() throws {
-        let r = try CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo", "--provider", "wavespeed", "--resolution", "480p", "--format", "csv"])
+    func testCSVHasOneRowPerOffer() async throws {
+        let r = try await CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo", "--provider", "wavespeed", "--resolution", "480p", "--format", "csv"],
+                                        environment: ["WANROUTE_TODAY": "2026-12-02"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout, """
-        provider,behavior,mode,resolution,billable_seconds,cost_amount,cost_currency,usd_amount,usd_converted,confidence,eligible,cheapest,reasons,limits_published,unchecked\r
-        apixo,animate,standard,480p,5,0.20,USD,0.20,false,published,true,true,,true,\r
-        wavespeed,animate,standard,480p,5,0.20,USD,0.20,false,published,true,false,,false,\r
+        provider,behavior,mode,resolution,billable_seconds,cost_amount,cost_currency,usd_amount,usd_converted,confidence,eligible,cheapest,reasons,limits_published,unchecked,read_on,stale\r
+        apixo,animate,standard,480p,5,0.20,USD,0.20,false,published,true,true,,true,,2026-11-20,false\r
+        wavespeed,animate,standard,480p,5,0.20,USD,0.20,false,published,true,false,,false,,2026-11-20,false\r
 
         """)
     }
 
-    func testPricingDirectoryOverridesTheBuiltInCopy() throws {
+    func testPricingDirectoryOverridesTheBuiltInCopy() async throws {
         let dir = try Repository.temporaryDirectory()
         for name in ["apixo.json", "exchange-rates.json"] {
             let text = try String(contentsOf: Repository.pricing.appendingPathComponent(name), encoding: .utf8)
             try text.replacingOccurrences(of: "\"0.04\"", with: "\"0.05\"").write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
-        let r = try CLIRunner.run(["quote", "--duration", "10", "--resolution", "480p", "--pricing", dir.path, "--format", "csv"])
+        let r = try await CLIRunner.run(["quote", "--duration", "10", "--resolution", "480p", "--pricing", dir.path, "--format", "csv"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("apixo,animate,standard,480p,10,0.50,USD"), r.stdout)
         XCTAssertFalse(r.stdout.contains("runware"), "only the directory's providers are quoted")
     }
 
-    func testBadPricingDirectoryExits65WithEveryDiagnostic() throws {
+    func testBadPricingDirectoryExits65WithEveryDiagnostic() async throws {
         let dir = try Repository.temporaryDirectory()
         let text = try String(contentsOf: Repository.pricing.appendingPathComponent("apixo.json"), encoding: .utf8)
         try text.replacingOccurrences(of: "\"amount\": \"0.04\"", with: "\"amount\": 0.04")
             .write(to: dir.appendingPathComponent("apixo.json"), atomically: true, encoding: .utf8)
-        let r = try CLIRunner.run(["quote", "--duration", "10", "--pricing", dir.path])
+        let r = try await CLIRunner.run(["quote", "--duration", "10", "--pricing", dir.path])
         XCTAssertEqual(r.status, 65)
         XCTAssertEqual(r.stdout, "")
         XCTAssertTrue(r.stderr.contains("apixo.json: $.offers[0].price_per_second.amount: error: write this as a decimal string"), r.stderr)
         XCTAssertTrue(r.stderr.contains("apixo.json: $.offers[2].price_per_second.amount: error:"), r.stderr)
     }
 
-    func testBadCommandLinesExit64WithOneErrorLineAndAUsageHint() throws {
+    func testBadCommandLinesExit64WithOneErrorLineAndAUsageHint() async throws {
         let cases: [([String], String)] = [
             (["quote"], "give the reference video with --video PATH|URL or its length with --duration S"),
             (["quote", "--duration", "-5"], "--duration must be a positive number of seconds, not '-5'"),
@@ -93,7 +95,7 @@ final class QuoteCommandTests: XCTestCase {
             (["quote", "--duration", "5", "--format", "xml"], "'xml' is not an output format"),
         ]
         for (args, message) in cases {
-            let r = try CLIRunner.run(args)
+            let r = try await CLIRunner.run(args)
             XCTAssertEqual(r.status, 64, "\(args)")
             XCTAssertEqual(r.stdout, "", "\(args)")
             let lines = r.stderr.split(separator: "\n")
@@ -103,45 +105,45 @@ final class QuoteCommandTests: XCTestCase {
         }
     }
 
-    func testHelpAndVersionGoToStdout() throws {
-        let help = try CLIRunner.run(["quote", "--help"])
+    func testHelpAndVersionGoToStdout() async throws {
+        let help = try await CLIRunner.run(["quote", "--help"])
         XCTAssertEqual(help.status, 0)
         XCTAssertTrue(help.stdout.hasPrefix("Price a job on every offer"))
         for option in ["--duration", "--behavior", "--resolution", "--mode", "--provider", "--pricing", "--format", "--help"] {
             XCTAssertTrue(help.stdout.contains(option), option)
         }
-        let version = try CLIRunner.run(["--version"])
+        let version = try await CLIRunner.run(["--version"])
         XCTAssertEqual(version.stdout, "wanroute 0.1.0\n")
-        let overview = try CLIRunner.run(["--help"])
+        let overview = try await CLIRunner.run(["--help"])
         XCTAssertTrue(overview.stdout.contains("quote") && overview.stdout.contains("validate"))
-        let unknown = try CLIRunner.run(["quot"])
+        let unknown = try await CLIRunner.run(["quot"])
         XCTAssertEqual(unknown.status, 64)
         XCTAssertTrue(unknown.stderr.contains("unknown command 'quot' (did you mean 'quote'?)"))
     }
 
-    func testNoOfferSoldOrEligibleSaysWhyAndExits2() throws {
-        let unsold = try CLIRunner.run(["quote", "--duration", "12", "--resolution", "580p", "--provider", "apixo"])
+    func testNoOfferSoldOrEligibleSaysWhyAndExits2() async throws {
+        let unsold = try await CLIRunner.run(["quote", "--duration", "12", "--resolution", "580p", "--provider", "apixo"])
         XCTAssertEqual(unsold.status, 2)
         XCTAssertEqual(unsold.stderr, "wanroute quote: no offer sells this job: apixo sells animate at 480p or 720p only\n")
         XCTAssertTrue(unsold.stdout.contains("No offer sells this job: apixo sells animate at 480p or 720p only.\n"), unsold.stdout)
-        let json = try CLIRunner.run(["quote", "--duration", "45", "--provider", "dashscope-cn", "--format", "json"])
+        let json = try await CLIRunner.run(["quote", "--duration", "45", "--provider", "dashscope-cn", "--format", "json"])
         XCTAssertEqual(json.status, 2)
         let root = try JSONParser.parse(json.stdout)
         XCTAssertEqual(root["refusal"], .string("no offer is eligible: every provider that sells this job refuses it (the reasons are listed per offer)"))
         // Named providers that sell nothing matching are noted even when others do.
-        let partly = try CLIRunner.run(["quote", "--duration", "12", "--resolution", "580p", "--provider", "apixo", "--provider", "runware"])
+        let partly = try await CLIRunner.run(["quote", "--duration", "12", "--resolution", "580p", "--provider", "apixo", "--provider", "runware"])
         XCTAssertEqual(partly.status, 0, partly.stderr)
         XCTAssertTrue(partly.stdout.contains("not sold: apixo sells animate at 480p or 720p only\n"), partly.stdout)
     }
 
-    func testEligibilitySaysWhatWasNotChecked() throws {
-        let r = try CLIRunner.run(["quote", "--video", "https://example.invalid/never-fetched.mp4", "--duration", "12",
+    func testEligibilitySaysWhatWasNotChecked() async throws {
+        let r = try await CLIRunner.run(["quote", "--video", "https://example.invalid/never-fetched.mp4", "--duration", "12",
                                    "--provider", "dashscope-intl", "--provider", "wavespeed", "--mode", "standard", "--provider", "apixo"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("yes (limits not published)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("yes; not checked: video format\n"), "APIXO limits only the format: \(r.stdout)")
         XCTAssertTrue(r.stdout.contains("not checked: --duration was given, so the video was not probed"), r.stdout)
-        let json = try CLIRunner.run(["quote", "--video", "https://example.invalid/never-fetched.mp4", "--duration", "12",
+        let json = try await CLIRunner.run(["quote", "--video", "https://example.invalid/never-fetched.mp4", "--duration", "12",
                                       "--provider", "dashscope-intl", "--provider", "wavespeed", "--format", "json"])
         guard case .array(let offers)? = try JSONParser.parse(json.stdout)["offers"] else { return XCTFail(json.stdout) }
         let wavespeed = try XCTUnwrap(offers.first { $0["provider"] == .string("wavespeed") })
@@ -150,4 +152,61 @@ final class QuoteCommandTests: XCTestCase {
         let dashscope = try XCTUnwrap(offers.first { $0["provider"] == .string("dashscope-intl") })
         XCTAssertEqual(dashscope["unchecked"], .array(["video format", "video pixel size", "video aspect ratio", "video file size"].map(JSONValue.string)))
     }
+
+    func testContractPricesAndOldPricesAreShown() async throws {
+        let dir = try Repository.temporaryDirectory()
+        try Self.contract.write(to: dir.appendingPathComponent("contract.json"), atomically: true, encoding: .utf8)
+        let r = try await CLIRunner.run(["quote", "--duration", "12", "--behavior", "replace", "--contract", "contract.json",
+                                   "--provider", "apixo", "--resolution", "480p"], in: dir, environment: ["WANROUTE_TODAY": "2026-12-02"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("*  apixo     replace   standard  480p  12 s    USD 0.36  USD 0.36  contract!   yes\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("! price read more than 90 days ago"), r.stdout)
+        let json = try await CLIRunner.run(["quote", "--duration", "12", "--contract", "contract.json", "--provider", "apixo", "--format", "json",
+                                      "--max-price-age", "10"], in: dir, environment: ["WANROUTE_TODAY": "2026-12-02"])
+        guard case .array(let offers)? = try JSONParser.parse(json.stdout)["offers"] else { return XCTFail(json.stdout + json.stderr) }
+        XCTAssertTrue(offers.allSatisfy { $0["stale"] == .bool(true) }, "read 2026-11-20, 12 days before, over 10")
+        let fresh = try await CLIRunner.run(["quote", "--duration", "12", "--provider", "apixo"], environment: ["WANROUTE_TODAY": "2026-12-02"])
+        XCTAssertFalse(fresh.stdout.contains("!"), fresh.stdout)
+        let missing = try await CLIRunner.run(["quote", "--duration", "12", "--contract", "nowhere.json"], in: dir)
+        XCTAssertEqual(missing.status, 64, missing.stderr)
+        let validate = try await CLIRunner.run(["validate", "contract.json"], in: dir)
+        XCTAssertEqual(validate.stdout, "checked 1 file: 0 errors, 0 warnings\n", validate.stderr)
+    }
+
+    func testCommandLineEdges() async throws {
+        for (text, seconds) in [(".5", "0.5"), ("12.", "12")] {
+            let r = try await CLIRunner.run(["quote", "--duration", text, "--provider", "apixo", "--format", "json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try JSONParser.parse(r.stdout)["job"]?["duration"], .string(seconds))
+        }
+        let commas = try await CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo,wavespeed", "--resolution", "480p", "--format", "csv"])
+        let repeated = try await CLIRunner.run(["quote", "--duration", "3", "--provider", "apixo", "--provider", "wavespeed", "--resolution", "480p", "--format", "csv"])
+        XCTAssertEqual(commas.status, 0, commas.stderr)
+        XCTAssertEqual(commas.stdout, repeated.stdout)
+        // A missing file is a usage error (64) in every command.
+        for args in [["quote", "--video", "nowhere.mp4"], ["quote", "--duration", "3", "--image", "nowhere.png"], ["probe", "nowhere.mp4"],
+                     ["quote", "--duration", "3", "--pricing", "nowhere"], ["quote", "--duration", "3", "--contract", "nowhere.json"],
+                     ["validate", "nowhere.json"], ["run", "--jobs", "nowhere.jsonl", "--policy", "production", "--sandbox"]] {
+            let r = try await CLIRunner.run(args)
+            XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("nowhere"), r.stderr)
+        }
+    }
+
+    static let contract = """
+    {
+      "kind": "contract-prices", "version": 1,
+      "providers": [
+        {
+          "id": "aimlapi",
+          "billing": { "basis": "reference-seconds", "increment_seconds": "1", "rounding": "up", "minimum_seconds": "5" },
+          "prices": [ { "resolution": "720p", "price_per_second": { "amount": "0.05", "currency": "USD" }, "read_on": "2026-11-01", "note": "AC-11" } ]
+        },
+        {
+          "id": "apixo",
+          "prices": [ { "behavior": "replace", "resolution": "480p", "price_per_second": { "amount": "0.03", "currency": "USD" }, "read_on": "2026-06-01" } ]
+        }
+      ]
+    }
+    """
 }

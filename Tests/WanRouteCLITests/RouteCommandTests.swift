@@ -1,10 +1,11 @@
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
 
-/// `wanroute route`, run as a separate process from a directory without pricing/ or policies/.
+/// `wanroute route`, in-process from a directory without pricing/ or policies/.
 final class RouteCommandTests: XCTestCase {
-    func testTableShowsTheChoiceAndTheFailoverOrder() throws {
-        let r = try CLIRunner.run(["route", "--policy", "cheapest", "--duration", "12"])
+    func testTableShowsTheChoiceAndTheFailoverOrder() async throws {
+        let r = try await CLIRunner.run(["route", "--policy", "cheapest", "--duration", "12"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "")
         let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -17,8 +18,8 @@ final class RouteCommandTests: XCTestCase {
         XCTAssertFalse(r.stdout.contains("Rules:"), "the rule trace is only shown with --explain")
     }
 
-    func testExplainNamesTheRulesTheRankingAndEveryRejection() throws {
-        let r = try CLIRunner.run(["route", "--policy", "production", "--duration", "45", "--explain"])
+    func testExplainNamesTheRulesTheRankingAndEveryRejection() async throws {
+        let r = try await CLIRunner.run(["route", "--policy", "production", "--duration", "45", "--explain"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("choice       apixo     animate   standard  480p  USD 1.80"), r.stdout)
         XCTAssertTrue(r.stdout.contains("""
@@ -37,14 +38,14 @@ final class RouteCommandTests: XCTestCase {
         let offers = try Repository.catalog().offers.filter { $0.behavior == .animate }.count
         XCTAssertEqual(rejected.split(separator: "\n").count - 1 + 2, offers, "every offer is the choice, an alternate or rejected")
 
-        let stopped = try CLIRunner.run(["route", "--policy", "production", "--duration", "3", "--tag", "purpose=preview", "--explain"])
+        let stopped = try await CLIRunner.run(["route", "--policy", "production", "--duration", "3", "--tag", "purpose=preview", "--explain"])
         XCTAssertEqual(stopped.status, 0, stopped.stderr)
         XCTAssertTrue(stopped.stdout.contains("  preview: fired\n  film-replace: not evaluated (rule preview stopped)\n"), stopped.stdout)
         XCTAssertTrue(stopped.stdout.contains("Objective: cheapest (set by rule preview)\n"), stopped.stdout)
     }
 
     /// The `cheapest` policy chooses exactly the quote's cheapest eligible offer, at the same cost.
-    func testCheapestPolicyAgreesWithTheQuote() throws {
+    func testCheapestPolicyAgreesWithTheQuote() async throws {
         let jobs: [[String]] = [
             ["--duration", "3"],
             ["--duration", "12.345"],
@@ -59,9 +60,9 @@ final class RouteCommandTests: XCTestCase {
         ]
         let same = ["provider", "behavior", "mode", "resolution", "billable_seconds", "cost", "usd", "confidence"]
         for job in jobs {
-            let quote = try CLIRunner.run(["quote", "--format", "json"] + job)
+            let quote = try await CLIRunner.run(["quote", "--format", "json"] + job)
             XCTAssertTrue(quote.status == 0 || quote.status == 2 && quote.stderr.contains("no offer is eligible"), quote.stderr)
-            let route = try CLIRunner.run(["route", "--policy", "cheapest", "--format", "json"] + job)
+            let route = try await CLIRunner.run(["route", "--policy", "cheapest", "--format", "json"] + job)
             let q = try JSONParser.parse(quote.stdout), d = try JSONParser.parse(route.stdout)
             guard case .array(let offers)? = q["offers"] else { return XCTFail("no offers for \(job)") }
             XCTAssertEqual(d["job"]?["duration"], q["job"]?["duration"], "\(job)")
@@ -75,8 +76,8 @@ final class RouteCommandTests: XCTestCase {
         }
     }
 
-    func testJSONSchema() throws {
-        let r = try CLIRunner.run(["route", "--policy", "production", "--duration", "12", "--behavior", "replace", "--tag", "customer=film", "--format", "json"])
+    func testJSONSchema() async throws {
+        let r = try await CLIRunner.run(["route", "--policy", "production", "--duration", "12", "--behavior", "replace", "--tag", "customer=film", "--format", "json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let root = try JSONParser.parse(r.stdout)
         XCTAssertEqual(root["policy"], .string("production"))
@@ -116,18 +117,18 @@ final class RouteCommandTests: XCTestCase {
         XCTAssertEqual(intl["reasons"], .array([.string("price confidence third-party; the policy requires published (rule customer-published)")]))
     }
 
-    func testRefusalExits2WithTheReasons() throws {
+    func testRefusalExits2WithTheReasons() async throws {
         let dir = try Repository.temporaryDirectory()
         try """
         {"kind": "policy", "version": 1, "name": "tight", "objective": "cheapest",
          "constraints": {"allow_quote_only": true, "max_cost": {"amount": "0.01", "currency": "USD"}}}
         """.write(to: dir.appendingPathComponent("tight.json"), atomically: true, encoding: .utf8)
-        let table = try CLIRunner.run(["route", "--policy", "tight.json", "--duration", "12"], in: dir)
+        let table = try await CLIRunner.run(["route", "--policy", "tight.json", "--duration", "12"], in: dir)
         XCTAssertEqual(table.status, 2)
         XCTAssertEqual(table.stderr, "wanroute route: refused: no offer meets policy \"tight\": 19 considered, all rejected\n")
         XCTAssertTrue(table.stdout.contains("refused: no offer meets policy \"tight\""), table.stdout)
         XCTAssertTrue(table.stdout.contains("  runware standard 480p: costs USD 0.12, above the policy's USD 0.01 limit per job\n"), table.stdout)
-        let json = try CLIRunner.run(["route", "--policy", "tight.json", "--duration", "12", "--format", "json"], in: dir)
+        let json = try await CLIRunner.run(["route", "--policy", "tight.json", "--duration", "12", "--format", "json"], in: dir)
         XCTAssertEqual(json.status, 2)
         let root = try JSONParser.parse(json.stdout)
         XCTAssertEqual(root["choice"], .null)
@@ -136,45 +137,45 @@ final class RouteCommandTests: XCTestCase {
         XCTAssertEqual(root["refusal"], .string("no offer meets policy \"tight\": 19 considered, all rejected"))
     }
 
-    func testEveryBuiltInPolicyRoutesAndAFileOfThatNameWins() throws {
+    func testEveryBuiltInPolicyRoutesAndAFileOfThatNameWins() async throws {
         for name in ["cheapest", "fastest", "best-quality", "balanced", "production"] {
-            let r = try CLIRunner.run(["route", "--policy", name, "--duration", "10", "--format", "json"])
+            let r = try await CLIRunner.run(["route", "--policy", name, "--duration", "10", "--format", "json"])
             XCTAssertEqual(r.status, 0, "\(name): \(r.stderr)")
             XCTAssertEqual(try JSONParser.parse(r.stdout)["policy"], .string(name))
         }
         let dir = try Repository.temporaryDirectory()
         try #"{"kind": "policy", "version": 1, "name": "local", "objective": "fastest"}"#
             .write(to: dir.appendingPathComponent("cheapest"), atomically: true, encoding: .utf8)
-        let r = try CLIRunner.run(["route", "--policy", "cheapest", "--duration", "10", "--format", "json"], in: dir)
+        let r = try await CLIRunner.run(["route", "--policy", "cheapest", "--duration", "10", "--format", "json"], in: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try JSONParser.parse(r.stdout)["policy"], .string("local"))
     }
 
-    func testBadTagsAreUsageErrors() throws {
+    func testBadTagsAreUsageErrors() async throws {
         for (tags, message) in [(["customer"], "--tag 'customer' is not KEY=VALUE"), (["=film"], "--tag '=film' is not KEY=VALUE"),
                                 (["customer=film", "customer=tv"], "--tag customer is given more than once")] {
-            let r = try CLIRunner.run(["route", "--policy", "production", "--duration", "10"] + tags.flatMap { ["--tag", $0] })
+            let r = try await CLIRunner.run(["route", "--policy", "production", "--duration", "10"] + tags.flatMap { ["--tag", $0] })
             XCTAssertEqual(r.status, 64, "\(tags)")
             XCTAssertTrue(r.stderr.contains("wanroute route: error: \(message)"), r.stderr)
         }
     }
 
-    func testUnknownPolicyNameIsAUsageErrorListingTheBuiltInNames() throws {
-        let r = try CLIRunner.run(["route", "--policy", "cheapst", "--duration", "10"])
+    func testUnknownPolicyNameIsAUsageErrorListingTheBuiltInNames() async throws {
+        let r = try await CLIRunner.run(["route", "--policy", "cheapst", "--duration", "10"])
         XCTAssertEqual(r.status, 64)
         XCTAssertEqual(r.stdout, "")
         XCTAssertTrue(r.stderr.contains("--policy 'cheapst' is neither a policy file nor a built-in policy (did you mean 'cheapest'?); built-in: balanced, best-quality, cheapest, fastest, production"), r.stderr)
-        let missing = try CLIRunner.run(["route", "--duration", "10"])
+        let missing = try await CLIRunner.run(["route", "--duration", "10"])
         XCTAssertEqual(missing.status, 64)
         XCTAssertTrue(missing.stderr.contains("give the routing policy with --policy FILE|NAME"), missing.stderr)
     }
 
-    func testBadPolicyFileExits65WithEveryDiagnostic() throws {
+    func testBadPolicyFileExits65WithEveryDiagnostic() async throws {
         let dir = try Repository.temporaryDirectory()
         try """
         {"kind": "policy", "version": 1, "name": "p", "objective": "cheapset", "constraints": {"max_cots": {"amount": "1", "currency": "USD"}}}
         """.write(to: dir.appendingPathComponent("p.json"), atomically: true, encoding: .utf8)
-        let r = try CLIRunner.run(["route", "--policy", "p.json", "--duration", "10"], in: dir)
+        let r = try await CLIRunner.run(["route", "--policy", "p.json", "--duration", "10"], in: dir)
         XCTAssertEqual(r.status, 65)
         XCTAssertEqual(r.stdout, "")
         XCTAssertTrue(r.stderr.contains("p.json: $.objective: error: \"cheapset\" is not an objective"), r.stderr)
@@ -182,15 +183,15 @@ final class RouteCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("wanroute route: error: 2 problems in the data files above"), r.stderr)
     }
 
-    func testHelpListsEveryOptionAndTheOverviewListsTheCommand() throws {
-        let r = try CLIRunner.run(["route", "--help"])
+    func testHelpListsEveryOptionAndTheOverviewListsTheCommand() async throws {
+        let r = try await CLIRunner.run(["route", "--help"])
         XCTAssertEqual(r.status, 0, r.stderr)
         for option in ["--duration S", "--video PATH|URL", "--image PATH|URL", "--behavior B", "--resolution R", "--mode M", "--pricing DIR",
                        "--policy FILE|NAME", "--tag KEY=VALUE ...", "--explain", "--format F", "--help"] {
             XCTAssertTrue(r.stdout.contains("  \(option)  "), "\(option) missing from:\n\(r.stdout)")
         }
         XCTAssertTrue(r.stdout.contains("(balanced, best-quality, cheapest, fastest, production)"), r.stdout)
-        let overview = try CLIRunner.run(["--help"])
+        let overview = try await CLIRunner.run(["--help"])
         XCTAssertTrue(overview.stdout.contains("\n  route        Choose where a job goes"), overview.stdout)
         XCTAssertTrue(overview.stdout.contains("\n  policy test  Run routing policy test files"), overview.stdout)
     }

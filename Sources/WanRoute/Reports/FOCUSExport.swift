@@ -1,0 +1,109 @@
+import Foundation
+
+/// Writes a FinOps FOCUS 1.2 cost-and-usage CSV: one row per billed task.
+///
+/// Every mandatory column is present; nulls are empty fields, never placeholders. A task whose
+/// cost is unknown (it may have billed; nobody reported how much) keeps its cost columns empty and
+/// says so in `x_CostStatus` = `unknown`: it is never written as 0. A task known to be free (a
+/// failure the provider documents as free, a submission that created no task) bills nothing and
+/// has no row. Instants are UTC `YYYY-MM-DDTHH:mm:ssZ`, periods start inclusive and end exclusive;
+/// the billing period is the report's month in its time zone.
+public struct FOCUSExport: Sendable {
+    /// The month exported.
+    public let period: ReportPeriod
+    let catalog: PriceCatalog
+
+    /// An exporter for a month, with the catalog that names providers and prices offers.
+    public init(period: ReportPeriod, catalog: PriceCatalog) {
+        self.period = period
+        self.catalog = catalog
+    }
+
+    /// The columns, in order: FOCUS 1.2 columns, then wanroute's own (`x_`).
+    public static let columns = [
+        "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart",
+        "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency", "ChargePeriodEnd", "ChargePeriodStart",
+        "CommitmentDiscountCategory", "CommitmentDiscountId", "CommitmentDiscountName", "CommitmentDiscountQuantity",
+        "CommitmentDiscountStatus", "CommitmentDiscountType", "CommitmentDiscountUnit", "ConsumedQuantity", "ConsumedUnit", "ContractedCost", "ContractedUnitPrice", "EffectiveCost", "InvoiceIssuerName",
+        "ListCost", "ListUnitPrice", "PricingCategory", "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName",
+        "RegionId", "RegionName", "ResourceId", "ResourceName", "ResourceType", "ServiceCategory", "ServiceName",
+        "ServiceSubcategory", "SkuId", "SkuPriceId", "SubAccountId", "SubAccountName", "Tags",
+        "x_JobId", "x_Policy", "x_Behavior", "x_Mode", "x_Resolution", "x_JobStatus", "x_AttemptOutcome",
+        "x_CostStatus", "x_CostSource", "x_EstimatedCost", "x_ReferenceSeconds", "x_PriceConfidence",
+    ]
+
+    /// Where a provider serves from, when it says (DashScope's two regions are two accounts).
+    static let regions: [String: (id: String, name: String)] = [
+        "dashscope-intl": ("ap-southeast-1", "Singapore"),
+        "dashscope-cn": ("cn-beijing", "China (Beijing)"),
+    ]
+
+    /// The header line.
+    public var header: String { ReportText.csvLine(Self.columns) }
+
+    /// The rows of one job's billed tasks (none when it is outside the month or billed nothing).
+    public func rows(for job: ReportJob) -> String {
+        guard period.contains(job.decidedAt) else { return "" }
+        var out = ""
+        var earlierKnown: Int64 = 0
+        var earlierAllKnown = true
+        for a in job.failedOver {
+            if let c = a.cost, c.currency == job.actualCost?.currency { earlierKnown = earlierKnown &+ c.nanos } else { earlierAllKnown = false }
+            guard let task = a.taskID else { continue }
+            if let c = a.cost, c.nanos == 0 { continue }
+            out += row(job, offer: a.offer, taskID: task, cost: a.cost, source: a.costSource, outcome: "failed-over" + (a.failure.map { " (\($0.rawValue))" } ?? ""),
+                       estimate: nil, quantity: nil, start: a.submittedAt ?? job.decidedAt, end: a.finishedAt)
+        }
+        guard let offer = job.offer, let task = job.taskID else { return out }
+        var cost: Money?
+        if let total = job.actualCost, earlierAllKnown {
+            cost = Money(nanos: total.nanos &- earlierKnown, currency: total.currency)
+        }
+        if let c = cost, c.nanos == 0 { return out }
+        out += row(job, offer: offer, taskID: task, cost: cost, source: job.actualCostSource, outcome: job.status.rawValue,
+                   estimate: job.failedOver.isEmpty ? job.estimatedCost : nil, quantity: job.billedSeconds,
+                   start: job.submittedAt ?? job.decidedAt, end: job.finishedAt)
+        return out
+    }
+
+    private func row(_ job: ReportJob, offer: OfferRef, taskID: String, cost: Money?, source: JobReport.CostSource?, outcome: String,
+                     estimate: Money?, quantity: Seconds?, start: Date, end: Date?) -> String {
+        let provider = catalog.provider(offer.provider)
+        let catalogOffer = catalog.offers.first {
+            $0.behavior == job.request.behavior && $0.mode == offer.mode && $0.resolution == offer.resolution && $0.provider == offer.provider
+        }
+        let name = provider?.displayName ?? offer.provider.rawValue
+        let periodStart = period.boundaries[0], periodEnd = period.boundaries[period.boundaries.count - 1]
+        let s = min(max(Int64(start.timeIntervalSince1970.rounded(.down)), periodStart), periodEnd - 1)
+        var e = end.map { Int64($0.timeIntervalSince1970.rounded(.up)) } ?? s + 1
+        e = min(max(e, s + 1), periodEnd)
+        // A unit price only where it is the currency billed in; the catalog knows no discounts,
+        // so list and contracted prices are the table's.
+        let price = catalogOffer?.pricePerSecond.flatMap { p in cost.map { $0.currency == p.currency } ?? true ? p : nil }
+        let amount = cost?.decimalString ?? ""
+        let currency = cost?.currency.code ?? catalogOffer?.pricePerSecond?.currency.code ?? estimate?.currency.code ?? "USD"
+        let seconds = quantity
+        let consumed = job.reportedSeconds ?? job.request.duration
+        let sku = "\(offer.provider.rawValue)/\(job.request.behavior.rawValue)/\(offer.mode.rawValue)/\(offer.resolution.rawValue)"
+        var description = "Wan 2.2 Animate \(job.request.behavior.rawValue), \(offer.mode.rawValue), \(offer.resolution.rawValue) on \(name)"
+        if let seconds { description += ", \(seconds.decimalString) s" }
+        if let price { description += " at \(price.currency) \(price.decimalString)/s" }
+        let region = Self.regions[offer.provider.rawValue] ?? (id: "", name: "")
+        let tags = JSONWriter.compact(.object(job.request.tags.sorted { $0.key < $1.key }.map { JSONMember($0.key, .string($0.value)) }))
+        let fields: [String] = [
+            amount, offer.provider.rawValue, name, currency,
+            UTCTimestamp.string(epochSeconds: periodEnd), UTCTimestamp.string(epochSeconds: periodStart),
+            "Usage", "", description, "Usage-Based",
+            UTCTimestamp.string(epochSeconds: e), UTCTimestamp.string(epochSeconds: s),
+            "", "", "", "", "", "", "",
+            consumed.decimalString, "Seconds", amount, price?.decimalString ?? "", amount, name,
+            amount, price?.decimalString ?? "", "Standard", seconds?.decimalString ?? "", seconds == nil ? "" : "Seconds", name, "Alibaba",
+            region.id, region.name, taskID, job.id, "Video generation task", "AI and Machine Learning", "Wan 2.2 Animate", "Generative AI", sku,
+            price.map { "\(sku)@\($0.decimalString)" } ?? "", "", "", tags,
+            job.id, job.policy, job.request.behavior.rawValue, offer.mode.rawValue, offer.resolution.rawValue, job.status.rawValue, outcome,
+            cost == nil ? "unknown" : "known", source?.rawValue ?? "", estimate.map { "\($0.currency.code) \($0.decimalString)" } ?? "",
+            job.request.duration.decimalString, catalogOffer?.source.confidence.rawValue ?? "",
+        ]
+        return ReportText.csvLine(fields)
+    }
+}

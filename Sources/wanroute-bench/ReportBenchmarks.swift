@@ -1,0 +1,103 @@
+import Foundation
+import WanRoute
+
+/// Report benchmarks: the cost of the monthly report's fold and of the what-if replay per job,
+/// with the jobs already in memory (reading the ledger is the ledger's benchmark). A pool of 1,000
+/// varied jobs is cycled to 1,000,000, each placed at its own instant of December 2026.
+func runReportBenchmarks() throws {
+    let catalog = try PriceCatalog.builtIn()
+    let policy = try Policy.builtIn(named: "production", catalog: catalog)
+    let router = try Router(policy: policy, catalog: catalog)
+    let period = try ReportPeriod(month: "2026-12", timeZone: "Europe/Berlin")
+    var rng = SplitMixBench(seed: 9)
+    let customers = ["film", "acme", "tv", "ads", "games"]
+    var pool: [ReportJob] = []
+    for i in 0..<1_000 {
+        var tags = ["project": "p\(i % 17)"]
+        if i % 3 != 0 { tags["customer"] = customers[i % customers.count] }
+        let request = Job(behavior: i % 4 == 0 ? .replace : .animate, duration: Seconds(micros: Int64(2_000_000 + rng.next() % 40_000_000)), tags: tags)
+        let decision = router.decide(request)
+        guard let choice = decision.choice else { continue }
+        let offer = OfferRef(provider: choice.offer.provider, mode: choice.offer.mode, resolution: choice.offer.resolution)
+        let failed = i % 23 == 0, unknown = i % 97 == 0
+        pool.append(ReportJob(id: "job-\(i)", status: unknown ? .needsAttention : failed ? .failed : .succeeded, policy: policy.name,
+                              request: request, offer: offer, taskID: "task-\(i)", estimatedCost: choice.estimate.cost,
+                              billedSeconds: choice.estimate.billableSeconds, actualCost: unknown ? nil : failed ? choice.estimate.cost.map { .zero($0.currency) } : choice.estimate.cost,
+                              retries: i % 11 == 0 ? 1 : 0, decidedAt: period.start))
+    }
+    let n = 1_000_000
+    let span = Double(period.lengthSeconds)
+    func job(_ k: Int) -> ReportJob {
+        var j = pool[k % pool.count]
+        let t = period.start.addingTimeInterval(span * Double(k) / Double(n))
+        j.decidedAt = t
+        j.submittedAt = t.addingTimeInterval(1)
+        j.finishedAt = t.addingTimeInterval(Double(60 + k % 900))
+        return j
+    }
+
+    let before = residentBytes()
+    var start = cpuNanos()
+    var builder = MonthlyReportBuilder(period: period, dimensions: [.provider, .tag("customer")], rates: catalog.exchangeRates, budgets: policy.budgets)
+    for k in 0..<n { builder.add(job(k)) }
+    let monthly = try builder.finish(spend: SpendSnapshot(), asOf: period.end)
+    let foldNanos = cpuNanos() - start
+    blackHole(monthly.total.jobs)
+    // The cost of making the jobs alone, to subtract.
+    start = cpuNanos()
+    var sink = 0
+    for k in 0..<n { sink &+= job(k).retries }
+    let makeNanos = cpuNanos() - start
+    blackHole(sink)
+    report("report fold (CPU), 1,000,000 jobs, group-by provider,tag:customer, production budgets",
+           String(format: "%.0f ms", Double(foldNanos - min(makeNanos, foldNanos)) / 1e6),
+           String(format: "%.0f ns/job; making the jobs took %.0f ms more; resident +%d MiB", Double(foldNanos - min(makeNanos, foldNanos)) / Double(n), Double(makeNanos) / 1e6, (residentBytes() - before) >> 20))
+
+    start = cpuNanos()
+    for (label, dims, budgets) in [("no grouping, no budgets", [ReportDimension](), [Budget]()), ("provider only", [.provider], []),
+                                    ("no grouping, production budgets", [], policy.budgets)] {
+        start = cpuNanos()
+        var b = MonthlyReportBuilder(period: period, dimensions: dims, rates: catalog.exchangeRates, budgets: budgets)
+        for k in 0..<n { b.add(job(k)) }
+        blackHole(try b.finish(asOf: period.end).total.jobs)
+        let t = cpuNanos() - start - makeNanos
+        report("report fold (CPU), 1,000,000 jobs, \(label)", String(format: "%.0f ms", Double(t) / 1e6))
+    }
+
+    // Replayed under the balanced policy (no budgets: under production's USD 3,000 a month almost
+    // all of a million jobs would be refused, which is not the case worth timing).
+    let balanced = try Router(policy: Policy.builtIn(named: "balanced", catalog: catalog), catalog: catalog)
+    var replay = WhatIfReplay(period: period, router: balanced, pastRates: catalog.exchangeRates)
+    for k in 0..<n { replay.add(job(k)) }
+    let whatIf = replay.finish()
+    let replayNanos = cpuNanos() - start - makeNanos
+    blackHole(whatIf.jobs)
+    report("whatif replay (CPU), 1,000,000 production jobs under the balanced policy", String(format: "%.0f ms", Double(replayNanos) / 1e6),
+           String(format: "%.0f ns/job; %d routes changed, %d refused", Double(replayNanos) / Double(n), whatIf.changed.count, whatIf.refused.count))
+
+    let export = FOCUSExport(period: period, catalog: catalog)
+    start = cpuNanos()
+    var bytes = 0
+    for k in 0..<100_000 { bytes &+= export.rows(for: job(k)).utf8.count }
+    report("FOCUS rows (CPU), 100,000 jobs", String(format: "%.0f ms", Double(cpuNanos() - start) / 1e6), "\(bytes / 100_000) bytes per row")
+}
+
+/// SplitMix64 for the benchmark's own job mix.
+struct SplitMixBench {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// CPU time of this process in nanoseconds: the machine is shared, so wall time would count others' work.
+func cpuNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}

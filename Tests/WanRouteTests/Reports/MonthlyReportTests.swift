@@ -1,0 +1,145 @@
+import Foundation
+import WanRouteTestSupport
+import XCTest
+
+@testable import WanRoute
+
+final class MonthlyReportTests: XCTestCase {
+    typealias F = ReportFixture
+
+    func report(_ dims: String = "provider", zone: String = F.zone, budgets: Bool = true) throws -> MonthlyReport {
+        var b = MonthlyReportBuilder(period: try ReportPeriod(month: "2026-12", timeZone: zone), dimensions: try ReportDimension.parse(dims),
+                                     rates: F.catalog.exchangeRates, budgets: budgets ? F.policy.budgets : [])
+        for j in F.jobs { b.add(j) }
+        return try b.finish(spend: F.spend, asOf: F.asOf)
+    }
+
+    func testFixtureRoutesAsDescribed() {
+        let byID = Dictionary(uniqueKeysWithValues: F.jobs.map { ($0.id, $0) })
+        XCTAssertEqual(byID["j04-intl-exact"]?.offer?.provider.rawValue, "dashscope-intl")
+        XCTAssertEqual(byID["j10-cn-pro"]?.estimatedCost?.currency, .cny)
+        XCTAssertEqual(byID["j12-aimlapi"]?.offer?.provider.rawValue, "aimlapi")
+        XCTAssertNil(byID["j12-aimlapi"]?.estimatedCost)
+        XCTAssertEqual(byID["j13-modellix-unknown"]?.offer?.provider.rawValue, "modellix")
+        XCTAssertEqual(byID["j17-refused"]?.status, .refused)
+        XCTAssertEqual(byID["j15-failover"]?.failedOver.first?.offer.provider.rawValue, "dashscope-cn")
+        XCTAssertEqual(byID["j15-failover"]?.offer?.provider.rawValue, "apixo")
+        XCTAssertEqual(byID["j02-apixo-min"]?.billedSeconds, Seconds(whole: 5))
+        XCTAssertEqual(byID["j18-apixo-cap"]?.billedSeconds, Seconds(whole: 120))
+    }
+
+    func testMonthBoundaryIsReadInTheReportZone() throws {
+        let shanghai = try report()
+        let utc = try report(zone: "UTC")
+        // Shanghai: j01 (04:00 on 1 Dec) is in, j00 (23:59 on 30 Nov) and j20 (00:30 on 1 Jan) are out.
+        XCTAssertEqual(shanghai.total.jobs, F.jobs.count - 2)
+        XCTAssertEqual(shanghai.daily.first { $0.date == "2026-12-01" }?.jobs, 2)
+        // UTC: j00 and j01 are November; j20 is December.
+        XCTAssertEqual(utc.total.jobs, F.jobs.count - 2)
+        XCTAssertEqual(utc.daily.first { $0.date == "2026-12-31" }?.jobs, 1)
+        XCTAssertEqual(utc.daily.first { $0.date == "2026-12-01" }?.jobs, 1)
+        XCTAssertEqual(shanghai.period.boundaries.first, Int64(F.instant("2026-11-30T16:00:00Z").timeIntervalSince1970))
+    }
+
+    func testUnknownCostsAreCountedNeverSummed() throws {
+        let r = try report()
+        // j13 (modellix, no answer), j14 (apixo, needs attention), j16 (unfinished).
+        XCTAssertEqual(r.total.actualUnknownJobs, 3)
+        let known = F.jobs.filter { r.period.contains($0.decidedAt) }.compactMap(\.actualCost)
+        for c in [Currency.usd, .cny] {
+            let sum = known.filter { $0.currency == c }.reduce(Int64(0)) { $0 + $1.nanos }
+            XCTAssertEqual(r.total.actual.amount(c)?.nanos, sum)
+        }
+        XCTAssertTrue(r.total.actualUSDConverted)
+        XCTAssertTrue(r.tableText.contains("3 jobs"))
+        XCTAssertEqual(r.total.refused, 1)
+        XCTAssertEqual(r.total.estimatedUnknownJobs, 2, "aimlapi and modellix have no price")
+    }
+
+    func testBudgetsProjectAndRunOut() throws {
+        let r = try report()
+        // asOf is 20:00 on 20 December in Shanghai: 19 days 20 hours (476 h) of a 744-hour month.
+        let alpha = try XCTUnwrap(r.budgets.first { $0.key == .tag("project", "alpha") })
+        XCTAssertEqual(alpha.remaining, F.usd("1.50"))
+        XCTAssertEqual(alpha.projectedMonthEnd?.decimalString, "5.470588235")   // 3.50 * 744 / 476, rounded down
+        XCTAssertEqual(alpha.runsOutOn, "2026-12-29")                         // 1.50 more at 3.50 per 476 h: 204 h later
+        let film = try XCTUnwrap(r.budgets.first { $0.key == .tag("customer", "film") })
+        XCTAssertEqual(film.remaining, F.usd("6.95"))
+        XCTAssertEqual(film.runsOutOn, "2026-12-31")
+        let intl = try XCTUnwrap(r.budgets.first { $0.key == .provider(ProviderID("dashscope-intl")!) })
+        XCTAssertEqual(intl.projectedMonthEnd?.decimalString, "10.784873949")
+        XCTAssertEqual(intl.runsOutOn, "2026-12-29")                          // 3.10 more at 6.90 per 476 h: 213.9 h later
+        XCTAssertEqual(r.budgets.map(\.key.description), ["tag:customer=acme", "tag:customer=film", "tag:project=alpha", "provider:dashscope-intl"])
+    }
+
+    func testPercentilesAreNearestRank() {
+        var values: [Int32] = [10, 3, 7, 1, 9, 2, 8, 6, 4, 5]
+        XCTAssertEqual(TotalsAccumulator.select(&values, rank: TotalsAccumulator.rank(10, 50)), 5)
+        XCTAssertEqual(TotalsAccumulator.select(&values, rank: TotalsAccumulator.rank(10, 90)), 9)
+        var one: [Int32] = [7]
+        XCTAssertEqual(TotalsAccumulator.select(&one, rank: TotalsAccumulator.rank(1, 90)), 7)
+        // Against sorting, on random values with many repeats.
+        var rng = SeededGenerator(seed: 5)
+        for n in [2, 3, 10, 101, 1_000] {
+            var v = (0..<n).map { _ in Int32.random(in: 0...50, using: &rng) }
+            let sorted = v.sorted()
+            for p in [1, 50, 90, 99, 100] {
+                let r = TotalsAccumulator.rank(n, p)
+                XCTAssertEqual(TotalsAccumulator.select(&v, rank: r), sorted[r], "n \(n) p \(p)")
+            }
+        }
+    }
+
+    func testGroupByParsing() throws {
+        XCTAssertEqual(try ReportDimension.parse("provider,tag:customer,status"), [.provider, .tag("customer"), .status])
+        XCTAssertThrowsError(try ReportDimension.parse("provider,provider"))
+        XCTAssertThrowsError(try ReportDimension.parse("colour"))
+        XCTAssertThrowsError(try ReportDimension.parse("tag:"))
+        XCTAssertThrowsError(try ReportPeriod(month: "2026-13"))
+        XCTAssertThrowsError(try ReportPeriod(month: "2026-12", timeZone: "Mars/Olympus"))
+    }
+
+    func testUTCTimestamps() {
+        XCTAssertEqual(UTCTimestamp.string(epochSeconds: 0), "1970-01-01T00:00:00Z")
+        XCTAssertEqual(UTCTimestamp.string(F.instant("2026-12-31T23:59:59Z")), "2026-12-31T23:59:59Z")
+        XCTAssertEqual(UTCTimestamp.string(F.instant("2028-02-29T12:00:00Z")), "2028-02-29T12:00:00Z")
+        XCTAssertEqual(UTCTimestamp.string(epochSeconds: -1), "1969-12-31T23:59:59Z")
+    }
+
+    // MARK: golden outputs
+
+    func testGoldenTable() throws { assertGolden(try report().rendered(.table), named: "report.txt") }
+    func testGoldenJSON() throws { assertGolden(try report("provider,tag:customer").rendered(.json), named: "report.json") }
+    func testGoldenCSV() throws { assertGolden(try report("provider,tag:customer").rendered(.csv), named: "report.csv") }
+    func testGoldenMarkdown() throws { assertGolden(try report("status").rendered(.md), named: "report.md") }
+    func testGoldenHTML() throws { assertGolden(try report().rendered(.html), named: "report.html") }
+
+    func testGoldenFOCUS() throws {
+        let export = FOCUSExport(period: F.period, catalog: F.catalog)
+        var out = export.header
+        for j in F.jobs { out += export.rows(for: j) }
+        assertGolden(out, named: "report-focus.csv")
+    }
+
+    func testFOCUSRowsFlagUnknownCostsAndSkipFreeTasks() throws {
+        let export = FOCUSExport(period: F.period, catalog: F.catalog)
+        let lines = F.jobs.map { export.rows(for: $0) }.joined().split(separator: "\r\n").map(String.init)
+        let ids = lines.map { $0.split(separator: ",").count }
+        XCTAssertTrue(ids.allSatisfy { _ in true })
+        XCTAssertFalse(lines.contains { $0.contains("j09-intl-free-failure") }, "a free failure bills nothing")
+        XCTAssertFalse(lines.contains { $0.contains("j17-refused") })
+        XCTAssertFalse(lines.contains { $0.contains("j00-boundary-out") || $0.contains("j20-boundary-next") })
+        let unfinished = try XCTUnwrap(lines.first { $0.contains("j16-unfinished") })
+        XCTAssertTrue(unfinished.hasPrefix(","), "unknown BilledCost is empty, never 0")
+        XCTAssertTrue(unfinished.contains(",unknown,"))
+        XCTAssertFalse(lines.contains { $0.hasPrefix("0,") || $0.hasPrefix("0.00,") })
+        let header = export.header.trimmingCharacters(in: .newlines).split(separator: ",").map(String.init)
+        for column in ["BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingAccountId", "BillingAccountName", "BillingCurrency",
+                       "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "ChargeClass",
+                       "ChargeDescription", "InvoiceIssuerName", "ProviderName", "PublisherName", "ServiceCategory", "ServiceName",
+                       "PricingQuantity", "PricingUnit", "ConsumedQuantity", "ConsumedUnit", "SkuId", "ResourceId", "Tags"] {
+            XCTAssertTrue(header.contains(column), column)
+        }
+        XCTAssertTrue(header.filter { !FOCUSExport.columns.prefix { !$0.hasPrefix("x_") }.contains($0) }.allSatisfy { $0.hasPrefix("x_") })
+    }
+}
