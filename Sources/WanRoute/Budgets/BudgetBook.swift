@@ -103,6 +103,14 @@ public struct BudgetState: Sendable, Equatable {
     /// Jobs with reservations open (in flight, or left by a dead process).
     public var openReservations: Int
 
+    /// Creates a state (stores build it from their tally; tests by hand).
+    public init(month: BudgetMonth, settled: [BudgetKey: Money], reserved: [BudgetKey: Money], openReservations: Int) {
+        self.month = month
+        self.settled = settled
+        self.reserved = reserved
+        self.openReservations = openReservations
+    }
+
     /// Settled plus reserved under a key.
     public func committed(_ key: BudgetKey) -> Money {
         Money(nanos: (settled[key]?.nanos ?? 0) + (reserved[key]?.nanos ?? 0), currency: .usd)

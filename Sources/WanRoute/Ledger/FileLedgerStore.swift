@@ -213,11 +213,13 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
 
     // MARK: appending
 
+    /// Appends events durably (see ``LedgerStore/append(_:)``).
     public func append(_ events: [LedgerEvent]) async throws -> [LedgerRecord] {
         if events.isEmpty { return [] }
         return try await withCheckedThrowingContinuation { enqueue(.append(events, $0)) }
     }
 
+    /// Checks the limits and reserves under one lock (see ``LedgerStore/reserve(_:)``).
     public func reserve(_ request: ReservationRequest) async throws -> ReservationOutcome {
         try await withCheckedThrowingContinuation { enqueue(.reserve(request, $0)) }
     }
@@ -348,6 +350,7 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
 
     // MARK: reading
 
+    /// The months that hold events, oldest first.
     public func months() async throws -> [LedgerMonth] { try Self.listMonths(directory) }
 
     /// A read-only descriptor of a month file and the size every completed write has reached.
@@ -373,6 +376,7 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         }
     }
 
+    /// Visits a month's records in sequence order.
     public func forEachRecord(in month: LedgerMonth, _ body: (LedgerRecord) throws -> Void) async throws {
         let path = directory + "/" + Self.fileName(month)
         _ = try scan(month) { line, number, _ in
@@ -384,6 +388,7 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         }
     }
 
+    /// One job's records across all months, in order.
     public func records(forJob jobID: String) async throws -> [LedgerRecord] {
         var needle: [UInt8] = Array(#","job":"#.utf8)
         LedgerCodec.string(jobID, &needle)
@@ -414,8 +419,9 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         return false
     }
 
+    /// Every job not yet finished, folded.
     public func openJobs() async throws -> [JobState] {
-        var fold = LedgerFolds.OpenJobs()
+        var fold = JobBook()
         for m in try Self.listMonths(directory) {
             try await forEachRecord(in: m) { fold.apply($0) }
         }
@@ -424,6 +430,7 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
 
     // MARK: budgets
 
+    /// The month's settled and reserved spend per budget key.
     public func budgetState(for month: BudgetMonth) async throws -> BudgetState {
         try caughtUp(month).state
     }

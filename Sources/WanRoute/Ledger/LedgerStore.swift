@@ -107,22 +107,27 @@ extension LedgerStore {
     }
 }
 
-/// Shared folds over records, so every store answers the same way.
-enum LedgerFolds {
-    /// Folds jobs from records in order and keeps the unfinished ones.
-    struct OpenJobs {
-        var states: [String: JobState] = [:]
-        var order: [String] = []
+/// Jobs folded from records in ledger order: every store answers ``LedgerStore/openJobs()`` with it,
+/// and reports fold a month with it.
+public struct JobBook: Sendable {
+    /// Every job's state, by id.
+    public private(set) var states: [String: JobState] = [:]
+    /// Job ids in the order their first event was seen.
+    public private(set) var order: [String] = []
 
-        mutating func apply(_ r: LedgerRecord) {
-            let id = r.event.jobID
-            if states[id] == nil {
-                states[id] = JobState(id: id)
-                order.append(id)
-            }
-            states[id]!.apply(r.event)
+    /// An empty book.
+    public init() {}
+
+    /// Folds the next record.
+    public mutating func apply(_ r: LedgerRecord) {
+        let id = r.event.jobID
+        if states[id] == nil {
+            states[id] = JobState(id: id)
+            order.append(id)
         }
-
-        var unfinished: [JobState] { order.compactMap { states[$0] }.filter { !$0.isFinished } }
+        states[id]!.apply(r.event)
     }
+
+    /// The jobs that are not finished, in first-seen order.
+    public var unfinished: [JobState] { order.compactMap { states[$0] }.filter { !$0.isFinished } }
 }

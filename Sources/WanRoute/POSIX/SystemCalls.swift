@@ -39,52 +39,62 @@ public struct POSIXSystemCalls: SystemCalls {
     /// The real calls.
     public init() {}
 
+    /// `open(2)`, with `O_CLOEXEC`.
     public func open(_ path: String, flags: Int32, mode: UInt32) -> (Int32, Int32) {
         let fd = Glibc.open(path, flags | O_CLOEXEC, mode_t(mode))
         return (fd, fd < 0 ? errno : 0)
     }
 
+    /// `close(2)`.
     public func close(_ fd: Int32) -> (Int32, Int32) {
         let r = Glibc.close(fd)
         return (r, r < 0 ? errno : 0)
     }
 
+    /// `write(2)`.
     public func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> (Int, Int32) {
         let n = Glibc.write(fd, bytes.baseAddress, bytes.count)
         return (n, n < 0 ? errno : 0)
     }
 
+    /// `pread(2)`.
     public func pread(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: Int64) -> (Int, Int32) {
         let n = Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
         return (n, n < 0 ? errno : 0)
     }
 
+    /// `fdatasync(2)`.
     public func fdatasync(_ fd: Int32) -> (Int32, Int32) {
         let r = Glibc.fdatasync(fd)
         return (r, r < 0 ? errno : 0)
     }
 
+    /// `fsync(2)`.
     public func fsync(_ fd: Int32) -> (Int32, Int32) {
         let r = Glibc.fsync(fd)
         return (r, r < 0 ? errno : 0)
     }
 
+    /// `flock(2)`.
     public func flock(_ fd: Int32, _ operation: Int32) -> (Int32, Int32) {
         let r = systemFlock(fd, operation)
         return (r, r < 0 ? errno : 0)
     }
 
+    /// `ftruncate(2)`.
     public func ftruncate(_ fd: Int32, _ length: Int64) -> (Int32, Int32) {
         let r = Glibc.ftruncate(fd, off_t(length))
         return (r, r < 0 ? errno : 0)
     }
 
+    /// `fstat(2)`'s size.
     public func size(_ fd: Int32) -> (Int64, Int32) {
         var st = Glibc.stat()
         let r = Glibc.fstat(fd, &st)
         return r < 0 ? (-1, errno) : (Int64(st.st_size), 0)
     }
 
+    /// `rename(2)`.
     public func rename(_ from: String, _ to: String) -> (Int32, Int32) {
         let r = Glibc.rename(from, to)
         return (r, r < 0 ? errno : 0)

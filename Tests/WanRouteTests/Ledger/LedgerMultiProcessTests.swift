@@ -1,4 +1,6 @@
 import Foundation
+import WanRouteTestSupport
+import WanRouteTesting
 import XCTest
 @testable import WanRoute
 

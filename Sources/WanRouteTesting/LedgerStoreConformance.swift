@@ -1,14 +1,28 @@
 import Foundation
-import XCTest
 import WanRoute
 
-/// The contract every ``LedgerStore`` must keep, written once and run against each store (the
-/// in-memory one, the file store, and the PostgreSQL store when it lands). Each check is a public
-/// function taking a fresh, empty store, so the suite can move into a shipped testing library.
+/// One way a store broke the ledger contract.
+public struct LedgerConformanceFailure: Sendable, Equatable, CustomStringConvertible {
+    /// The check that failed.
+    public var check: String
+    /// What was expected and what came.
+    public var message: String
+
+    /// `check: message`.
+    public var description: String { "\(check): \(message)" }
+}
+
+/// The contract every ``LedgerStore`` must keep, written once and run against each store: the
+/// in-memory one, the file store, the PostgreSQL store. Each check takes a fresh, empty store.
+/// It uses no XCTest (this library ships), so a test asserts the list of failures is empty:
 ///
-/// Use: `try await LedgerStoreConformance.runAll { try makeEmptyStore() }`.
-enum LedgerStoreConformance {
-    static let checks: [(String, @Sendable (any LedgerStore) async throws -> Void)] = [
+/// ```swift
+/// let failures = await LedgerStoreConformance.run { try makeEmptyStore() }
+/// expect.equal(failures, [])
+/// ```
+public enum LedgerStoreConformance {
+    /// Every check by name.
+    public static let checks: [(String, @Sendable (any LedgerStore, Expect) async throws -> Void)] = [
         ("appendAssignsIncreasingSequences", appendAssignsIncreasingSequences),
         ("eventsRoundTripExactly", eventsRoundTripExactly),
         ("eventsGoToTheirUTCMonth", eventsGoToTheirUTCMonth),
@@ -21,43 +35,81 @@ enum LedgerStoreConformance {
         ("budgetMonthFollowsItsTimeZone", budgetMonthFollowsItsTimeZone),
     ]
 
-    /// Runs every check, each on a fresh store from `makeStore`.
-    static func runAll(file: StaticString = #filePath, line: UInt = #line, _ makeStore: () async throws -> any LedgerStore) async throws {
+    /// Runs every check, each on a fresh store from `makeStore`, and returns every failure.
+    public static func run(_ makeStore: () async throws -> any LedgerStore) async -> [LedgerConformanceFailure] {
+        var failures: [LedgerConformanceFailure] = []
         for (name, check) in checks {
+            let expect = Expect(check: name)
             do {
-                try await check(try await makeStore())
+                try await check(try await makeStore(), expect)
             } catch {
-                XCTFail("conformance check \(name) threw \(error)", file: file, line: line)
+                expect.fail("threw \(error)")
             }
+            failures += expect.failures
+        }
+        return failures
+    }
+
+    /// Collects a check's failed expectations.
+    public final class Expect: @unchecked Sendable {
+        let check: String
+        private let lock = NSLock()
+        private var found: [LedgerConformanceFailure] = []
+
+        init(check: String) { self.check = check }
+
+        var failures: [LedgerConformanceFailure] { lock.withLock { found } }
+
+        /// Records a failure.
+        public func fail(_ message: String, line: Int = #line) {
+            lock.withLock { found.append(LedgerConformanceFailure(check: check, message: message + " (LedgerStoreConformance.swift:\(line))")) }
+        }
+
+        /// Expects two values to be equal.
+        public func equal<T: Equatable>(_ a: T, _ b: T, _ message: String = "", line: Int = #line) {
+            if a != b { fail("expected \(b), got \(a)" + (message.isEmpty ? "" : ": " + message), line: line) }
+        }
+
+        /// Expects a condition to hold.
+        public func that(_ condition: Bool, _ message: String, line: Int = #line) {
+            if !condition { fail(message, line: line) }
         }
     }
 
-    // MARK: fixtures
+    // MARK: fixtures (public: other tests build their ledgers from them)
 
-    static let t0 = LedgerTime("2026-12-02T10:00:00.000Z")!
-    static func at(_ seconds: Int64, from base: LedgerTime = t0) -> LedgerTime { LedgerTime(milliseconds: base.milliseconds + seconds * 1000) }
-    static let apixo = ProviderID("apixo")!
-    static let dashscope = ProviderID("dashscope-intl")!
-    static func usd(_ s: String) -> Money { Money(decimal: s, currency: .usd)! }
+    /// The instant the fixtures start at: 2026-12-02T10:00:00.000Z.
+    public static let t0 = LedgerTime("2026-12-02T10:00:00.000Z")!
+    /// `seconds` after `base`.
+    public static func at(_ seconds: Int64, from base: LedgerTime = t0) -> LedgerTime { LedgerTime(milliseconds: base.milliseconds + seconds * 1000) }
+    /// A provider for fixtures.
+    public static let apixo = ProviderID("apixo")!
+    /// A second provider for fixtures.
+    public static let dashscope = ProviderID("dashscope-intl")!
+    /// USD from decimal text.
+    public static func usd(_ s: String) -> Money { Money(decimal: s, currency: .usd)! }
 
-    static func decided(_ job: String, _ time: LedgerTime, tags: [String: String] = [:]) -> LedgerEvent {
+    /// A decision on APIXO with one alternate.
+    public static func decided(_ job: String, _ time: LedgerTime, tags: [String: String] = [:]) -> LedgerEvent {
         LedgerEvent(time: time, jobID: job, runID: "run-1", provider: apixo, body: .decided(LedgerDecision(
             behavior: .animate, duration: Seconds(whole: 12), tags: tags, policy: "cheapest", policyDigest: "p:1", pricingDigest: "c:1",
             mode: .standard, resolution: .p720, estimate: usd("1.20"), estimateUSD: usd("1.20"),
             alternates: [LedgerAlternate(provider: dashscope, mode: .wanStd, resolution: .p720, estimate: Money(decimal: "8.4", currency: .cny))])))
     }
 
-    static func reserved(_ job: String, _ time: LedgerTime, _ amount: String, provider: ProviderID = apixo, tags: [String: String] = [:]) -> LedgerEvent {
+    /// A reservation under the job's usual keys.
+    public static func reserved(_ job: String, _ time: LedgerTime, _ amount: String, provider: ProviderID = apixo, tags: [String: String] = [:]) -> LedgerEvent {
         LedgerEvent(time: time, jobID: job, provider: provider,
                     body: .reserved(LedgerBudgetAmount(amount: usd(amount), budgets: BudgetKey.keys(provider: provider, tags: tags))))
     }
 
-    static func settled(_ job: String, _ time: LedgerTime, _ amount: String, provider: ProviderID = apixo, tags: [String: String] = [:]) -> LedgerEvent {
+    /// A settlement of the job's reservations.
+    public static func settled(_ job: String, _ time: LedgerTime, _ amount: String, provider: ProviderID = apixo, tags: [String: String] = [:]) -> LedgerEvent {
         LedgerEvent(time: time, jobID: job, body: .settled(usd(amount)))
     }
 
     /// One of each event type for one job.
-    static func lifecycle(_ job: String, from base: LedgerTime = t0) -> [LedgerEvent] {
+    public static func lifecycle(_ job: String, from base: LedgerTime = t0) -> [LedgerEvent] {
         [
             decided(job, at(0, from: base), tags: ["customer": "film"]),
             reserved(job, at(1, from: base), "1.20", tags: ["customer": "film"]),
@@ -72,18 +124,18 @@ enum LedgerStoreConformance {
 
     // MARK: checks
 
-    static func appendAssignsIncreasingSequences(_ store: any LedgerStore) async throws {
+    static func appendAssignsIncreasingSequences(_ store: any LedgerStore, _ expect: Expect) async throws {
         let a = try await store.append(lifecycle("j1"))
         let b = try await store.append(lifecycle("j2"))
         let all = (a + b).map(\.sequence)
-        XCTAssertEqual(all.count, 14)
-        XCTAssertEqual(all, all.sorted())
-        XCTAssertEqual(Set(all).count, all.count, "sequence numbers are unique")
+        expect.equal(all.count, 14)
+        expect.equal(all, all.sorted())
+        expect.equal(Set(all).count, all.count, "sequence numbers are unique")
         let read = try await store.records(in: t0.month)
-        XCTAssertEqual(read, a + b, "reads return exactly what appends returned, in order")
+        expect.equal(read, a + b, "reads return exactly what appends returned, in order")
     }
 
-    static func eventsRoundTripExactly(_ store: any LedgerStore) async throws {
+    static func eventsRoundTripExactly(_ store: any LedgerStore, _ expect: Expect) async throws {
         let weird = "jöb \"quoted\" \\ back\nslash\t\u{1}"
         let events = lifecycle(weird) + [
             LedgerEvent(time: at(70), jobID: weird, runID: "r", body: .note(text: "resume: \"checked\"\nline two")),
@@ -109,50 +161,50 @@ enum LedgerStoreConformance {
                 failure: .failed, cost: nil, costSource: nil, final: true, settlement: usd("0")))),
         ]
         let written = try await store.append(events)
-        XCTAssertEqual(written.map(\.event), events)
+        expect.equal(written.map(\.event), events)
         let read = try await store.records(in: t0.month)
-        XCTAssertEqual(read, written)
+        expect.equal(read, written)
     }
 
-    static func eventsGoToTheirUTCMonth(_ store: any LedgerStore) async throws {
+    static func eventsGoToTheirUTCMonth(_ store: any LedgerStore, _ expect: Expect) async throws {
         let nov = LedgerTime("2026-11-30T23:59:59.999Z")!
         let dec = LedgerTime("2026-12-01T00:00:00.000Z")!
         _ = try await store.append([decided("late", nov), decided("early", dec)])
         let months = try await store.months()
-        XCTAssertEqual(months.map(\.description), ["2026-11", "2026-12"])
+        expect.equal(months.map(\.description), ["2026-11", "2026-12"])
         let novRecords = try await store.records(in: nov.month)
         let decRecords = try await store.records(in: dec.month)
-        XCTAssertEqual(novRecords.map(\.event.jobID), ["late"])
-        XCTAssertEqual(decRecords.map(\.event.jobID), ["early"])
+        expect.equal(novRecords.map(\.event.jobID), ["late"])
+        expect.equal(decRecords.map(\.event.jobID), ["early"])
     }
 
-    static func recordsForJobSpanMonths(_ store: any LedgerStore) async throws {
+    static func recordsForJobSpanMonths(_ store: any LedgerStore, _ expect: Expect) async throws {
         let nov = LedgerTime("2026-11-30T23:59:00.000Z")!
         _ = try await store.append(lifecycle("span", from: nov) + lifecycle("other", from: nov))
         let records = try await store.records(forJob: "span")
-        XCTAssertEqual(records.map(\.event), lifecycle("span", from: nov))
+        expect.equal(records.map(\.event), lifecycle("span", from: nov))
         let state = try await store.job("span")
-        XCTAssertEqual(state?.status, .succeeded)
-        XCTAssertEqual(state?.actualCost, usd("1.20"))
-        XCTAssertEqual(state?.taskID, "task-span")
-        XCTAssertTrue(state?.isFinished ?? false)
+        expect.equal(state?.status, .succeeded)
+        expect.equal(state?.actualCost, usd("1.20"))
+        expect.equal(state?.taskID, "task-span")
+        expect.that(state?.isFinished ?? false, "a settled success is finished")
         let missing = try await store.job("nobody")
-        XCTAssertNil(missing)
+        expect.that(missing == nil, "a job without events has no state")
     }
 
-    static func openJobsAreThoseWithoutAFinalEvent(_ store: any LedgerStore) async throws {
+    static func openJobsAreThoseWithoutAFinalEvent(_ store: any LedgerStore, _ expect: Expect) async throws {
         let done = lifecycle("done")
         let inFlight = Array(lifecycle("in-flight").prefix(4))          // accepted, not finished
         let unsettled = Array(lifecycle("unsettled").prefix(6))         // succeeded, reservation open
         let intent = Array(lifecycle("intent").prefix(3))               // submit-intent only
         _ = try await store.append(done + inFlight + unsettled + intent)
         let open = try await store.openJobs()
-        XCTAssertEqual(open.map(\.id), ["in-flight", "unsettled", "intent"])
-        XCTAssertEqual(open.map(\.status), [.accepted, .succeeded, .submitted])
-        XCTAssertEqual(open[1].openReservation, usd("1.20"))
+        expect.equal(open.map(\.id), ["in-flight", "unsettled", "intent"])
+        expect.equal(open.map(\.status), [.accepted, .succeeded, .submitted])
+        expect.equal(open.dropFirst().first?.openReservation, usd("1.20"))
     }
 
-    static func concurrentAppendsKeepEachBatchWhole(_ store: any LedgerStore) async throws {
+    static func concurrentAppendsKeepEachBatchWhole(_ store: any LedgerStore, _ expect: Expect) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for w in 0..<8 {
                 group.addTask {
@@ -162,18 +214,18 @@ enum LedgerStoreConformance {
             try await group.waitForAll()
         }
         let read = try await store.records(in: t0.month)
-        XCTAssertEqual(read.count, 8 * 25 * 7)
-        XCTAssertEqual(read.map(\.sequence), read.map(\.sequence).sorted())
+        expect.equal(read.count, 8 * 25 * 7)
+        expect.equal(read.map(\.sequence), read.map(\.sequence).sorted())
         // Each append's 7 events are contiguous and in order.
         var i = 0
-        while i < read.count {
+        while i + 7 <= read.count {
             let job = read[i].event.jobID
-            XCTAssertEqual(read[i..<(i + 7)].map(\.event), lifecycle(job)[...].map { $0 })
+            expect.equal(read[i..<(i + 7)].map(\.event), lifecycle(job)[...].map { $0 })
             i += 7
         }
     }
 
-    static func budgetStateFoldsReservationsAndSettlements(_ store: any LedgerStore) async throws {
+    static func budgetStateFoldsReservationsAndSettlements(_ store: any LedgerStore, _ expect: Expect) async throws {
         let month = BudgetMonth(t0.month)
         let tags = ["customer": "film"]
         var oneLine = decided("d", at(7))
@@ -194,44 +246,44 @@ enum LedgerStoreConformance {
                 resultURL: nil, cost: usd("0.45"), costSource: .billingRule, settlement: usd("0.45")))),
         ])
         let s = try await store.budgetState(for: month)
-        XCTAssertEqual(s.committed(.total), usd("5.20"))
-        XCTAssertEqual(s.settled[.total], usd("1.95"))
-        XCTAssertEqual(s.reserved[.total], usd("3.25"))
-        XCTAssertEqual(s.committed(.provider(apixo)), usd("2.20"))
-        XCTAssertEqual(s.committed(.provider(dashscope)), usd("3.00"))
-        XCTAssertEqual(s.committed(.tag("customer", "film")), usd("1.50"))
-        XCTAssertEqual(s.openReservations, 2)
+        expect.equal(s.committed(.total), usd("5.20"))
+        expect.equal(s.settled[.total], usd("1.95"))
+        expect.equal(s.reserved[.total], usd("3.25"))
+        expect.equal(s.committed(.provider(apixo)), usd("2.20"))
+        expect.equal(s.committed(.provider(dashscope)), usd("3.00"))
+        expect.equal(s.committed(.tag("customer", "film")), usd("1.50"))
+        expect.equal(s.openReservations, 2)
         let d = try await store.job("d")
-        XCTAssertEqual(d?.openReservation, usd("0.25"))
+        expect.equal(d?.openReservation, usd("0.25"))
         let e = try await store.job("e")
-        XCTAssertEqual(e?.settled, usd("0.45"))
-        XCTAssertEqual(e?.openReservation, usd("0"))
+        expect.equal(e?.settled, usd("0.45"))
+        expect.equal(e?.openReservation, usd("0"))
     }
 
-    static func reserveRefusesWhatWouldOverrunALimit(_ store: any LedgerStore) async throws {
+    static func reserveRefusesWhatWouldOverrunALimit(_ store: any LedgerStore, _ expect: Expect) async throws {
         let month = BudgetMonth(t0.month)
         let limits = [BudgetLimit(budgetID: "studio", key: .total, monthly: usd("5.00")),
                       BudgetLimit(budgetID: "film", key: .tag("customer", "film"), monthly: usd("2.00"))]
         let tags = ["customer": "film"]
         let intent = LedgerEvent(time: at(2), jobID: "a", provider: apixo, body: .submitIntent(mode: .standard, resolution: .p720, attempt: 1))
         let first = try await store.reserve(ReservationRequest(event: reserved("a", at(1), "1.50", tags: tags), limits: limits, month: month, following: [intent]))
-        guard case .reserved(let records) = first else { return XCTFail("expected the first reservation to be admitted: \(first)") }
-        XCTAssertEqual(records.map(\.event.type), [.reserved, .submitIntent])
+        guard case .reserved(let records) = first else { return expect.fail("expected the first reservation to be admitted: \(first)") }
+        expect.equal(records.map(\.event.type), [.reserved, .submitIntent])
         let second = try await store.reserve(ReservationRequest(event: reserved("b", at(3), "1.00", tags: tags), limits: limits, month: month))
-        guard case .refused(let short) = second else { return XCTFail("expected a refusal: \(second)") }
-        XCTAssertEqual(short.map(\.limit.budgetID), ["film"])
-        XCTAssertEqual(short.first?.remaining, usd("0.50"))
-        XCTAssertEqual(short.first?.committed, usd("1.50"))
+        guard case .refused(let short) = second else { return expect.fail("expected a refusal: \(second)") }
+        expect.equal(short.map(\.limit.budgetID), ["film"])
+        expect.equal(short.first?.remaining, usd("0.50"))
+        expect.equal(short.first?.committed, usd("1.50"))
         // Exactly to the limit is allowed.
         let third = try await store.reserve(ReservationRequest(event: reserved("c", at(4), "0.50", tags: tags), limits: limits, month: month))
-        guard case .reserved = third else { return XCTFail("reserving exactly what is left is admitted: \(third)") }
+        guard case .reserved = third else { return expect.fail("reserving exactly what is left is admitted: \(third)") }
         let state = try await store.budgetState(for: month)
-        XCTAssertEqual(state.committed(.tag("customer", "film")), usd("2.00"))
+        expect.equal(state.committed(.tag("customer", "film")), usd("2.00"))
         let jobB = try await store.records(forJob: "b")
-        XCTAssertTrue(jobB.isEmpty, "a refused reservation writes nothing")
+        expect.that(jobB.isEmpty, "a refused reservation writes nothing")
     }
 
-    static func concurrentReservationsNeverOvershoot(_ store: any LedgerStore) async throws {
+    static func concurrentReservationsNeverOvershoot(_ store: any LedgerStore, _ expect: Expect) async throws {
         let month = BudgetMonth(t0.month)
         let limits = [BudgetLimit(budgetID: "total", key: .total, monthly: usd("10.00"))]
         let admitted = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -247,12 +299,12 @@ enum LedgerStoreConformance {
             }
             return try await group.reduce(0, +)
         }
-        XCTAssertEqual(admitted, 33, "10.00 / 0.30 admits 33 reservations, no more")
+        expect.equal(admitted, 33, "10.00 / 0.30 admits 33 reservations, no more")
         let state = try await store.budgetState(for: month)
-        XCTAssertEqual(state.committed(.total), usd("9.90"))
+        expect.equal(state.committed(.total), usd("9.90"))
     }
 
-    static func budgetMonthFollowsItsTimeZone(_ store: any LedgerStore) async throws {
+    static func budgetMonthFollowsItsTimeZone(_ store: any LedgerStore, _ expect: Expect) async throws {
         let la = TimeZone(identifier: "America/Los_Angeles")!
         // 2026-12-01T05:00Z is still November in Los Angeles; 2027-01-01T05:00Z is still December.
         _ = try await store.append([
@@ -262,12 +314,12 @@ enum LedgerStoreConformance {
             reserved("jan", LedgerTime("2027-01-01T09:00:00.000Z")!, "8.00"),
         ])
         let dec = BudgetMonth(LedgerMonth("2026-12")!, zone: la)
-        XCTAssertEqual(dec.start, LedgerTime("2026-12-01T08:00:00.000Z")!)
-        XCTAssertEqual(dec.ledgerMonths.map(\.description), ["2026-12", "2027-01"])
+        expect.equal(dec.start, LedgerTime("2026-12-01T08:00:00.000Z")!)
+        expect.equal(dec.ledgerMonths.map(\.description), ["2026-12", "2027-01"])
         let s = try await store.budgetState(for: dec)
-        XCTAssertEqual(s.committed(.total), usd("6.00"))
+        expect.equal(s.committed(.total), usd("6.00"))
         let utc = try await store.budgetState(for: BudgetMonth(LedgerMonth("2026-12")!))
-        XCTAssertEqual(utc.committed(.total), usd("3.00"))
-        XCTAssertEqual(BudgetMonth.containing(LedgerTime("2027-01-01T05:00:00.000Z")!, zone: la).month.description, "2026-12")
+        expect.equal(utc.committed(.total), usd("3.00"))
+        expect.equal(BudgetMonth.containing(LedgerTime("2027-01-01T05:00:00.000Z")!, zone: la).month.description, "2026-12")
     }
 }

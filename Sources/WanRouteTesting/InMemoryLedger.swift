@@ -1,4 +1,5 @@
 import Foundation
+import WanRoute
 
 /// A ledger held in memory, for tests and for embedding where nothing must touch the disk.
 /// It keeps the whole contract of ``LedgerStore`` except durability, and can be told to fail
@@ -18,6 +19,7 @@ public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
         lock.withLock { failure = error }
     }
 
+    /// Appends events durably (see ``LedgerStore/append(_:)``).
     public func append(_ events: [LedgerEvent]) async throws -> [LedgerRecord] {
         try lock.withLock { try appendLocked(events) }
     }
@@ -43,31 +45,37 @@ public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
         return out
     }
 
+    /// The months that hold events, oldest first.
     public func months() async throws -> [LedgerMonth] {
         lock.withLock { byMonth.keys.sorted() }
     }
 
+    /// Visits a month's records in sequence order.
     public func forEachRecord(in month: LedgerMonth, _ body: (LedgerRecord) throws -> Void) async throws {
         let records = lock.withLock { byMonth[month] ?? [] }
         for r in records { try body(r) }
     }
 
+    /// One job's records across all months, in order.
     public func records(forJob jobID: String) async throws -> [LedgerRecord] {
         lock.withLock { byMonth.keys.sorted().flatMap { byMonth[$0]!.filter { $0.event.jobID == jobID } } }
     }
 
+    /// Every job not yet finished, folded.
     public func openJobs() async throws -> [JobState] {
         lock.withLock {
-            var fold = LedgerFolds.OpenJobs()
+            var fold = JobBook()
             for m in byMonth.keys.sorted() { for r in byMonth[m]! { fold.apply(r) } }
             return fold.unfinished
         }
     }
 
+    /// The month's settled and reserved spend per budget key.
     public func budgetState(for month: BudgetMonth) async throws -> BudgetState {
         lock.withLock { tally(month).state }
     }
 
+    /// Checks the limits and reserves under one lock (see ``LedgerStore/reserve(_:)``).
     public func reserve(_ request: ReservationRequest) async throws -> ReservationOutcome {
         try lock.withLock {
             let short = request.shortfalls(in: tally(request.month).state)
