@@ -15,7 +15,9 @@ struct ProviderEnvironment {
     /// The keys the sandbox's simulator accepts (not secrets): one per provider, since the two
     /// DashScope regions are separate accounts and the simulator bills by the key's region.
     static func sandboxKeys(_ providers: [ProviderID]) -> [ProviderID: String] {
-        Dictionary(uniqueKeysWithValues: providers.map { ($0, "sandbox-\($0.rawValue)") })
+        // Numbered, never named after the provider: any 8 bytes of a key are redacted from what a
+        // provider answers, and "dashscope-cn" in a key would blank the provider out of result URLs.
+        Dictionary(uniqueKeysWithValues: providers.enumerated().map { ($0.element, "sandbox-key-\($0.offset + 1)") })
     }
     /// The sandbox runs provider time this many times faster (a 15 s poll interval takes 0.15 s).
     static let sandboxSpeed: Int64 = 100

@@ -39,29 +39,20 @@ enum QuoteCommand: Command {
         let providers = try JobOptions.providers(args, catalog)
         let quote = catalog.quote(job, providers: providers)
         let staleness = try Staleness(args, context)
-        let unsold = catalog.unsold(job, providers: providers ?? (quote.estimates.isEmpty ? nil : []))
+        let unsold = catalog.unsold(for: quote, providers: providers)
         let skipped = args.flag("video") && args.flag("duration") ? "--duration was given, so the video was not probed" : nil
         switch format {
         case .table: context.stdout.write(table(quote, catalog, unsold: unsold, skipped: skipped, staleness: staleness))
-        case .json: context.stdout.write(JSONWriter.pretty(json(quote, catalog, unsold: unsold, staleness: staleness)) + "\n")
+        case .json:
+            let json = quote.json(catalog: catalog, providers: providers, today: staleness.today, maximumPriceAgeDays: staleness.maximumDays)
+            context.stdout.write(JSONWriter.pretty(json) + "\n")
         case .csv: context.stdout.write(csv(quote, catalog, staleness: staleness))
         }
-        if let refusal = refusal(quote, unsold: unsold) {
+        if let refusal = quote.refusal(unsold: unsold) {
             context.stderr.write("wanroute quote: \(refusal)\n")
             return .refused
         }
         return .ok
-    }
-
-    /// The sentence for a quote no provider would accept, or nil when an offer is eligible.
-    static func refusal(_ quote: Quote, unsold: [String]) -> String? {
-        if quote.estimates.isEmpty {
-            return "no offer sells this job" + (unsold.isEmpty ? "" : ": " + unsold.joined(separator: "; "))
-        }
-        if !quote.estimates.contains(where: \.isEligible) {
-            return "no offer is eligible: every provider that sells this job refuses it (the reasons are listed per offer)"
-        }
-        return nil
     }
 
     /// The ELIGIBLE cell: yes, with what was not checked and whether limits are published, or every reason.
@@ -85,28 +76,6 @@ enum QuoteCommand: Command {
             if let i = groups.firstIndex(where: { $0.0 == kind }) { groups[i].1.append(what) } else { groups.append((kind, [what])) }
         }
         return groups.map { "\($0.0.rawValue) \($0.1.joined(separator: ", "))" }.joined(separator: "; ")
-    }
-
-    static func json(_ quote: Quote, _ catalog: PriceCatalog, unsold: [String] = [], staleness: Staleness? = nil) -> JSONValue {
-        let cheapest = quote.cheapest?.offerIndex
-        let offers: [JSONValue] = quote.estimates.map { e in
-            let offer = catalog.offers[e.offerIndex]
-            return .object(OfferJSON.members(e, catalog) + [
-                JSONMember("eligible", .bool(e.isEligible)),
-                JSONMember("cheapest", .bool(e.offerIndex == cheapest)),
-                JSONMember("reasons", .array(e.reasons.map { .string($0.description) })),
-                JSONMember("limits_published", .bool(e.limitsPublished)),
-                JSONMember("unchecked", .array(e.unchecked.map { .string($0.description) })),
-                JSONMember("source", .object([JSONMember("url", .string(offer.source.url)), JSONMember("read_on", .string(offer.source.readOn))])),
-                JSONMember("stale", .bool(staleness?.isStale(offer.source) ?? false)),
-            ])
-        }
-        return .object([
-            JSONMember("job", .object(OfferJSON.job(quote.job))),
-            JSONMember("offers", .array(offers)),
-            JSONMember("unsold", .array(unsold.map(JSONValue.string))),
-            JSONMember("refusal", .optional(refusal(quote, unsold: unsold))),
-        ])
     }
 
     static func table(_ quote: Quote, _ catalog: PriceCatalog, unsold: [String] = [], skipped: String? = nil, staleness: Staleness? = nil) -> String {
@@ -135,7 +104,7 @@ enum QuoteCommand: Command {
         var out = "\(job.behavior.rawValue), \(job.duration)"
         out += ", \(job.resolution?.rawValue ?? "any resolution"), \(job.mode?.rawValue ?? "any mode")\n"
         if !quote.estimates.isEmpty { out += t.rendered }
-        if let refusal = refusal(quote, unsold: unsold) { out += refusal.prefix(1).uppercased() + refusal.dropFirst() + ".\n" }
+        if let refusal = quote.refusal(unsold: unsold) { out += refusal.prefix(1).uppercased() + refusal.dropFirst() + ".\n" }
         var notes: [String] = []
         if cheapest != nil { notes.append("* cheapest eligible offer") }
         if stale, let staleness { notes.append("! price read more than \(staleness.maximumDays) days ago: check its source, or lay your own over it with --contract") }

@@ -40,7 +40,7 @@ enum RouteCommand: Command {
         }
         let decision = router.decide(job)
         switch format {
-        case .json: context.stdout.write(JSONWriter.pretty(json(decision, router.policy, catalog)) + "\n")
+        case .json: context.stdout.write(JSONWriter.pretty(decision.json(policy: router.policy, catalog: catalog)) + "\n")
         default: context.stdout.write(table(decision, router.policy, catalog, explain: args.flag("explain")))
         }
         if let refusal = decision.refusal {
@@ -48,80 +48,6 @@ enum RouteCommand: Command {
             return .refused
         }
         return .ok
-    }
-
-    // MARK: explanation pieces shared by table and JSON
-
-    /// The last fired rule that sets `keyPath`, or nil when the policy's own value is in force.
-    static func setBy<T>(_ decision: Decision, _ policy: Policy, _ value: KeyPath<Rule, T?>) -> Rule? {
-        let fired = Set(decision.firedRules)
-        return policy.rules.last { fired.contains($0.id) && $0[keyPath: value] != nil }
-    }
-
-    /// The preference in force after the rules, and the rule that set it (nil: the policy's own).
-    static func preference(_ decision: Decision, _ policy: Policy) -> (Preference, Rule?)? {
-        if let rule = setBy(decision, policy, \.preference), let p = rule.preference { return (p, rule) }
-        return policy.preference.map { ($0, nil) }
-    }
-
-    /// The failover classes in their documented order.
-    static func failoverClasses(_ plan: FailoverPlan) -> [String] {
-        FailureClass.allCases.filter(plan.on.contains).map(\.rawValue)
-    }
-
-    // MARK: JSON
-
-    static func json(_ decision: Decision, _ policy: Policy, _ catalog: PriceCatalog) -> JSONValue {
-        func ranked(_ r: RankedOffer) -> JSONValue {
-            .object(OfferJSON.members(r.estimate, catalog) + [
-                JSONMember("expected_latency_seconds", .number(String(Int64(r.expectedLatencySeconds.rounded())))),
-                JSONMember("score", r.score.map { .number(String(format: "%.6f", $0)) } ?? .null),
-            ])
-        }
-        let job = decision.job
-        let tags = JSONValue.object(job.tags.keys.sorted().map { JSONMember($0, .string(job.tags[$0]!)) })
-        var weights: JSONValue = .null
-        var objectiveName = decision.objective.description
-        if case .weighted(let w) = decision.objective {
-            objectiveName = "weighted"
-            weights = .object([JSONMember("cost", .number(w.cost)), JSONMember("quality", .number(w.quality)), JSONMember("latency", .number(w.latency))])
-        }
-        let rules: [JSONValue] = decision.rules.map { r in
-            let (status, stoppedBy): (String, String?) = switch r.status {
-            case .fired: ("fired", nil)
-            case .notMatched: ("not-matched", nil)
-            case .notEvaluated(let by): ("not-evaluated", by)
-            }
-            return .object([JSONMember("id", .string(r.id)), JSONMember("status", .string(status)), JSONMember("stopped_by", .optional(stoppedBy))])
-        }
-        return .object([
-            JSONMember("policy", .string(decision.policyName)),
-            JSONMember("job", .object(OfferJSON.job(job) + [JSONMember("tags", tags)])),
-            JSONMember("choice", decision.choice.map(ranked) ?? .null),
-            JSONMember("alternates", .array(decision.alternates.map(ranked))),
-            JSONMember("qualifying", .number(String(decision.qualifyingCount))),
-            JSONMember("rejected", .array(decision.rejected.map { r in
-                .object(OfferJSON.members(r.estimate, catalog) + [JSONMember("reasons", .array(r.reasons.map { .string($0.description) }))])
-            })),
-            JSONMember("rules", .array(rules)),
-            JSONMember("objective", .object([
-                JSONMember("name", .string(objectiveName)), JSONMember("weights", weights),
-                JSONMember("set_by", .optional(setBy(decision, policy, \.objective)?.id)),
-            ])),
-            JSONMember("preference", preference(decision, policy).map { p, rule in
-                .object([
-                    JSONMember("providers", .array(p.providers.map { .string($0.rawValue) })),
-                    JSONMember("rank", .string(p.rank.rawValue)),
-                    JSONMember("set_by", .optional(rule?.id)),
-                ])
-            } ?? .null),
-            JSONMember("failover", .object([
-                JSONMember("alternates", .number(String(decision.failover.alternates))),
-                JSONMember("on", .array(failoverClasses(decision.failover).map(JSONValue.string))),
-            ])),
-            JSONMember("refused", .bool(decision.isRefused)),
-            JSONMember("refusal", .optional(decision.refusal)),
-        ])
     }
 
     // MARK: table
@@ -175,7 +101,7 @@ enum RouteCommand: Command {
         for r in decision.rules { out += "  \(r)\n" }
 
         var order: [String] = []
-        let preference = preference(decision, policy)
+        let preference = decision.preference(in: policy)
         let preferred = preference.map { p, rule in
             "preferred providers \(p.providers.map(\.rawValue).joined(separator: ", "))" + (rule.map { " (rule \($0.id))" } ?? "")
         }
@@ -188,7 +114,7 @@ enum RouteCommand: Command {
         }
         if let preference, preference.0.rank == .tieBreak, let preferred { order.append(preferred) }
         order.append("quote order (cheaper USD, surer price confidence, provider, behavior, mode, resolution)")
-        let objectiveRule = setBy(decision, policy, \.objective).map { " (set by rule \($0.id))" } ?? ""
+        let objectiveRule = decision.rule(setting: \.objective, in: policy).map { " (set by rule \($0.id))" } ?? ""
         out += "\nObjective: \(decision.objective)\(objectiveRule)\n"
         out += "Ranking: " + order.joined(separator: ", then ") + "\n"
 
@@ -197,7 +123,7 @@ enum RouteCommand: Command {
             out += "Failover: none (the policy ranks no alternates)\n"
         } else {
             out += "Failover: up to \(plan.alternates) alternate\(plan.alternates == 1 ? "" : "s"), tried in order on "
-            out += (plan.on.isEmpty ? "no failure" : failoverClasses(plan).joined(separator: ", ")) + "; any other failure ends the job\n"
+            out += (plan.on.isEmpty ? "no failure" : plan.orderedClasses.map(\.rawValue).joined(separator: ", ")) + "; any other failure ends the job\n"
         }
         out += "\n" + rejectedList(decision.rejected)
         return out

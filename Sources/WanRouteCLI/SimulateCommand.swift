@@ -29,8 +29,7 @@ enum SimulateCommand: Command {
         }
         let key = args.value("key") ?? "sim-key"
         if let problem = ProviderCredentials.problem(withKey: key) { throw .usage("--key \(problem)") }
-        var configuration = ProviderSimulator.Configuration(apiKey: key)
-        configuration.apiKeys[ProviderEndpoints.dashscopeCN] = [key + "-cn"]
+        let configuration = ProviderSimulator.Configuration(apiKey: key)
         let simulator = ProviderSimulator(configuration: configuration)
         let base: URL
         do { base = try simulator.start(port: port) } catch { throw .failure("\(error)") }
@@ -40,7 +39,7 @@ enum SimulateCommand: Command {
         }
         // Quoted for the shell, so a key with spaces or `;` is exported as given, never run.
         for p in ["DASHSCOPE_API_KEY", "MODELLIX_API_KEY", "AIMLAPI_API_KEY", "APIXO_API_KEY"] { lines.append("export \(p)=\(shellQuoted(key))") }
-        lines.append("export DASHSCOPE_CN_API_KEY=\(shellQuoted(key + "-cn"))")
+        lines.append("export DASHSCOPE_CN_API_KEY=\(shellQuoted(ProviderSimulator.Configuration.chinaKey(for: key)))")
         context.stdout.write(lines.joined(separator: "\n") + "\n")
         // Serve until SIGINT or SIGTERM; the handler threads do the work.
         signal(SIGINT, SIG_IGN)

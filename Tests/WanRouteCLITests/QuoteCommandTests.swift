@@ -193,6 +193,22 @@ final class QuoteCommandTests: XCTestCase {
         }
     }
 
+    /// Services embedding the library write the CLI's own JSON schema, byte for byte.
+    func testTheLibraryWritesTheCLIsJSON() async throws {
+        let catalog = try PriceCatalog.builtIn()
+        let job = Job(behavior: .replace, duration: Seconds(decimal: "12.5")!, resolution: .p720)
+        let cli = try await CLIRunner.run(["quote", "--duration", "12.5", "--behavior", "replace", "--resolution", "720p", "--format", "json"])
+        XCTAssertEqual(JSONWriter.pretty(catalog.quote(job).json(catalog: catalog, today: "2026-12-02")) + "\n", cli.stdout)
+        let policy = try Policy.builtIn(named: "production", catalog: catalog)
+        let router = try Router(policy: policy, catalog: catalog)
+        var tagged = job
+        tagged.tags = ["customer": "film"]
+        let route = try await CLIRunner.run(["route", "--policy", "production", "--duration", "12.5", "--behavior", "replace",
+                                             "--resolution", "720p", "--tag", "customer=film", "--format", "json"])
+        XCTAssertEqual(JSONWriter.pretty(router.decide(tagged).json(policy: policy, catalog: catalog)) + "\n", route.stdout)
+        XCTAssertEqual("\(Mode.wanPro) \(Resolution.p720) \(Behavior.replace) \(Confidence.thirdParty)", "wan-pro 720p replace third-party")
+    }
+
     static let contract = """
     {
       "kind": "contract-prices", "version": 1,

@@ -330,10 +330,10 @@ enum BuiltInDefaults {
         "seconds_per_output_second": 28
       },
       "source": {
-        "url": "shared/providers/FACTS.md",
+        "url": "third-party price table (no public address)",
         "confidence": "third-party",
         "read_on": "2026-11-20",
-        "note": "third-party price tables quoted in shared/providers/FACTS.md"
+        "note": "third-party price tables; Alibaba publishes no animate-move price in the sources we read"
       }
     },
     {
@@ -350,10 +350,10 @@ enum BuiltInDefaults {
         "seconds_per_output_second": 45
       },
       "source": {
-        "url": "shared/providers/FACTS.md",
+        "url": "third-party price table (no public address)",
         "confidence": "third-party",
         "read_on": "2026-11-20",
-        "note": "third-party price tables quoted in shared/providers/FACTS.md"
+        "note": "third-party price tables; Alibaba publishes no animate-move price in the sources we read"
       }
     },
     {
@@ -477,10 +477,10 @@ enum BuiltInDefaults {
         "seconds_per_output_second": 28
       },
       "source": {
-        "url": "shared/providers/FACTS.md",
+        "url": "third-party price table (no public address)",
         "confidence": "third-party",
         "read_on": "2026-11-20",
-        "note": "a gateway's price map quoted in shared/providers/FACTS.md; not on Alibaba's own pages in our copies"
+        "note": "a gateway's price map; not on Alibaba's own pages in the sources we read"
       }
     },
     {
@@ -497,10 +497,10 @@ enum BuiltInDefaults {
         "seconds_per_output_second": 45
       },
       "source": {
-        "url": "shared/providers/FACTS.md",
+        "url": "third-party price table (no public address)",
         "confidence": "third-party",
         "read_on": "2026-11-20",
-        "note": "a gateway's price map quoted in shared/providers/FACTS.md; not on Alibaba's own pages in our copies"
+        "note": "a gateway's price map; not on Alibaba's own pages in the sources we read"
       }
     },
     {
@@ -517,10 +517,10 @@ enum BuiltInDefaults {
         "seconds_per_output_second": 28
       },
       "source": {
-        "url": "shared/providers/FACTS.md",
+        "url": "third-party price table (no public address)",
         "confidence": "third-party",
         "read_on": "2026-11-20",
-        "note": "a gateway's price map quoted in shared/providers/FACTS.md; not on Alibaba's own pages in our copies"
+        "note": "a gateway's price map; not on Alibaba's own pages in the sources we read"
       }
     },
     {
@@ -537,10 +537,10 @@ enum BuiltInDefaults {
         "seconds_per_output_second": 45
       },
       "source": {
-        "url": "shared/providers/FACTS.md",
+        "url": "third-party price table (no public address)",
         "confidence": "third-party",
         "read_on": "2026-11-20",
-        "note": "a gateway's price map quoted in shared/providers/FACTS.md; not on Alibaba's own pages in our copies"
+        "note": "a gateway's price map; not on Alibaba's own pages in the sources we read"
       }
     }
   ]

@@ -39,7 +39,7 @@ public struct FOCUSExport: Sendable {
     ]
 
     /// The header line.
-    public var header: String { ReportText.csvLine(Self.columns) }
+    public var header: String { CSV.line(Self.columns) }
 
     /// The rows of one job's billed tasks (none when it is outside the month or billed nothing).
     public func rows(for job: ReportJob) -> String {
@@ -104,6 +104,6 @@ public struct FOCUSExport: Sendable {
             cost == nil ? "unknown" : "known", source?.rawValue ?? "", estimate.map { "\($0.currency.code) \($0.decimalString)" } ?? "",
             job.request.duration.decimalString, catalogOffer?.source.confidence.rawValue ?? "",
         ]
-        return ReportText.csvLine(fields)
+        return CSV.line(fields)
     }
 }

@@ -61,9 +61,9 @@ extension Reconciliation {
                     JSONMember("id", .string(j.id)),
                     JSONMember("date", .string(j.date)),
                     JSONMember("status", .string(j.status.rawValue)),
-                    JSONMember("provider", ReportJSON.string(j.offer?.provider.rawValue)),
-                    JSONMember("mode", ReportJSON.string(j.offer?.mode.rawValue)),
-                    JSONMember("resolution", ReportJSON.string(j.offer?.resolution.rawValue)),
+                    JSONMember("provider", JSONValue.optional(j.offer?.provider.rawValue)),
+                    JSONMember("mode", JSONValue.optional(j.offer?.mode.rawValue)),
+                    JSONMember("resolution", JSONValue.optional(j.offer?.resolution.rawValue)),
                     JSONMember("estimate", ReportJSON.money(j.estimate)),
                     JSONMember("actual", ReportJSON.money(j.actual)),
                     JSONMember("variance", ReportJSON.money(j.variance)),
@@ -174,7 +174,7 @@ extension WhatIfReport {
             o.map { .object([JSONMember("provider", .string($0.provider.rawValue)), JSONMember("mode", .string($0.mode.rawValue)), JSONMember("resolution", .string($0.resolution.rawValue))]) } ?? .null
         }
         return .object([JSONMember("id", .string(c.id)), JSONMember("past", offer(c.past)), JSONMember("past_cost", ReportJSON.money(c.pastCost)),
-                        JSONMember("new", offer(c.new)), JSONMember("new_cost", ReportJSON.money(c.newCost)), JSONMember("refusal", ReportJSON.string(c.refusal))])
+                        JSONMember("new", offer(c.new)), JSONMember("new_cost", ReportJSON.money(c.newCost)), JSONMember("refusal", JSONValue.optional(c.refusal))])
     }
 
     /// The stable JSON form (README, "whatif JSON").
@@ -191,8 +191,8 @@ extension WhatIfReport {
             JSONMember("changed", .array(changed.map(WhatIfReport.changeJSON))),
             JSONMember("refused", .array(refused.map(WhatIfReport.changeJSON))),
             JSONMember("unpriceable", .array(unpriceable.map(WhatIfReport.changeJSON))),
-            JSONMember("fail_above", ReportJSON.string(threshold?.description)),
-            JSONMember("gate_failure", ReportJSON.string(gateFailure)),
+            JSONMember("fail_above", JSONValue.optional(threshold?.description)),
+            JSONMember("gate_failure", JSONValue.optional(gateFailure)),
         ])
     }
 }

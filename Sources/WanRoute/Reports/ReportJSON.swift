@@ -1,12 +1,9 @@
 import Foundation
 
-/// The JSON shapes of money and seconds in report, reconcile and what-if output.
+/// The JSON shapes report, reconcile and what-if output add to Money's own.
 enum ReportJSON {
-    /// `{"amount": "0.20", "currency": "USD"}`, or null.
-    static func money(_ m: Money?) -> JSONValue {
-        guard let m else { return .null }
-        return .object([JSONMember("amount", .string(m.decimalString)), JSONMember("currency", .string(m.currency.code))])
-    }
+    /// Money's one JSON form (``Money/json``), or null when unknown.
+    static func money(_ m: Money?) -> JSONValue { m?.json ?? .null }
 
     /// `{"amount", "currency": "USD", "converted": bool}`.
     static func usd(_ m: Money, converted: Bool) -> JSONValue {
@@ -14,7 +11,6 @@ enum ReportJSON {
     }
 
     static func number(_ n: Int) -> JSONValue { .number(String(n)) }
-    static func string(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
 }
 
 extension MonthlyReport {
@@ -51,7 +47,7 @@ extension MonthlyReport {
                     JSONMember("reserved", ReportJSON.money(b.reserved)),
                     JSONMember("remaining", ReportJSON.money(b.remaining)),
                     JSONMember("projected_month_end", ReportJSON.money(b.projectedMonthEnd)),
-                    JSONMember("runs_out_on", ReportJSON.string(b.runsOutOn)),
+                    JSONMember("runs_out_on", JSONValue.optional(b.runsOutOn)),
                 ])
             })),
             JSONMember("exchange_rates", .array(conversions.map { r in

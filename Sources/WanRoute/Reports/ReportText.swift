@@ -53,26 +53,6 @@ enum ReportText {
     /// The dimension names as column headers: `PROVIDER`, `TAG:CUSTOMER`.
     static func header(_ d: ReportDimension) -> String { d.description.uppercased() }
 
-    /// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
-    static func csvLine(_ fields: [String]) -> String {
-        var out = ""
-        for (i, f) in fields.enumerated() {
-            if i > 0 { out += "," }
-            if f.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
-                var quoted: [UInt8] = [0x22]
-                for b in f.utf8 {
-                    quoted.append(b)
-                    if b == 0x22 { quoted.append(0x22) }
-                }
-                quoted.append(0x22)
-                out += String(decoding: quoted, as: UTF8.self)
-            } else {
-                out += f
-            }
-        }
-        return out + "\r\n"
-    }
-
     /// Aligned columns separated by two spaces; trailing spaces trimmed.
     static func columns(_ rows: [[String]]) -> String {
         var widths: [Int] = []
@@ -245,10 +225,10 @@ extension MonthlyReport {
     }
 
     var csvText: String {
-        var out = ReportText.csvLine(["month", "time_zone", "group"] + dimensions.map(\.description) + Self.csvFigureHeaders)
+        var out = CSV.line(["month", "time_zone", "group"] + dimensions.map(\.description) + Self.csvFigureHeaders)
         let lead = [period.label, period.timeZone.identifier]
-        for g in groups { out += ReportText.csvLine(lead + ["group"] + g.key + Self.csvFigures(g.totals)) }
-        out += ReportText.csvLine(lead + ["total"] + Array(repeating: "", count: dimensions.count) + Self.csvFigures(total))
+        for g in groups { out += CSV.line(lead + ["group"] + g.key + Self.csvFigures(g.totals)) }
+        out += CSV.line(lead + ["total"] + Array(repeating: "", count: dimensions.count) + Self.csvFigures(total))
         return out
     }
 }

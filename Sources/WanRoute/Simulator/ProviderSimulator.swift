@@ -43,10 +43,15 @@ public final class ProviderSimulator: @unchecked Sendable {
         /// The longest a `stall` fault holds an answer if the simulator is not stopped, in seconds.
         public var stallLimit: Double
 
-        /// Creates a configuration in which every provider with an adapter accepts `apiKey`.
+        /// Creates a configuration in which every provider with an adapter accepts `apiKey`, except
+        /// DashScope China, which accepts ``chinaKey(for:)``: the two DashScope regions are separate
+        /// accounts, and the simulator bills the region whose key was presented. `wanroute simulate`
+        /// and `run --sandbox` follow the same convention (`DASHSCOPE_API_KEY` for international,
+        /// `DASHSCOPE_CN_API_KEY` for China; see ``ProviderCredentials``).
         public init(apiKey: String = "sim-key", queuedPolls: Int = 1, runningPolls: Int = 1, script: [FaultRule] = [],
                     random: RandomFaults? = nil, echoKeyInErrors: Bool = true) {
             apiKeys = Dictionary(uniqueKeysWithValues: ProviderEndpoints.defaults.keys.map { ($0, [apiKey]) })
+            apiKeys[ProviderEndpoints.dashscopeCN] = [Self.chinaKey(for: apiKey)]
             self.queuedPolls = queuedPolls
             self.runningPolls = runningPolls
             self.script = script
@@ -56,6 +61,9 @@ public final class ProviderSimulator: @unchecked Sendable {
             aimlapiCreditsPerSecond = 160_000
             stallLimit = 300
         }
+
+        /// The key DashScope China accepts in a configuration made with `apiKey`: `apiKey-cn`.
+        public static func chinaKey(for apiKey: String) -> String { apiKey + "-cn" }
     }
 
     private let configuration: Configuration

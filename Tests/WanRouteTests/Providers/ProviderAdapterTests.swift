@@ -258,14 +258,16 @@ final class ProviderAdapterTests: XCTestCase {
 
     func testReplaceBehaviourAndDashScopeRegionByKey() async throws {
         kit.stop()
-        var configuration = ProviderSimulator.Configuration(apiKey: key)
-        configuration.apiKeys[ProviderEndpoints.dashscopeIntl] = []
+        // The two regions are separate accounts: China takes its own key (the simulator's convention).
+        let configuration = ProviderSimulator.Configuration(apiKey: key)
+        XCTAssertEqual(configuration.apiKeys[ProviderEndpoints.dashscopeCN], [ProviderSimulator.Configuration.chinaKey(for: key)])
         kit = try ProviderTestKit(configuration)
+        let chinaKey = ProviderSimulator.Configuration.chinaKey(for: key)
         let adapter = DashScopeAdapter(provider: ProviderEndpoints.dashscopeCN, baseURL: kit.baseURL, transport: ProviderTestKit.transport)
         var request = ProviderTestKit.request(ProviderEndpoints.dashscopeCN, duration: "10", behavior: .replace)
         request.mode = .wanPro
-        let id = try await adapter.submit(request, apiKey: key)
-        for _ in 0..<3 { _ = try await adapter.status(taskID: id, apiKey: key) }
+        let id = try await adapter.submit(request, apiKey: chinaKey)
+        for _ in 0..<3 { _ = try await adapter.status(taskID: id, apiKey: chinaKey) }
         let bill = try XCTUnwrap(kit.simulator.billing.first)
         XCTAssertEqual(bill.provider, ProviderEndpoints.dashscopeCN)
         XCTAssertEqual(bill.behavior, .replace)

@@ -60,6 +60,19 @@ final class ReconcilerTests: XCTestCase {
         XCTAssertEqual(reconcile(jobs, tolerance: "0.05").unexplained.map(\.id), [])
     }
 
+    func testAMinimumThatAppliesToTheBillIsNamed() throws {
+        var jobs = F.jobs
+        let i = try XCTUnwrap(jobs.firstIndex { $0.id == "j19-late" })
+        // An APIXO bill for 3.4 s of a 10 s reference: its 5 s minimum applies to the bill.
+        jobs[i].reportedSeconds = Seconds(decimal: "3.4")!
+        jobs[i].billedSeconds = Seconds(whole: 5)
+        jobs[i].actualCost = F.usd("0.20")
+        let j = try XCTUnwrap(reconcile(jobs).jobs.first { $0.id == "j19-late" })
+        XCTAssertEqual(j.components.map(\.cause), [.minimumOrCap])
+        XCTAssertEqual(j.components.first?.amount, F.usd("-0.20"))
+        XCTAssertEqual(j.unexplained, F.usd("0"))
+    }
+
     func testGoldenTable() { assertGolden(reconcile().tableText, named: "reconcile.txt") }
     func testGoldenJSON() { assertGolden(JSONWriter.pretty(reconcile().json) + "\n", named: "reconcile.json") }
 }
