@@ -239,12 +239,15 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             let admitted = lock.withLock { () -> Bool in
                 guard !stopped else { return false }
                 if connections.count >= limits.maxConnections {
-                    // Full: close an idle keep-alive connection (its client reconnects when it
-                    // has something to ask) rather than refuse a client with a request.
-                    guard let victim = idle.popFirst() else { return false }
+                    // Full: close an idle connection (one with nothing sent: its client reconnects
+                    // when it has something to ask) rather than refuse a client with a request.
+                    guard let victim = idle.first(where: { !Self.hasPendingBytes($0) }) else { return false }
+                    idle.remove(victim)
                     shutdown(victim, Int32(SHUT_RDWR))
                 }
                 connections.insert(client)
+                // Idle until its first byte arrives (serve() takes it out of the set then).
+                idle.insert(client)
                 running.enter()
                 return true
             }
@@ -344,6 +347,13 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         return .request(HTTPRequest(method: String(parts[0]), path: String(target[..<(question ?? target.endIndex)]),
                                     query: question.map { String(target[target.index(after: $0)...]) },
                                     headers: headers, body: body))
+    }
+
+    /// Whether `fd` has bytes waiting to be read (a request on its way): such a connection is
+    /// never chosen to make room.
+    static func hasPendingBytes(_ fd: Int32) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) > 0
     }
 
     /// Whether `fd` becomes readable (data or a close) within `seconds`.
