@@ -54,6 +54,8 @@ public enum PostgresError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidParameter(index: Int, reason: String)
     /// A result column could not be read as the type asked for.
     case decoding(column: String, reason: String)
+    /// `transaction` was called inside a transaction (PostgreSQL has no nested BEGIN; use SAVEPOINT).
+    case alreadyInTransaction
     /// COMMIT answered ROLLBACK: the transaction had already failed, so nothing was committed.
     case transactionRolledBack
     /// The pool had no connection to give within the time allowed.
@@ -99,6 +101,8 @@ public enum PostgresError: Error, Equatable, Sendable, CustomStringConvertible {
             return "query parameter $\(index) cannot be sent: \(reason)"
         case .decoding(let column, let reason):
             return "column \(column): \(reason)"
+        case .alreadyInTransaction:
+            return "a transaction is already open on this connection; PostgreSQL does not nest them (use SAVEPOINT)"
         case .transactionRolledBack:
             return "the transaction had failed, so COMMIT rolled it back; nothing was committed"
         case .poolTimeout(let seconds):

@@ -25,10 +25,6 @@ func runPostgresBenchmarks() throws {
 
     let connection = try PostgresConnection.connect(configuration)
     defer { connection.close() }
-    let table = "wanroute_bench_\(getpid())"
-    try connection.query("CREATE TEMP TABLE \(table) (id int8 PRIMARY KEY, job text NOT NULL, amount numeric NOT NULL)")
-    let insert = try connection.prepare("INSERT INTO \(table) (id, job, amount) VALUES ($1, $2, $3)")
-    let select = try connection.prepare("SELECT job, amount FROM \(table) WHERE id = $1")
 
     func measure(_ label: String, count: Int, _ body: (Int64) throws -> Void) throws {
         for i in 0..<500 { try body(Int64(-1 - i)) }  // warm-up
@@ -44,13 +40,23 @@ func runPostgresBenchmarks() throws {
                String(format: "p99 %.1f µs, %d pairs", samples[count * 99 / 100], count))
     }
 
-    try measure("postgres.prepared_insert_select", count: 10_000) { id in
-        try connection.execute(insert, [.int(id), .text("job-\(id)"), .text("0.123456789")])
-        let row = try connection.execute(select, [.int(id)]).rows[0]
-        blackHole(try row.decode(String.self, "amount"))
-    }
-    try measure("postgres.unprepared_insert_select", count: 10_000) { id in
-        try connection.query("INSERT INTO \(table) (id, job, amount) VALUES ($1, $2, $3)", [.int(id + 1_000_000), .text("job"), .text("1.5")])
-        blackHole(try connection.query("SELECT job, amount FROM \(table) WHERE id = $1", [.int(id + 1_000_000)]).rows.count)
+    // A temporary table writes no WAL: the pure round trip. A logged table commits each INSERT
+    // durably (WAL flushed, as the server's synchronous_commit says): what a ledger append costs.
+    for kind in ["TEMP", "logged"] {
+        let table = "wanroute_bench_\(kind == "TEMP" ? "temp" : "logged")_\(getpid())"
+        try connection.query("CREATE \(kind == "TEMP" ? "TEMP " : "")TABLE \(table) (id int8 PRIMARY KEY, job text NOT NULL, amount numeric NOT NULL)")
+        defer { _ = try? connection.query("DROP TABLE \(table)") }
+        let insert = try connection.prepare("INSERT INTO \(table) (id, job, amount) VALUES ($1, $2, $3)")
+        let select = try connection.prepare("SELECT job, amount FROM \(table) WHERE id = $1")
+        let name = kind == "TEMP" ? "temp" : "logged"
+        try measure("postgres.\(name).prepared_insert_select", count: 5_000) { id in
+            try connection.execute(insert, [.int(id), .text("job-\(id)"), .text("0.123456789")])
+            let row = try connection.execute(select, [.int(id)]).rows[0]
+            blackHole(try row.decode(String.self, "amount"))
+        }
+        try measure("postgres.\(name).unprepared_insert_select", count: 5_000) { id in
+            try connection.query("INSERT INTO \(table) (id, job, amount) VALUES ($1, $2, $3)", [.int(id + 1_000_000), .text("job"), .text("1.5")])
+            blackHole(try connection.query("SELECT job, amount FROM \(table) WHERE id = $1", [.int(id + 1_000_000)]).rows.count)
+        }
     }
 }

@@ -165,6 +165,10 @@ final class PostgresConnectionTests: XCTestCase {
             throw Abort()
         }) { XCTAssertTrue($0 is Abort) }
         XCTAssertEqual(connection.transactionStatus, .idle)
+        XCTAssertThrowsError(try connection.transaction { tx in try tx.transaction { _ in } }) {
+            XCTAssertEqual($0 as? PostgresError, .alreadyInTransaction)
+        }
+        XCTAssertEqual(connection.transactionStatus, .idle, "the outer transaction rolled back")
         // A statement that failed inside the transaction, its error swallowed: COMMIT must not pretend.
         XCTAssertThrowsError(try connection.transaction { tx in
             try tx.query("INSERT INTO \(table) VALUES (3)")

@@ -73,3 +73,33 @@ final class PostgresPoolTests: XCTestCase {
         XCTAssertThrowsError(try pool.withConnection { _ in }) { XCTAssertEqual($0 as? PostgresError, .poolClosed) }
     }
 }
+
+final class PostgresPoolAsyncTests: XCTestCase {
+    /// Many async callers share two connections through the pool's own threads; a transaction that
+    /// throws rolls back.
+    func testAsyncCallersShareTheBoundedPool() async throws {
+        let server = try PostgresTestServer.shared()
+        let pool = PostgresPool(configuration: server.tcp(user: "wr_scram", password: PostgresTestServer.scramPassword), maximumConnections: 2)
+        defer { pool.close() }
+        let table = PostgresTestServer.uniqueTable("async")
+        try await pool.withConnection { _ = try $0.query("CREATE TABLE \(table) (id int8 PRIMARY KEY)") }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for id in 0..<40 {
+                group.addTask { try await pool.transaction { _ = try $0.query("INSERT INTO \(table) VALUES ($1)", [.int(Int64(id))]) } }
+            }
+            try await group.waitForAll()
+        }
+        struct Abort: Error {}
+        do {
+            try await pool.transaction { connection -> Void in
+                _ = try connection.query("INSERT INTO \(table) VALUES (1000)")
+                throw Abort()
+            }
+            XCTFail("the transaction should have thrown")
+        } catch is Abort {}
+        let count = try await pool.withConnection { try $0.query("SELECT count(*) FROM \(table)").rows[0].decode(Int.self, at: 0) }
+        XCTAssertEqual(count, 40)
+        XCTAssertLessThanOrEqual(pool.openConnections, 2)
+        try await pool.withConnection { _ = try $0.query("DROP TABLE \(table)") }
+    }
+}

@@ -237,14 +237,24 @@ final class ObjectReader {
     }
 
     /// Reports every key that no accessor asked for.
+    /// Suggestions are worked out for the first ``suggestedKeys`` unknown keys only: a hostile
+    /// file with 50,000 of them is reported in linear time (and people read the first few).
     func finish() {
-        let known = Array(read)
+        let known = read.sorted()
+        var unknown = 0
         for m in members where !read.contains(m.key) {
-            var message = "unknown key \"\(m.key)\""
-            if let guess = Spelling.closest(to: m.key, among: known) { message += "; did you mean \"\(guess)\"?" }
-            sink.error(childPath(m.key), message)
+            unknown += 1
+            let shown = Self.excerpt(m.key)
+            var message = "unknown key \"\(shown)\""
+            if unknown <= Self.suggestedKeys, m.key.utf8.count <= 64, let guess = Spelling.closest(to: m.key, among: known) {
+                message += "; did you mean \"\(guess)\"?"
+            }
+            sink.error(childPath(shown), message)
         }
     }
+
+    /// Unknown keys per object that get a "did you mean".
+    static let suggestedKeys = 100
 }
 
 /// "Did you mean" suggestions for misspelt keys, options and names.

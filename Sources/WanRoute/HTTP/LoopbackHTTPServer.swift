@@ -118,8 +118,9 @@ public final class HTTPBodyWriter: @unchecked Sendable {
 ///
 /// Each connection is served on its own thread with keep-alive; streamed responses close the
 /// connection. The threads keep the server alive until ``stop()`` is called, so always call it. Requests are bounded: oversized heads get 431, oversized bodies 413, chunked
-/// request bodies 501, excess connections 503, and a client that stalls is dropped after
-/// ``Limits/readTimeout``.
+/// request bodies 501, excess connections 503 (after closing an idle keep-alive connection, if any),
+/// a client that stalls is dropped after ``Limits/readTimeout`` and an idle one after
+/// ``Limits/idleTimeout``.
 public final class LoopbackHTTPServer: @unchecked Sendable {
     /// Bounds that keep one bad client from holding the server.
     public struct Limits: Sendable {
@@ -131,13 +132,17 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         public var maxConnections: Int
         /// Seconds a request may take to arrive, and a send may block, before the connection is dropped.
         public var readTimeout: Double
+        /// Seconds a kept-alive connection may wait for its next request before it is closed.
+        public var idleTimeout: Double
 
         /// Creates limits; the defaults suit tests and local simulators.
-        public init(maxHeaderBytes: Int = 16 << 10, maxBodyBytes: Int = 1 << 20, maxConnections: Int = 32, readTimeout: Double = 10) {
+        public init(maxHeaderBytes: Int = 16 << 10, maxBodyBytes: Int = 1 << 20, maxConnections: Int = 32, readTimeout: Double = 10,
+                    idleTimeout: Double = 5) {
             self.maxHeaderBytes = maxHeaderBytes
             self.maxBodyBytes = maxBodyBytes
             self.maxConnections = maxConnections
             self.readTimeout = readTimeout
+            self.idleTimeout = idleTimeout
         }
     }
 
@@ -159,6 +164,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
     private var connections: Set<Int32> = []
+    /// Connections waiting for the first byte of their next request (kept alive, doing nothing):
+    /// the ones given up first when the server is full, so idle clients never lock others out.
+    private var idle: Set<Int32> = []
     private let running = DispatchGroup()
 
     /// Binds 127.0.0.1:`port` (0 = any free port) and starts serving `handler` at once.
@@ -229,8 +237,17 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 return  // the listener is unusable (EMFILE and the like): stop accepting
             }
             let admitted = lock.withLock { () -> Bool in
-                guard !stopped, connections.count < limits.maxConnections else { return false }
+                guard !stopped else { return false }
+                if connections.count >= limits.maxConnections {
+                    // Full: close an idle connection (one with nothing sent: its client reconnects
+                    // when it has something to ask) rather than refuse a client with a request.
+                    guard let victim = idle.first(where: { !Self.hasPendingBytes($0) }) else { return false }
+                    idle.remove(victim)
+                    shutdown(victim, Int32(SHUT_RDWR))
+                }
                 connections.insert(client)
+                // Idle until its first byte arrives (serve() takes it out of the set then).
+                idle.insert(client)
                 running.enter()
                 return true
             }
@@ -243,6 +260,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 serve(client)
                 lock.withLock {
                     connections.remove(client)
+                    idle.remove(client)
                     close(client)
                 }
                 running.leave()
@@ -288,8 +306,17 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     /// Reads one request from `fd`, keeping any bytes after it in `buffer` for the next one.
     private func readRequest(_ fd: Int32, _ buffer: inout [UInt8]) -> ReadResult {
-        let deadline = Date().addingTimeInterval(limits.readTimeout)
+        var deadline = Date().addingTimeInterval(limits.readTimeout)
         var headEnd: Int?
+        if buffer.isEmpty {
+            // Between requests the connection is idle: it may be closed to admit another client,
+            // and it is kept at most the idle time-out.
+            lock.withLock { _ = idle.insert(fd) }
+            let arrived = waitReadable(fd, seconds: limits.idleTimeout)
+            lock.withLock { _ = idle.remove(fd) }
+            guard arrived, !isStopped else { return .closed }
+            deadline = Date().addingTimeInterval(limits.readTimeout)
+        }
         while true {
             headEnd = Self.find([13, 10, 13, 10], in: buffer)
             if headEnd != nil { break }
@@ -320,6 +347,27 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         return .request(HTTPRequest(method: String(parts[0]), path: String(target[..<(question ?? target.endIndex)]),
                                     query: question.map { String(target[target.index(after: $0)...]) },
                                     headers: headers, body: body))
+    }
+
+    /// Whether `fd` has bytes waiting to be read (a request on its way): such a connection is
+    /// never chosen to make room.
+    static func hasPendingBytes(_ fd: Int32) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) > 0
+    }
+
+    /// Whether `fd` becomes readable (data or a close) within `seconds`.
+    private func waitReadable(_ fd: Int32, seconds: Double) -> Bool {
+        let until = Date().addingTimeInterval(seconds)
+        while !isStopped {
+            let left = until.timeIntervalSinceNow
+            guard left > 0 else { return false }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let n = poll(&p, 1, Int32(min(100, max(1, left * 1000))))
+            if n > 0 { return true }
+            if n < 0, errno != EINTR { return false }
+        }
+        return false
     }
 
     /// Appends what one recv returns; false on close, error or the socket time-out.

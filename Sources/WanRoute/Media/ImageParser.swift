@@ -70,7 +70,7 @@ enum ImageParser {
             if (0xD0...0xD7).contains(marker) || marker == 0x01 { offset += 2; continue }  // no length
             if marker == 0xD9 || marker == 0xDA { throw .corrupt("the JPEG has image data before any frame header") }
             let length = try b.u16(2)
-            guard length >= 2 else { throw .invalidBoxSize(type: "JPEG segment", offset: offset, size: Int64(length)) }
+            guard length >= 2 else { throw .corrupt("the JPEG segment at byte \(offset) states a length of \(length), shorter than its own length field") }
             let isFrame = (0xC0...0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker)
             if isFrame {
                 let f = Bytes(try source.readExactly(offset: offset + 4, length: 5, what: "the JPEG frame header"), "the JPEG frame header")
@@ -82,7 +82,7 @@ enum ImageParser {
             }
             offset += 2 + Int64(length)
         }
-        throw .tooManyBoxes(limit: maxSegments)
+        throw .corrupt("no JPEG frame header within the first \(maxSegments) segments")
     }
 
     /// The orientation tag (0x0112) of IFD0 in an APP1 "Exif" segment, or nil.

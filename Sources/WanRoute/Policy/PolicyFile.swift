@@ -38,6 +38,7 @@ public enum PolicyFile {
                     sink.error(path, "expected a tag name such as \"customer\", found \(item.typeName)")
                     return nil
                 }
+                if let problem = Job.tagKeyProblem(s) { sink.error(path, problem); return nil }
                 return s
             }
         }
@@ -309,7 +310,8 @@ public enum PolicyFile {
                     }
                     var tagParts: [Condition] = []
                     for t in tags {
-                        let tp = "\(p).\(t.key)"
+                        let tp = "\(p).\(ObjectReader.excerpt(t.key))"
+                        if let problem = Job.tagKeyProblem(t.key) { sink.error(tp, problem); ok = false; continue }
                         if let knownTags, !knownTags.contains(t.key) {
                             var msg = "tag \"\(t.key)\" is not among the policy's declared tags (\(knownTags.joined(separator: ", ")))"
                             if let g = Spelling.closest(to: t.key, among: knownTags) { msg += "; did you mean \"\(g)\"?" }
@@ -545,7 +547,8 @@ public enum PolicyFile {
         func budget(_ o: ObjectReader) -> Budget? {
             let id = o.string("id")
             let provider = o.value("provider", required: false).flatMap { providerID($0, path: o.childPath("provider")) }
-            let tag = o.string("tag", required: false)
+            var tag = o.string("tag", required: false)
+            if let t = tag, let problem = Job.tagKeyProblem(t) { sink.error(o.childPath("tag"), problem); tag = nil }
             let value = o.string("value", required: false)
             var monthly: Money?
             if let m = o.object("monthly") {

@@ -42,6 +42,9 @@ public final class ProviderSimulator: @unchecked Sendable {
         public var aimlapiCreditsPerSecond: Int
         /// The longest a `stall` fault holds an answer if the simulator is not stopped, in seconds.
         public var stallLimit: Double
+        /// Finished tasks (and their bills) kept for ``tasks`` and ``billing``: older ones are
+        /// freed, so a long-running simulator's memory stays bounded. Unfinished tasks are kept.
+        public var retainedFinishedTasks: Int
 
         /// Creates a configuration in which every provider with an adapter accepts `apiKey`, except
         /// DashScope China, which accepts ``chinaKey(for:)``: the two DashScope regions are separate
@@ -60,6 +63,7 @@ public final class ProviderSimulator: @unchecked Sendable {
             resultHost = "https://results.simulator.invalid"
             aimlapiCreditsPerSecond = 160_000
             stallLimit = 300
+            retainedFinishedTasks = 10_000
         }
 
         /// The key DashScope China accepts in a configuration made with `apiKey`: `apiKey-cn`.
@@ -77,6 +81,8 @@ public final class ProviderSimulator: @unchecked Sendable {
     private var taskList: [SimulatedTask] = []
     private var taskIndex: [String: Int] = [:]
     private var records: [BillingRecord] = []
+    /// The bill of each retained finished task, by task id (a poll looks it up in O(1)).
+    private var recordByTask: [String: BillingRecord] = [:]
     private var submissions: [ProviderID: Int] = [:]
     private var counter = 0
 
@@ -147,7 +153,7 @@ public final class ProviderSimulator: @unchecked Sendable {
             guard let i = taskIndex[taskID], let target = taskList[i].callbackURL.flatMap({ URL(string: $0) }) else { return nil }
             if !taskList[i].finished { finish(i) }
             let task = taskList[i]
-            return (target, SimulatorWire.statusValue(task, family: .apixo, phase: .finished, billing: records.last { $0.taskID == taskID },
+            return (target, SimulatorWire.statusValue(task, family: .apixo, phase: .finished, billing: recordByTask[taskID],
                                                       resultURL: resultURL(task), requestID: "callback"))
         }
         guard let (url, json) = payload else { return nil }
@@ -242,7 +248,7 @@ public final class ProviderSimulator: @unchecked Sendable {
                     : polls <= configuration.queuedPolls ? .queued
                     : polls <= configuration.queuedPolls + configuration.runningPolls ? .running : .finished
                 if phase == .finished, !taskList[i].finished { finish(i) }
-                return (taskList[i], phase, records.last { $0.taskID == id })
+                return (taskList[i], phase, recordByTask[id])
             }
             guard let (task, phase, record) = found else {
                 if route.family == .dashscope {
@@ -420,6 +426,7 @@ public final class ProviderSimulator: @unchecked Sendable {
                                      answerLost: answerLost, callbackURL: s.callbackURL, finished: false)
             taskIndex[id] = taskList.count
             taskList.append(task)
+            if taskList.count > 2 * max(1, configuration.retainedFinishedTasks) { compact() }
             return task
         }
     }
@@ -429,7 +436,27 @@ public final class ProviderSimulator: @unchecked Sendable {
     /// Marks task `i` finished and records its bill. Call with the lock held.
     private func finish(_ i: Int) {
         taskList[i].finished = true
-        records.append(bill(taskList[i]))
+        let record = bill(taskList[i])
+        records.append(record)
+        recordByTask[record.taskID] = record
+    }
+
+    /// Frees the oldest finished tasks and bills beyond ``Configuration/retainedFinishedTasks``
+    /// (amortised: runs when the list has doubled). Call with the lock held.
+    private func compact() {
+        let keep = max(1, configuration.retainedFinishedTasks)
+        var finishedSeen = 0
+        var kept: [SimulatedTask] = []
+        for task in taskList.reversed() {
+            if task.finished {
+                finishedSeen += 1
+                if finishedSeen > keep { recordByTask[task.id] = nil; continue }
+            }
+            kept.append(task)
+        }
+        taskList = kept.reversed()
+        taskIndex = Dictionary(uniqueKeysWithValues: taskList.enumerated().map { ($0.element.id, $0.offset) })
+        if records.count > keep { records.removeFirst(records.count - keep) }
     }
 
     /// What the provider bills for a finished task, by its billing rule in the built-in catalog:

@@ -139,6 +139,8 @@ public final class PostgresConnection: @unchecked Sendable {
     /// the server answers with ROLLBACK (the transaction had failed) throws ``PostgresError/transactionRolledBack``.
     @discardableResult
     public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        // A nested BEGIN is only a warning to PostgreSQL, and our COMMIT would end the outer transaction.
+        guard transactionStatus == .idle else { throw PostgresError.alreadyInTransaction }
         try query("BEGIN")
         let value: T
         do {

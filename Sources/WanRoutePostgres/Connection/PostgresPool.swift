@@ -12,6 +12,7 @@ public final class PostgresPool: @unchecked Sendable {
     public let acquireTimeout: Double
 
     private let condition = NSCondition()
+    private let workers: BlockingWorkers
     private var idle: [PostgresConnection] = []
     private var openCount = 0
     private var closed = false
@@ -23,6 +24,7 @@ public final class PostgresPool: @unchecked Sendable {
         self.configuration = configuration
         self.maximumConnections = maximumConnections
         self.acquireTimeout = acquireTimeout ?? configuration.connectTimeout
+        self.workers = BlockingWorkers(maximum: maximumConnections)
     }
 
     deinit { close() }
@@ -47,8 +49,25 @@ public final class PostgresPool: @unchecked Sendable {
         try withConnection { try $0.transaction(body) }
     }
 
+    /// The async form of ``withConnection(_:)-(PostgresConnection)->T``: the blocking work runs on
+    /// one of the pool's own threads (at most `maximumConnections`), never on Swift's cooperative
+    /// threads. Cancelling the task does not interrupt a query; the time-outs bound it.
+    @discardableResult
+    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            workers.submit { continuation.resume(with: Result { try self.withConnection(body) }) }
+        }
+    }
+
+    /// The async form of ``transaction(_:)-(PostgresConnection)->T``.
+    @discardableResult
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await withConnection { try $0.transaction(body) }
+    }
+
     /// Closes the idle connections and refuses new loans; lent connections close when they come back.
     public func close() {
+        workers.stop()
         condition.lock()
         closed = true
         let toClose = idle
@@ -109,5 +128,62 @@ public final class PostgresPool: @unchecked Sendable {
         openCount -= 1
         condition.signal()
         condition.unlock()
+    }
+}
+
+/// A few threads of its own for blocking work, so async callers never park Swift's cooperative
+/// threads in poll(2). Threads start on demand up to `maximum` and end at ``stop()``.
+final class BlockingWorkers: @unchecked Sendable {
+    private let maximum: Int
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+    private var threads = 0
+    private var waiting = 0
+    private var stopped = false
+
+    init(maximum: Int) { self.maximum = maximum }
+
+    /// Queues `job`; after ``stop()`` it still runs (on a fresh thread), so no continuation is left hanging.
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        if stopped {
+            condition.unlock()
+            Thread { job() }.start()
+            return
+        }
+        jobs.append(job)
+        if waiting == 0 && threads < maximum {
+            threads += 1
+            Thread { [self] in work() }.start()
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func work() {
+        condition.lock()
+        while true {
+            while jobs.isEmpty && !stopped {
+                waiting += 1
+                condition.wait()
+                waiting -= 1
+            }
+            if jobs.isEmpty {
+                threads -= 1
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+            condition.lock()
+        }
     }
 }

@@ -11,7 +11,7 @@ final class HostileServerTests: XCTestCase {
     /// (probe) and 64 KiB (transport); a decoder running away grows by hundreds of megabytes.
     static let memoryBound = 48 << 20
     /// Scheduling slack on top of a documented time limit (two busy cores, parallel builds).
-    static let slack = 3.0
+    static let slack = 5.0
 
     static let probeOptions = ProbeOptions(maxBytes: 1 << 20, chunkSize: 16 << 10, requestTimeout: 1, overallTimeout: 2, maxRedirects: 3)
 

@@ -101,6 +101,33 @@ final class LoopbackHTTPServerTests: XCTestCase {
         XCTAssertTrue(garbage.hasPrefix("HTTP/1.1 400 "), garbage)
     }
 
+    func testIdleConnectionsAtTheCapDoNotLockOtherClientsOut() throws {
+        let server = try LoopbackHTTPServer(limits: .init(maxConnections: 4, readTimeout: 30, idleTimeout: 30)) { _ in .text(200, "ok") }
+        defer { server.stop() }
+        // Four clients connect and say nothing: every slot is held by an idle connection.
+        var idle: [Int32] = []
+        defer { for fd in idle { close(fd) } }
+        for _ in 0..<4 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = server.port.bigEndian
+            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            idle.append(fd)
+        }
+        // A client with a request is still served (an idle one gives up its slot), at once, not after
+        // the 30 s time-outs.
+        let start = Date()
+        for _ in 0..<3 {
+            let answer = RawClient.exchange(port: server.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200"), answer)
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+    }
+
     func testStalledClientIsDroppedAfterTheReadTimeout() throws {
         let server = try echoServer(limits: .init(readTimeout: 0.2))
         defer { server.stop() }

@@ -24,6 +24,24 @@ final class ProviderAdapterTests: XCTestCase {
         return (id, states)
     }
 
+    func testFinishedTasksAreFreedBeyondTheRetainedCount() async throws {
+        kit.stop()
+        var configuration = ProviderSimulator.Configuration(apiKey: key)
+        configuration.retainedFinishedTasks = 5
+        kit = try ProviderTestKit(configuration)
+        let provider = ProviderEndpoints.apixo
+        var last = ""
+        for _ in 0..<40 {
+            let (id, states) = try await run(provider)
+            guard case .succeeded = states.last else { return XCTFail("\(states)") }
+            last = id
+        }
+        XCTAssertLessThanOrEqual(kit.simulator.tasks.count, 10, "finished tasks beyond the retained count are freed")
+        XCTAssertLessThanOrEqual(kit.simulator.billing.count, 10)
+        XCTAssertNotNil(kit.simulator.task(last), "the newest tasks are kept")
+        XCTAssertEqual(kit.simulator.submissionCount(provider), 40)
+    }
+
     func testEachProviderProgressesQueuedRunningSucceeded() async throws {
         for provider in ProviderTestKit.providers {
             let (id, states) = try await run(provider)
