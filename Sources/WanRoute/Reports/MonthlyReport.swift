@@ -333,7 +333,8 @@ struct NanoBag {
 
     /// Adds an amount; false on overflow (the sum is left unchanged).
     mutating func add(_ m: Money) -> Bool {
-        guard let i = Currency.known.firstIndex(of: m.currency) else { return false }
+        // USD first without touching the list: most amounts are in it.
+        guard let i = m.currency == .usd ? Currency.known.startIndex : Currency.known.firstIndex(of: m.currency) else { return false }
         return withUnsafeMutableBytes(of: &nanos) { raw in
             let p = raw.baseAddress!.assumingMemoryBound(to: Int64.self)
             let (s, o) = p[i].addingReportingOverflow(m.nanos)
@@ -391,6 +392,7 @@ public struct MonthlyReportBuilder {
     var groups: [GroupKey: TotalsAccumulator] = [:]
     var total = TotalsAccumulator()
     var providerIndex: [String: Int] = [:]
+    var providerNames: [String] = []
     var providerTotals: [TotalsAccumulator] = []
     var dayJobs: [Int]
     var dayEstimated: [Int64]
@@ -445,10 +447,12 @@ public struct MonthlyReportBuilder {
         }
 
         let provider = job.offer?.provider.rawValue ?? "-"
+        // A month has a handful of providers: comparing a few short strings beats hashing one.
         let p: Int
-        if let known = providerIndex[provider] { p = known } else {
+        if let known = providerNames.firstIndex(of: provider) { p = known } else {
             p = providerTotals.count
             providerIndex[provider] = p
+            providerNames.append(provider)
             providerTotals.append(TotalsAccumulator())
         }
         providerTotals[p].add(job, estimateUSD: estNanos, estimateConverted: estConv, actualUSD: actNanos, actualConverted: actConv)
@@ -492,7 +496,12 @@ public struct MonthlyReportBuilder {
 
 
     private mutating func intern(_ value: String, dimension i: Int) -> UInt32 {
-        if let id = interned[i][value] { return id }
+        // Most dimensions have a handful of values: a short scan beats hashing.
+        if values[i].count <= 16 {
+            if let k = values[i].firstIndex(of: value) { return UInt32(k) }
+        } else if let id = interned[i][value] {
+            return id
+        }
         let id = UInt32(values[i].count)
         interned[i][value] = id
         values[i].append(value)

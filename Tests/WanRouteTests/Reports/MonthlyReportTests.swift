@@ -106,6 +106,17 @@ final class MonthlyReportTests: XCTestCase {
         XCTAssertEqual(UTCTimestamp.string(epochSeconds: -1), "1969-12-31T23:59:59Z")
     }
 
+    /// README, "Auditing spend": the snippet, statement for statement.
+    func testReadmeSnippet() throws {
+        let catalog = F.catalog, policy = F.policy, jobs = F.jobs, snapshot = F.spend
+        let period = try ReportPeriod(month: "2026-12", timeZone: "Asia/Shanghai")
+        var builder = MonthlyReportBuilder(period: period, dimensions: try ReportDimension.parse("provider,tag:customer"),
+                                           rates: catalog.exchangeRates, budgets: policy.budgets)
+        for job in jobs { builder.add(job) }                 // one pass; jobs outside the month are skipped
+        let report = try builder.finish(spend: snapshot, asOf: F.asOf)
+        XCTAssertTrue(report.rendered(.table).hasPrefix("Spend report 2026-12 (Asia/Shanghai), grouped by provider, tag:customer\n"))
+    }
+
     // MARK: golden outputs
 
     func testGoldenTable() throws { assertGolden(try report().rendered(.table), named: "report.txt") }
