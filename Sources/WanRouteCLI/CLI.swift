@@ -62,7 +62,8 @@ struct Context {
     let environment: [String: String]
     let currentDirectory: URL
     /// Reads all of standard input (`--jobs -`); read only when a command asks.
-    var standardInput: @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
+    /// Standard input, read only up to one byte past the largest jobs file (16 MiB): `--jobs - < /dev/zero` stops there.
+    var standardInput: @Sendable () -> Data = { Data(LocalFile.read(descriptor: 0, limit: (16 << 20) + 1)) }
 }
 
 /// The `wanroute` command line: parses arguments, runs one command, maps every error to a
@@ -99,7 +100,7 @@ static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self,
     /// `standardInput` is read only by `--jobs -`; tests hand in their own bytes.
     public static func run(arguments: [String], environment: [String: String], stdout: TextOutput, stderr: TextOutput,
                            currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-                           standardInput: @escaping @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }) async -> Int32 {
+                           standardInput: @escaping @Sendable () -> Data = { Data(LocalFile.read(descriptor: 0, limit: (16 << 20) + 1)) }) async -> Int32 {
         // The one place output leaves wanroute: nothing printed can carry a raw control character.
         let stdout = EscapingOutput(stdout)
         let stderr = EscapingOutput(stderr)

@@ -67,7 +67,7 @@ enum RunCommand: Command {
                 throw .usage("give the inputs with --image URL|PATH and --video URL (or a batch with --jobs FILE)")
             }
             guard MediaProbe.isRemote(video) else {
-                throw .usage("--video must be an http(s) URL the provider can fetch, not '\(video)': upload the video first")
+                throw .usage("--video must be an http(s) URL the provider can fetch, not '\(URLText.forMessage(video))': upload the video first")
             }
             var inlineImage: ImageProbe?
             if !MediaProbe.isRemote(image) {

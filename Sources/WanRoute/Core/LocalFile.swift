@@ -105,6 +105,21 @@ public enum LocalFile {
         }
     }
 
+    /// At most `limit` bytes from an open descriptor (standard input), stopping there: an
+    /// endless stream (`< /dev/zero`) costs `limit` bytes, never more. Blocks like a read does.
+    public static func read(descriptor: Int32, limit: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while bytes.count < limit {
+            let want = min(chunk.count, limit - bytes.count)
+            let n = chunk.withUnsafeMutableBytes { posixRead(descriptor, $0.baseAddress, want) }
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return bytes
+    }
+
     /// `1 MiB`, `16 MiB`, or bytes below a kibibyte.
     static func bytesText(_ n: Int64) -> String {
         if n >= 1 << 20, n % (1 << 20) == 0 { return "\(n >> 20) MiB" }

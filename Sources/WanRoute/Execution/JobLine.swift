@@ -53,7 +53,7 @@ public struct JobLine: Sendable, Equatable {
     private static func url(_ r: ObjectReader, _ key: String) -> String? {
         guard let s = r.string(key) else { return nil }
         guard MediaProbe.isRemote(s) else {
-            r.sink.error(r.childPath(key), "\"\(s)\" is not an http(s) URL; providers fetch inputs from a public URL")
+            r.sink.error(r.childPath(key), "\"\(URLText.forMessage(s))\" is not an http(s) URL; providers fetch inputs from a public URL")
             return nil
         }
         return s
