@@ -81,7 +81,8 @@ public struct ProviderID: Hashable, Sendable, Comparable, CustomStringConvertibl
     public init?(_ rawValue: String) {
         let ok = !rawValue.isEmpty && rawValue.utf8.count <= 40
             && rawValue.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
-            && rawValue.first != "-" && rawValue.last != "-" && !rawValue.contains("--")
+            && rawValue.utf8.first != 0x2D && rawValue.utf8.last != 0x2D
+            && !zip(rawValue.utf8, rawValue.utf8.dropFirst()).contains { $0 == 0x2D && $1 == 0x2D }  // (bytes, not Foundation: ledger reads parse millions)
         guard ok else { return nil }
         self.rawValue = rawValue
     }

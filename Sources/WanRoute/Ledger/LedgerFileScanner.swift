@@ -1,0 +1,123 @@
+import Foundation
+
+/// Reads a ledger file's lines in large chunks, verifies each line's checksum, and applies the
+/// torn-tail rule: the bytes after the last newline, and a last complete line whose checksum fails,
+/// are a torn tail (the last write of a process that died); a bad line with more lines after it is
+/// damage, reported with its line number.
+struct LedgerFileScanner {
+    /// Where a scan stopped.
+    struct End {
+        /// The offset just after the last good line.
+        var offset: Int64
+        /// Lines read (good ones), counting from the file's start.
+        var lines: Int
+        /// The last good line's sequence number and checksum (nil when none was read).
+        var last: (sequence: Int64, crc: UInt32)?
+        /// Why the bytes after ``offset`` are a torn tail, when there are any.
+        var torn: String?
+    }
+
+    static let chunk = 8 << 20
+
+    /// Scans `[from, to)` of `file`, whose line `from` starts at `firstLine` (1-based), calling `body`
+    /// with each verified line (without its newline), its line number and the offset after it.
+    static func scan(_ file: FileDescriptor, name: String, from: Int64, to: Int64, firstLine: Int,
+                     _ body: (UnsafeRawBufferPointer, Int, Int64) throws -> Void) throws -> End {
+        var end = End(offset: from, lines: firstLine - 1, last: nil, torn: nil)
+        let span = max(0, to - from)
+        var buffer = [UInt8](repeating: 0, count: Int(min(Int64(chunk), span)) + Int(min(Int64(ledgerMaximumLineBytes + 1), span)))
+        var carried = 0            // bytes of an unfinished line at the buffer's start
+        var position = from        // file offset of buffer[carried]
+        var bad: (line: Int, reason: String)?
+        while position < to {
+            let want = Int(min(Int64(chunk), to - position))
+            let got = try buffer.withUnsafeMutableBytes { b in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: b[carried..<(carried + want)]), at: position)
+            }
+            if got == 0 { break }
+            let filled = carried + got
+            let base = position - Int64(carried)   // file offset of buffer[0]
+            var lineStart = 0
+            try buffer.withUnsafeBytes { b in
+                var i = carried
+                while let nl = memchrIndex(b, UInt8(ascii: "\n"), from: i, to: filled) {
+                    let line = UnsafeRawBufferPointer(rebasing: b[lineStart..<nl])
+                    let number = end.lines + (bad == nil ? 1 : 2)
+                    if let previous = bad {
+                        throw LedgerError.damaged(file: name, line: previous.line, reason: previous.reason)
+                    }
+                    if line.count > ledgerMaximumLineBytes {
+                        bad = (number, "the line is longer than \(ledgerMaximumLineBytes) bytes")
+                    } else if !LedgerCodec.verify(line) {
+                        bad = (number, LedgerLineError.badChecksum.description)
+                    } else {
+                        let after = base + Int64(nl + 1)
+                        try body(line, number, after)
+                        end.lines = number
+                        end.offset = after
+                        end.last = (LedgerCodec.envelope(line)?.sequence ?? 0, storedCRC(line))
+                    }
+                    lineStart = nl + 1
+                    i = nl + 1
+                }
+            }
+            carried = filled - lineStart
+            if carried > ledgerMaximumLineBytes {
+                // No newline within the limit: damage if anything follows, else a torn tail.
+                if position + Int64(got) < to {
+                    throw LedgerError.damaged(file: name, line: end.lines + 1, reason: "the line is longer than \(ledgerMaximumLineBytes) bytes")
+                }
+            }
+            if carried > 0, lineStart > 0 {
+                buffer.withUnsafeMutableBytes { b in
+                    b.baseAddress!.copyMemory(from: b.baseAddress! + lineStart, byteCount: carried)
+                }
+            }
+            if carried > ledgerMaximumLineBytes { carried = 0 }
+            position += Int64(got)
+        }
+        if bad != nil {
+            end.torn = "its last line's checksum does not match"
+        } else if end.offset < to {
+            end.torn = "no final newline"
+        }
+        return end
+    }
+
+    /// The 8 hex digits of a verified line's checksum.
+    static func storedCRC(_ line: UnsafeRawBufferPointer) -> UInt32 {
+        var v: UInt32 = 0
+        let t = line.count - LedgerCodec.trailerLength + 8
+        for i in t..<(t + 8) {
+            let b = line[i]
+            v = v << 4 | UInt32(b <= 0x39 ? b - 0x30 : b - 0x61 + 10)
+        }
+        return v
+    }
+
+    /// Reads the complete line that ends just before `offset` (whose byte `offset - 1` is a newline);
+    /// nil when there is none.
+    static func line(endingAt offset: Int64, in file: FileDescriptor) throws -> [UInt8]? {
+        guard offset > 0 else { return nil }
+        var window = 4096
+        while true {
+            let start = max(0, offset - Int64(window))
+            let bytes = try file.read(at: start, count: Int(offset - start))
+            guard bytes.count == Int(offset - start), bytes.last == UInt8(ascii: "\n") else { return nil }
+            if let nl = bytes.dropLast().lastIndex(of: UInt8(ascii: "\n")) {
+                return Array(bytes[(nl + 1)..<(bytes.count - 1)])
+            }
+            if start == 0 { return Array(bytes.dropLast()) }
+            if window > ledgerMaximumLineBytes + 2 { return nil }
+            window *= 4
+        }
+    }
+}
+
+/// The index of the first `byte` in `b[from..<to]`, by `memchr`.
+@inline(__always)
+func memchrIndex(_ b: UnsafeRawBufferPointer, _ byte: UInt8, from: Int, to: Int) -> Int? {
+    guard from < to, let base = b.baseAddress else { return nil }
+    guard let p = memchr(base + from, Int32(byte), to - from) else { return nil }
+    return base.distance(to: UnsafeRawPointer(p))
+}
