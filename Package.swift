@@ -16,9 +16,10 @@ let package = Package(
     targets: [
         // The embeddable library: pricing, quoting, media probes, routing. Never prints.
         .target(name: "WanRoute"),
-        // A PostgreSQL client written for wanroute (wire protocol 3.0, SCRAM-SHA-256, pool), kept out
-        // of the core library so that embedders who never use PostgreSQL never link it.
-        .target(name: "WanRoutePostgres"),
+        // A PostgreSQL client written for wanroute (wire protocol 3.0, SCRAM-SHA-256, pool) and the
+        // PostgreSQL ledger store; kept out of the core library, so embedders who never use
+        // PostgreSQL never link it.
+        .target(name: "WanRoutePostgres", dependencies: ["WanRoute"]),
         // Shipped test doubles; never linked into the binary.
         .target(name: "WanRouteTesting", dependencies: ["WanRoute"]),
         // Argument parsing and rendering for the command line; writes only through the
@@ -48,7 +49,7 @@ let package = Package(
         // The PostgreSQL client against a throwaway cluster that the tests start themselves.
         .testTarget(
             name: "WanRoutePostgresTests",
-            dependencies: ["WanRoutePostgres"],
+            dependencies: ["WanRoutePostgres", "WanRoute", "WanRouteTesting"],
             path: "Tests/WanRoutePostgresTests"
         ),
     ]
