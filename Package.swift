@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "WanRouteTesting", dependencies: ["WanRoute"]),
         // Argument parsing and rendering for the command line; writes only through the
         // streams it is handed, so tests can run it in-process as well as as a binary.
-        .target(name: "WanRouteCLI", dependencies: ["WanRoute"]),
+        .target(name: "WanRouteCLI", dependencies: ["WanRoute", "WanRoutePostgres"]),
         .executableTarget(name: "wanroute", dependencies: ["WanRouteCLI"]),
         // Benchmarks behind BENCHMARKS.md: `swift run -c release wanroute-bench`.
         .executableTarget(name: "wanroute-bench", dependencies: ["WanRoute", "WanRouteTesting", "WanRoutePostgres"]),
@@ -49,7 +49,7 @@ let package = Package(
         // The PostgreSQL client against a throwaway cluster that the tests start themselves.
         .testTarget(
             name: "WanRoutePostgresTests",
-            dependencies: ["WanRoutePostgres", "WanRoute", "WanRouteTesting"],
+            dependencies: ["WanRoutePostgres", "WanRoute", "WanRouteTesting", "WanRouteCLI"],
             path: "Tests/WanRoutePostgresTests"
         ),
     ]
