@@ -8,7 +8,7 @@ enum LedgerCommand: Command {
 
     static let spec = CommandSpec(
         name: "ledger",
-        summary: "Create or update the PostgreSQL ledger's tables (the shared ledger for several machines).",
+        summary: "The PostgreSQL ledger shared by several machines: 'ledger migrate' creates or updates its tables.",
         synopsis: "wanroute ledger migrate [--ledger URL] [--schema NAME] [--grant ROLE]",
         options: [
             OptionSpec("ledger", "URL", help: "The PostgreSQL ledger, postgres://USER@HOST:PORT/DATABASE (default: $WANROUTE_LEDGER)."),
@@ -29,8 +29,7 @@ enum LedgerCommand: Command {
 
         Exit codes: 0 the schema is current; 1 the server could not be reached or refused; 64 a bad
         command line or URL.
-        """,
-        subcommand: "migrate"
+        """
     )
 
     static func run(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode {
