@@ -170,3 +170,60 @@ struct LedgerLines {
         return open
     }
 }
+
+/// Eight processes running jobs at once against one budget.
+final class BudgetDrillTests: XCTestCase {
+    /// The drill policy with a monthly total of USD 20: the eight batches ask for about twice that.
+    static let policy = #"{"kind": "policy", "version": 1, "name": "drill", "objective": "cheapest", "constraints": {"providers": {"allow": ["apixo"]}}, "budgets": [{"id": "drill-total", "monthly": {"amount": "20.00", "currency": "USD"}}]}"#
+    static let limit = Money(decimal: "20.00", currency: .usd)!
+
+    func testEightProcessesNeverCommitMoreThanTheBudget() async throws {
+        let directory = try Repository.temporaryDirectory()
+        try Self.policy.write(to: directory.appendingPathComponent("policy.json"), atomically: true, encoding: .utf8)
+        let simulator = try SimulatorProcess(speed: 1000, in: directory)
+        defer { simulator.stop() }
+        let home = directory.appendingPathComponent("home")
+        let environment = simulator.environment.merging(["WANROUTE_TIME_SCALE": "1000", "WANROUTE_HOME": home.path]) { $1 }
+        for p in 0..<8 {
+            // Each process its own job ids: "p3-j0007".
+            let jobs = Drill.jobs(15, seed: UInt64(100 + p)).replacingOccurrences(of: "j0", with: "p\(p)-j0")
+            try jobs.write(to: directory.appendingPathComponent("jobs-\(p).jsonl"), atomically: true, encoding: .utf8)
+        }
+        let processes = try (0..<8).map { p in
+            try WanrouteProcess(["run", "--jobs", "jobs-\(p).jsonl", "--policy", "policy.json", "--concurrency", "4"], in: directory, environment: environment)
+        }
+        var statuses: [Int32] = []
+        for p in processes { statuses.append(p.wait()) }
+        XCTAssertTrue(statuses.allSatisfy { [0, 1, 2].contains($0) }, "\(statuses): \(processes.map(\.stderr))")
+        XCTAssertTrue(statuses.contains(2), "the budget never refused a job, so the drill proved nothing: \(statuses)")
+        let resume = try BinaryRunner.run(["resume"], in: directory, environment: environment)
+        XCTAssertTrue([0, 1].contains(resume.status), resume.stderr)
+
+        // At every point of the ledger's history, settled + reserved stays within the limit.
+        let store = try FileLedgerStore(directory: home.appendingPathComponent("ledger").path)
+        var book = JobBook()
+        var highest = Int64(0)
+        var over: [String] = []
+        for month in try await store.months() {
+            try await store.forEachRecord(in: month) { r in
+                book.apply(r)
+                let committed = book.states.values.reduce(Int64(0)) { $0 + $1.openReservation.nanos + ($1.settled?.nanos ?? 0) }
+                highest = max(highest, committed)
+                if committed > Self.limit.nanos, over.count < 5 { over.append("after seq \(r.sequence): \(Money(nanos: committed, currency: .usd))") }
+            }
+        }
+        XCTAssertEqual(over, [], "settled + reserved went over \(Self.limit)")
+        XCTAssertEqual(book.states.count, 120)
+
+        // The simulator's bill is the truth: within the limit, and what the ledger settled.
+        let record = try simulator.record()
+        let billed = record.billing.compactMap(\.cost).reduce(Int64(0)) { $0 + $1.nanos }
+        XCTAssertLessThanOrEqual(billed, Self.limit.nanos)
+        XCTAssertGreaterThan(billed, 0)
+        let settled = book.states.values.reduce(Int64(0)) { $0 + ($1.settled?.nanos ?? 0) }
+        let open = book.states.values.reduce(Int64(0)) { $0 + $1.openReservation.nanos }
+        XCTAssertEqual(settled, billed, "the ledger settled \(Money(nanos: settled, currency: .usd)), the providers billed \(Money(nanos: billed, currency: .usd))")
+        XCTAssertEqual(open, 0, "reservations left open after resume")
+        XCTAssertEqual(Set(record.tasks.map { SimulatorProcess.Record.jobID($0.videoURL) }).count, record.tasks.count, "a job has two tasks")
+    }
+}
