@@ -13,6 +13,7 @@ enum RunCommand: Command {
             OptionSpec("deadline", "S", help: "Stop polling a job after S seconds, keeping its task id (default 3600)."),
             OptionSpec("max-in-flight", "ID=N", repeatable: true, help: "At most N tasks at once on provider ID's account (repeat, or ID=N,ID=N); over the policy's max_in_flight and the defaults (DashScope 1, others 16)."),
             OptionSpec("sandbox", help: "Run against the built-in provider simulator on loopback: no API keys, no money, provider time 100x faster."),
+            LedgerLocation.option,
         ],
         positionals: nil,
         details: """
@@ -37,6 +38,13 @@ enum RunCommand: Command {
         Failures that belong to an account (out of balance, auth, rate limits) fail over to another
         account's offer, never to another mode of the same account. DashScope runs one task at a time
         per account unless --max-in-flight or the policy's max_in_flight says more.
+
+        Every step is recorded in the ledger before it happens (see 'wanroute jobs'): the decision,
+        the budget reservation, the submission (synced before the request leaves), the task id (synced
+        before polling goes on), and the end. Budgets in the policy are checked against the month's
+        settled and reserved spend, and each offer's worst-case cost is reserved before its first
+        submission, under a lock shared by every wanroute process. A ledger that cannot be written
+        stops the run: nothing more is submitted. Sandbox runs use their own ledger (sandbox-ledger).
 
         Exit 0 when every job succeeded, 2 when the policy refused a job (and none failed), 1 when a
         job failed, needs attention, is unfinished or was stopped.
@@ -132,9 +140,15 @@ enum RunCommand: Command {
                 break
             }
         }
+        let directory = try LedgerLocation.directory(args, context, sandbox: args.flag("sandbox"))
+        let ledger: FileLedgerStore
+        do { ledger = try FileLedgerStore(directory: directory) } catch { throw .failure("\(error)") }
+        for torn in ledger.recoveries { context.stderr.write("wanroute run: warning: \(torn)\n") }
+        let runID = "run-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let recorder = LedgerRecorder(store: ledger, router: router, catalog: catalog, runID: runID, time: environment.time)
         let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
-                                time: environment.time, options: options, seed: environment.seed, observers: [printer])
-        let reports = await executor.run(orders, decider: router, concurrency: concurrency)
+                                time: environment.time, options: options, seed: environment.seed, observers: [recorder, printer])
+        let reports = await executor.run(orders, decider: recorder, concurrency: concurrency)
         if reports.contains(where: { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) }) { return .failure }
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok
