@@ -94,7 +94,8 @@ enum JobOptions {
 
     /// A local path that does not exist is a usage error, the same in every command (exit 64).
     static func requireExisting(_ location: String, _ context: Context, flag: String? = nil) throws(CLIError) {
-        guard !MediaProbe.isRemote(location), !MediaProbe.isDataURI(location) else { return }
+        // A URL of another scheme (file://, ftp://) is the library's to read or refuse by name.
+        guard !MediaProbe.isRemote(location), !MediaProbe.isDataURI(location), !location.contains("://") else { return }
         if !FileManager.default.fileExists(atPath: context.url(location).path) {
             throw .usage("\(flag.map { "\($0) " } ?? "")'\(location)' does not exist")
         }

@@ -9,12 +9,15 @@ enum LedgerLocation {
 
     static func directory(_ args: ParsedArguments, _ context: Context, sandbox: Bool = false) throws(CLIError) -> String {
         if let dir = args.value("ledger") { return context.url(dir).path }
-        let name = sandbox ? "/sandbox-ledger" : "/ledger"
-        let env = context.environment
-        if let home = env["WANROUTE_HOME"], !home.isEmpty { return context.url(home).path + name }
-        if let data = env["XDG_DATA_HOME"], !data.isEmpty { return data + "/wanroute" + name }
-        if let home = env["HOME"], !home.isEmpty { return home + "/.local/share/wanroute" + name }
-        throw .usage("no ledger location: set WANROUTE_HOME (or HOME), or pass --ledger DIR")
+        // One rule for every command (``LedgerOptions``); the sandbox's ledger sits beside it.
+        let ledger = LedgerOptions.directory(context.environment)
+        return sandbox ? (ledger as NSString).deletingLastPathComponent + "/sandbox-ledger" : ledger
+    }
+
+    /// A ledger error as the CLI reports it: a damaged ledger is a bad data file (65).
+    static func failure(_ error: any Error) -> CLIError {
+        if case .damaged? = error as? LedgerError { return .dataMessage("\(error)") }
+        return .failure("\(error)")
     }
 
     /// Opens the ledger, reporting torn tails set aside on stderr; nil when it does not exist yet.
@@ -25,7 +28,7 @@ enum LedgerLocation {
             for torn in store.recoveries { context.stderr.write("wanroute \(command): warning: \(torn)\n") }
             return store
         } catch {
-            throw .failure("\(error)")
+            throw failure(error)
         }
     }
 }
@@ -54,7 +57,8 @@ enum JobsCommand: Command {
         "finished_at", "detail"}]}; money as {"amount": "<decimal>", "currency": "USD"}, or null when
         unknown. 'jobs show ID --format json' prints {"job": {…}, "events": [the ledger lines]}.
 
-        Exit 0; 1 when the ledger cannot be read or 'jobs show' finds no such job.
+        Exit 0; 1 when the ledger cannot be read or 'jobs show' finds no such job; 65 when a ledger
+        line is damaged (named with its file and line); 64 a bad command line.
         """
     )
 
@@ -95,7 +99,7 @@ enum JobsCommand: Command {
                 }
                 states = book.order.compactMap { book.states[$0] }
             } catch {
-                throw .failure("\(error)")
+                throw LedgerLocation.failure(error)
             }
         }
         if let status { states = states.filter { $0.status == status } }
@@ -119,7 +123,7 @@ enum JobsCommand: Command {
             throw .failure("the ledger at \(directory) holds no jobs")
         }
         let records: [LedgerRecord]
-        do { records = try await store.records(forJob: id) } catch { throw .failure("\(error)") }
+        do { records = try await store.records(forJob: id) } catch { throw LedgerLocation.failure(error) }
         guard let state = JobState.fold(records) else { throw .failure("no job \"\(id)\" in the ledger at \(directory)") }
         let lines = records.map { String(decoding: LedgerCodec.encode($0).dropLast(), as: UTF8.self) }
         switch format {

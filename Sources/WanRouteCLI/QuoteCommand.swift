@@ -6,26 +6,32 @@ enum QuoteCommand: Command {
     static let spec = CommandSpec(
         name: "quote",
         summary: "Price a job on every offer, cheapest eligible first.",
-        synopsis: "wanroute quote --duration S | --video PATH|URL [--image PATH|URL] [--behavior animate|replace] [--resolution R] [--mode M] [--provider ID]... [--pricing DIR] [--format table|json|csv]",
+        synopsis: "wanroute quote --duration S | --video PATH|URL [--image PATH|URL] [--behavior animate|replace] [--resolution R] [--mode M] [--provider ID[,ID]]... [--pricing DIR] [--contract FILE|DIR]... [--max-price-age DAYS] [--format table|json|csv]",
         options: JobOptions.specs + [
-            OptionSpec("provider", "ID", repeatable: true, help: "Only this provider (repeat for several): dashscope-intl, dashscope-cn, modellix, aimlapi, apixo, fal, wavespeed, runware."),
+            OptionSpec("provider", "ID", repeatable: true, help: "Only this provider (repeat for several, or list them: apixo,wavespeed): dashscope-intl, dashscope-cn, modellix, aimlapi, apixo, fal, wavespeed, runware."),
             OptionSpec("format", "F", help: "table (default), json or csv."),
             OptionSpec("max-price-age", "DAYS", help: "Flag prices read more than DAYS days ago (default 90) with ! (JSON \"stale\": true)."),
         ],
         positionals: nil,
         details: """
         Each row is one offer: the seconds it would bill, the cost in its own currency and in USD
-        (~ marks a converted figure), how sure the price is (published, third-party, unknown), and
-        whether the provider accepts the job, with every reason when it does not. * marks the
-        cheapest eligible offer. An offer whose price nobody publishes shows "price unknown".
+        (~ marks a converted figure), how sure the price is (contract, published, third-party,
+        unknown; ! marks a price read more than --max-price-age days ago, default 90), and whether
+        the provider accepts the job, with every reason when it does not. * marks the cheapest
+        eligible offer. An offer whose price nobody publishes shows "price unknown".
 
         With --video the duration, size and format are read from the file's own headers (a URL is
-        read with a few small Range requests), and each provider's input limits are checked. "yes
-        (limits not published)" means the provider publishes no input limits, so nothing could be
-        checked; "not checked" lists limits a skipped probe (--duration with --video) left unchecked.
+        read with a few small Range requests), and each provider's input limits are checked. The
+        duration priced is the container's (the longest track, as ffprobe reports it), never less
+        than what a provider can bill. "yes (limits not published)" means the provider publishes no
+        input limits, so nothing could be checked; "not checked" lists the limits a skipped probe
+        (--duration with --video) left unchecked.
+
+        --contract lays your negotiated prices over the tables (README, "Contract prices").
 
         Exit 0 with an eligible offer; 2 when no offer sells the job (the reason names what each
-        provider does sell) or none is eligible; 64 a bad command line; 65 a bad data file.
+        provider does sell) or none is eligible; 64 a bad command line or a named file that does
+        not exist; 65 a bad data file.
 
         Examples: wanroute quote --duration 12 --behavior replace --resolution 720p
                   wanroute quote --video dance.mp4 --image face.png

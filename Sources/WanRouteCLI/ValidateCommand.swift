@@ -5,13 +5,15 @@ import WanRoute
 enum ValidateCommand: Command {
     static let spec = CommandSpec(
         name: "validate",
-        summary: "Check pricing and policy files; report every problem at once.",
+        summary: "Check pricing, policy and contract-prices files; report every problem at once.",
         synopsis: "wanroute validate [FILE|DIR]...",
         options: [],
         positionals: "FILE|DIR",
         details: """
         With no arguments it checks ./pricing and ./policies (those that hold JSON files). A directory means
-        every *.json file directly inside it. Each problem is printed on stderr as
+        every *.json file directly inside it. Pricing, exchange-rates, policy, policy-tests and
+        contract-prices files are recognised by their "kind"; contract prices are checked laid over
+        the pricing files given, or the built-in tables. Each problem is printed on stderr as
         FILE: JSON-PATH: error|warning: sentence. Exit 0 when there are no errors (warnings
         allowed), 65 when any file has an error.
         """

@@ -151,6 +151,32 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertThrowsError(try other.execute(select, [7]))
     }
 
+    func testPipelineIsOneAtomicRoundTrip() throws {
+        let connection = try scram()
+        defer { connection.close() }
+        let table = PostgresTestServer.uniqueTable("pipeline")
+        try connection.query("CREATE TEMP TABLE \(table) (id int8 PRIMARY KEY, note text)")
+        let results = try connection.pipeline([
+            ("INSERT INTO \(table) VALUES ($1, $2)", [1, "one"]),
+            ("INSERT INTO \(table) VALUES ($1, $2)", [2, "two"]),
+            ("SELECT note FROM \(table) ORDER BY id", []),
+            ("SELECT count(*) AS n FROM \(table) WHERE id > $1", [1]),
+        ])
+        XCTAssertEqual(results.map(\.commandTag), ["INSERT 0 1", "INSERT 0 1", "SELECT 2", "SELECT 1"])
+        XCTAssertEqual(try results[2].rows.map { try $0.decode(String.self, "note") }, ["one", "two"])
+        XCTAssertEqual(try results[3].rows[0].decode(Int.self, "n"), 1)
+        XCTAssertEqual(connection.transactionStatus, .idle)
+
+        // The second statement fails: the first is rolled back with it, the third never runs.
+        XCTAssertThrowsError(try connection.pipeline([
+            ("INSERT INTO \(table) VALUES ($1, $2)", [3, "three"]),
+            ("INSERT INTO \(table) VALUES ($1, $2)", [1, "duplicate"]),
+            ("INSERT INTO \(table) VALUES ($1, $2)", [4, "four"]),
+        ])) { XCTAssertEqual(($0 as? PostgresError)?.sqlState, "23505") }
+        XCTAssertEqual(try connection.query("SELECT count(*) FROM \(table)").rows[0].decode(Int.self, at: 0), 2)
+        XCTAssertEqual(connection.transactionStatus, .idle)
+    }
+
     // MARK: - Transactions
 
     func testTransactionsCommitRollBackAndRefuseAFailedCommit() throws {

@@ -7,6 +7,8 @@ import Foundation
 public enum PolicyFile {
     /// The most rules a policy may hold (the router tracks fired rules in one 64-bit word).
     public static let maximumRules = 64
+    /// The most tag names a policy may declare in `tags`.
+    public static let maximumDeclaredTags = 100
 
     /// Every problem in a policy or policy-tests file, errors and warnings; empty when the file is
     /// clean. Warnings (rules that can never fire, providers or tags nobody knows) do not stop
@@ -40,6 +42,11 @@ public enum PolicyFile {
                 }
                 if let problem = Job.tagKeyProblem(s) { sink.error(path, problem); return nil }
                 return s
+            }
+            // Checked here so every later lookup and message stays small.
+            if items.count > maximumDeclaredTags {
+                sink.error("$.tags", "\(items.count) tags; a policy declares at most \(maximumDeclaredTags)")
+                knownTags = nil
             }
         }
         ctx.knownTags = knownTags

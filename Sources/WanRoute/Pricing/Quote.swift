@@ -137,6 +137,9 @@ public enum UncheckedLimit: Sendable, Equatable, CustomStringConvertible {
     /// The largest file.
     case fileSize(MediaKind)
 
+    /// Every unchecked limit, in the order they are listed.
+    public static let all: [UncheckedLimit] = [MediaKind.video, .image].flatMap { [.format($0), .pixelSize($0), .aspectRatio($0), .fileSize($0)] }
+
     /// `video format`, `image pixel size`, ...
     public var description: String {
         switch self {
@@ -173,9 +176,13 @@ public struct Estimate: Sendable, Equatable {
     public let usdIsConverted: Bool
     /// Why the provider would refuse this job; empty when eligible.
     public let reasons: [IneligibilityReason]
+    /// Limits the provider publishes that could not be checked for lack of a fact, one bit per
+    /// ``UncheckedLimit/all`` position: a plain integer keeps the estimate free of reference
+    /// counts on the quoting hot path.
+    let uncheckedBits: UInt8
     /// Limits the provider publishes that could not be checked for lack of a fact (the video was
     /// named but not probed, or a fact is unknown); empty when everything it limits was checked.
-    public let unchecked: [UncheckedLimit]
+    public var unchecked: [UncheckedLimit] { UncheckedLimit.all.indices.filter { uncheckedBits & (1 << $0) != 0 }.map { UncheckedLimit.all[$0] } }
     /// Whether the provider publishes any input limits at all; an eligible offer of a provider
     /// that publishes none is eligible only in that nothing says otherwise ("limits not published").
     public let limitsPublished: Bool
@@ -208,7 +215,7 @@ extension PriceCatalog {
         let row = rows[index]
         guard job.duration.isValidJobDuration else {
             return Estimate(offerIndex: index, billableUnits: nil, billableSeconds: nil, cost: nil, usd: nil,
-                            usdIsConverted: false, reasons: [.durationOutOfRange(job.duration)], unchecked: [],
+                            usdIsConverted: false, reasons: [.durationOutOfRange(job.duration)], uncheckedBits: 0,
                             limitsPublished: row.limitsPublished)
         }
         let units = billableUnits(row, job.duration)
@@ -232,7 +239,7 @@ extension PriceCatalog {
             usd: usd,
             usdIsConverted: cost != nil && !row.isUSD,
             reasons: reasons,
-            unchecked: unchecked,
+            uncheckedBits: unchecked.reduce(0) { bits, limit in bits | UInt8(1 << UncheckedLimit.all.firstIndex(of: limit)!) },
             limitsPublished: row.limitsPublished
         )
     }

@@ -34,6 +34,9 @@ struct ProviderHTTP: Sendable {
     /// is an unknown outcome (a task may exist), to a status read just a retry.
     func send(_ method: String, _ url: URL, apiKey: String, json: JSONValue? = nil, headers extra: HTTPHeaders = [:],
               call: Call) async throws(ProviderError) -> TransportResponse {
+        // A control character (the \r an .env file leaves) would make URLSession drop the header
+        // silently, or forge another: refused before anything is sent, without quoting the key.
+        if let problem = ProviderCredentials.problem(withKey: apiKey) { throw .auth("the API key \(problem); set it to the key alone") }
         var headers: HTTPHeaders = ["Authorization": "Bearer \(apiKey)", "Accept": "application/json"]
         var body: [UInt8] = []
         if let json {

@@ -82,7 +82,7 @@ final class CompiledPolicy: Sendable {
         // The catalog's own tie-break order, read straight from quoteOrder on equally priced estimates.
         let blank = catalog.offers.indices.map {
             Estimate(offerIndex: $0, billableUnits: nil, billableSeconds: nil, cost: nil, usd: nil, usdIsConverted: false, reasons: [],
-                     unchecked: [], limitsPublished: true)
+                     uncheckedBits: 0, limitsPublished: true)
         }
         var tieRank = [Int32](repeating: 0, count: catalog.offers.count)
         for (rank, e) in blank.sorted(by: { catalog.quoteOrder($0, $1) }).enumerated() { tieRank[e.offerIndex] = Int32(rank) }

@@ -103,7 +103,33 @@ public final class PostgresConnection: @unchecked Sendable {
         buffer.describe(portal: "")
         buffer.execute(portal: "")
         buffer.sync()
-        return try exchange(buffer.bytes, columns: nil)
+        return try exchange(buffer.bytes, columns: nil)[0]
+    }
+
+    /// Runs several statements in one round trip: all their messages, then one Sync. PostgreSQL runs
+    /// statements between two Syncs as one implicit transaction (unless they open their own), so
+    /// either every statement takes effect or, at the first error, none does, and that error is
+    /// thrown. Returns one result per statement.
+    @discardableResult
+    public func pipeline(_ statements: [(sql: String, parameters: [PostgresValue])]) throws(PostgresError) -> [PostgresQueryResult] {
+        lock.lock(); defer { lock.unlock() }
+        guard !statements.isEmpty else { return [] }
+        var buffer = FrontendBuffer()
+        for (sql, parameters) in statements {
+            let values = try encode(parameters)
+            try checkText(sql)
+            buffer.parse(statement: "", query: sql, parameterTypes: parameters.map(\.typeOID))
+            buffer.bind(portal: "", statement: "", values: values)
+            buffer.describe(portal: "")
+            buffer.execute(portal: "")
+        }
+        buffer.sync()
+        let results = try exchange(buffer.bytes, columns: nil)
+        guard results.count == statements.count else {
+            closeSocket()
+            throw .protocolViolation("\(results.count) results for \(statements.count) statements")
+        }
+        return results
     }
 
     /// Parses a statement once on this connection, for repeated ``execute(_:_:)`` calls that skip the parse.
@@ -116,7 +142,7 @@ public final class PostgresConnection: @unchecked Sendable {
         buffer.parse(statement: name, query: sql, parameterTypes: [])
         buffer.describe(statement: name)
         buffer.sync()
-        let result = try exchange(buffer.bytes, columns: nil)
+        let result = try exchange(buffer.bytes, columns: nil)[0]
         return PostgresPreparedStatement(name: name, connectionID: ObjectIdentifier(self), columns: result.columns)
     }
 
@@ -132,7 +158,7 @@ public final class PostgresConnection: @unchecked Sendable {
         buffer.bind(portal: "", statement: statement.name, values: values)
         buffer.execute(portal: "")
         buffer.sync()
-        return try exchange(buffer.bytes, columns: statement.columns)
+        return try exchange(buffer.bytes, columns: statement.columns)[0]
     }
 
     /// Runs `body` inside BEGIN ... COMMIT; any error thrown rolls back and is rethrown. A COMMIT that
@@ -170,15 +196,16 @@ public final class PostgresConnection: @unchecked Sendable {
         guard !sql.utf8.contains(0) else { throw .invalidParameter(index: 0, reason: "the SQL text contains a NUL character") }
     }
 
-    /// Sends one batch ending in Sync and reads to ReadyForQuery, collecting rows. An ErrorResponse is
+    /// Sends one batch ending in Sync and reads to ReadyForQuery, collecting rows, one result per
+    /// CommandComplete (or a single result when none came, as for Describe). An ErrorResponse is
     /// remembered and thrown after ReadyForQuery, so the connection stays in step for the next call.
-    private func exchange(_ bytes: [UInt8], columns knownColumns: [PostgresColumn]?) throws(PostgresError) -> PostgresQueryResult {
+    private func exchange(_ bytes: [UInt8], columns knownColumns: [PostgresColumn]?) throws(PostgresError) -> [PostgresQueryResult] {
         guard let socket else { throw .connectionUnusable }
         let deadline = Deadline(secondsFromNow: configuration.queryTimeout)
         var columns = knownColumns ?? []
         var rows: [PostgresRow] = []
         var resultBytes = 0
-        var commandTag = ""
+        var results: [PostgresQueryResult] = []
         var serverError: PostgresServerError?
         do {
             try socket.send(bytes, by: deadline)
@@ -202,11 +229,15 @@ public final class PostgresConnection: @unchecked Sendable {
                     rows.append(PostgresRow(columns: columns, values: values))
                 case UInt8(ascii: "T"):
                     columns = try Self.parseRowDescription(&reader)
-                case UInt8(ascii: "C"):
-                    commandTag = try reader.cString()
-                case UInt8(ascii: "1"), UInt8(ascii: "2"), UInt8(ascii: "3"), UInt8(ascii: "n"), UInt8(ascii: "t"),
-                     UInt8(ascii: "I"), UInt8(ascii: "s"):
-                    break  // ParseComplete, BindComplete, CloseComplete, NoData, ParameterDescription, EmptyQuery, PortalSuspended
+                case UInt8(ascii: "C"), UInt8(ascii: "I"):  // CommandComplete, EmptyQueryResponse
+                    let tag = message.type == UInt8(ascii: "C") ? try reader.cString() : ""
+                    results.append(PostgresQueryResult(columns: columns, rows: rows, commandTag: tag))
+                    columns = knownColumns ?? []
+                    rows = []
+                case UInt8(ascii: "n"):
+                    columns = []  // NoData: this statement returns no rows
+                case UInt8(ascii: "1"), UInt8(ascii: "2"), UInt8(ascii: "3"), UInt8(ascii: "t"), UInt8(ascii: "s"):
+                    break  // ParseComplete, BindComplete, CloseComplete, ParameterDescription, PortalSuspended
                 case UInt8(ascii: "E"):
                     let error = try PostgresServerError(parsing: message.body)
                     if error.endsSession {
@@ -232,7 +263,8 @@ public final class PostgresConnection: @unchecked Sendable {
             throw .protocolViolation("\(error)")
         }
         if let serverError { throw .server(serverError) }
-        return PostgresQueryResult(columns: columns, rows: rows, commandTag: commandTag)
+        if results.isEmpty { results.append(PostgresQueryResult(columns: columns, rows: rows, commandTag: "")) }
+        return results
     }
 
     private static func parseRowDescription(_ reader: inout MessageReader) throws(PostgresError) -> [PostgresColumn] {

@@ -1,8 +1,5 @@
 import Foundation
-import WanRouteTestSupport
-import XCTest
-
-@testable import WanRoute
+import WanRoute
 
 /// The committed fixture month for report, reconcile, FOCUS and what-if tests: December 2026
 /// under `Tests/Fixtures/reports/studio.json`, with every provider with an adapter, two
@@ -11,19 +8,26 @@ import XCTest
 ///
 /// Each job is routed by the real router, as the executor records it (the choice and its estimate);
 /// the outcome (what was billed) is stated per job.
-enum ReportFixture {
-    static let catalog = try! PriceCatalog.builtIn()
-    static let policy = try! Policy.load(contentsOf: Repository.fixtures.appendingPathComponent("reports/studio.json"), catalog: catalog)
-    static let router = try! Router(policy: policy, catalog: catalog)
-    static let zone = "Asia/Shanghai"
-    static let period = try! ReportPeriod(month: "2026-12", timeZone: zone)
-    static let asOf = instant("2026-12-20T12:00:00Z")
+public enum ReportFixture {
+    /// The built-in price tables.
+    public static let catalog = try! PriceCatalog.builtIn()
+    /// `Tests/Fixtures/reports/studio.json`.
+    public static let policy = try! Policy.load(contentsOf: Repository.fixtures.appendingPathComponent("reports/studio.json"), catalog: catalog)
+    /// The fixture policy compiled against the built-in tables.
+    public static let router = try! Router(policy: policy, catalog: catalog)
+    /// The report's time zone (UTC+8, no clock changes).
+    public static let zone = "Asia/Shanghai"
+    /// December 2026 in ``zone``.
+    public static let period = try! ReportPeriod(month: "2026-12", timeZone: zone)
+    /// When budgets are projected from.
+    public static let asOf = instant("2026-12-20T12:00:00Z")
     /// What the ledger's budget book would hold on `asOf`.
-    static let spend = SpendSnapshot(
+    public static let spend = SpendSnapshot(
         spent: [.tag("project", "alpha"): usd("3.10"), .tag("customer", "film"): usd("12.25"), .tag("customer", "acme"): usd("4.10"), .provider(ProviderID("dashscope-intl")!): usd("6.90")],
         reserved: [.tag("project", "alpha"): usd("0.40"), .tag("customer", "film"): usd("0.80")])
 
-    enum Outcome {
+    /// How a fixture job ended.
+    public enum Outcome: Sendable {
         /// Billed exactly the estimate (the billing rule, or a provider report equal to it).
         case asEstimated
         /// The provider reported this many output seconds, priced at the table's rate.
@@ -43,7 +47,8 @@ enum ReportFixture {
         case reportedUSD(String)
     }
 
-    struct Spec {
+    /// One job of the fixture: when, what, and how it ended.
+    public struct Spec: Sendable {
         var id: String
         var decided: String
         var behavior: Behavior = .animate
@@ -55,7 +60,8 @@ enum ReportFixture {
         var retries: Int = 0
     }
 
-    static let specs: [Spec] = [
+    /// Each job of the fixture, as written.
+    public static let specs: [Spec] = [
         // 20:00 UTC on 30 November is 04:00 on 1 December in Shanghai: in this month.
         Spec(id: "j01-boundary-in", decided: "2026-11-30T20:00:00Z", duration: "12", resolution: .p480, tags: ["customer": "film", "project": "alpha"]),
         // 15:59 UTC on 30 November is 23:59 on 30 November in Shanghai: the month before.
@@ -82,20 +88,24 @@ enum ReportFixture {
         Spec(id: "j20-boundary-next", decided: "2026-12-31T16:30:00Z", duration: "10", resolution: .p480),
     ]
 
-    static func usd(_ s: String) -> Money { Money(decimal: s, currency: .usd)! }
+    /// An amount in USD from decimal text.
+    public static func usd(_ s: String) -> Money { Money(decimal: s, currency: .usd)! }
 
-    static func instant(_ iso: String) -> Date {
+    /// An instant from RFC 3339 text.
+    public static func instant(_ iso: String) -> Date {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         return f.date(from: iso)!
     }
 
-    static func ref(_ r: RankedOffer) -> OfferRef { OfferRef(provider: r.offer.provider, mode: r.offer.mode, resolution: r.offer.resolution) }
+    /// The offer a ranked offer refers to.
+    public static func ref(_ r: RankedOffer) -> OfferRef { OfferRef(provider: r.offer.provider, mode: r.offer.mode, resolution: r.offer.resolution) }
 
     /// The jobs, in the order they were decided.
-    static let jobs: [ReportJob] = specs.map(job).sorted { $0.decidedAt < $1.decidedAt }
+    public static let jobs: [ReportJob] = specs.map(job).sorted { $0.decidedAt < $1.decidedAt }
 
-    static func job(_ s: Spec) -> ReportJob {
+    /// One spec routed and resolved into a job's facts.
+    public static func job(_ s: Spec) -> ReportJob {
         let request = Job(behavior: s.behavior, duration: Seconds(decimal: s.duration)!, resolution: s.resolution, tags: s.tags)
         let decision = router.decide(request)
         let decided = instant(s.decided)

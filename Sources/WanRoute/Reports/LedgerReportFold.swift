@@ -1,0 +1,157 @@
+import Foundation
+
+/// Folds ledger records into ``ReportJob`` values: the jobs decided in a report's month, with
+/// every attempt, what it cost and how that is known.
+///
+/// Feed it the records of every UTC month that can hold the month's events (the month in its
+/// zone spans at most two UTC months; a job decided on its last day may end in the next), in
+/// ledger order. A job is handed on as soon as its final event is folded, and forgotten, so memory
+/// holds only the jobs in flight; ``finish(_:)`` hands on those never ended. Events of jobs
+/// decided outside the month are skipped.
+public struct LedgerReportFold {
+    let period: ReportPeriod
+    let catalog: PriceCatalog
+    var partial: [String: Partial] = [:]
+    var order: [String] = []
+
+    struct Partial {
+        var job: ReportJob
+        var submissions = 0
+        var current: OfferRef?
+        var currentTask: String?
+        var currentSubmitted: LedgerTime?
+        var finalCost: Money??
+        var ended = false
+    }
+
+    /// A fold for `period`; `catalog` applies billing rules where a provider reports no quantity.
+    public init(period: ReportPeriod, catalog: PriceCatalog) {
+        self.period = period
+        self.catalog = catalog
+    }
+
+    /// The UTC ledger months to read for `period`, oldest first.
+    public static func months(for period: ReportPeriod) -> [LedgerMonth] {
+        let first = LedgerTime(period.start).month
+        let last = LedgerTime(period.end.addingTimeInterval(-1)).month
+        var out = [first]
+        var m = first
+        while m < last { m = m.next; out.append(m) }
+        out.append(last.next)
+        return out
+    }
+
+    /// Folds the next record; `emit` receives each job that ends with it.
+    public mutating func apply(_ record: LedgerRecord, emit: (ReportJob) -> Void) {
+        apply(record)
+        if let p = partial[record.event.jobID], p.ended {
+            emit(Self.finished(p))
+            partial[record.event.jobID] = nil
+        }
+    }
+
+    /// Hands on every job not ended yet (unfinished, in flight, or of unknown outcome), in the
+    /// order decided.
+    public mutating func finish(_ emit: (ReportJob) -> Void) {
+        for id in order { if let p = partial[id] { emit(Self.finished(p)) } }
+        partial = [:]
+        order = []
+    }
+
+    mutating func apply(_ record: LedgerRecord) {
+        let e = record.event
+        if case .decided(let d) = e.body {
+            guard partial[e.jobID] == nil, period.contains(e.time.date) else { return }
+            let request = Job(behavior: d.behavior, duration: d.duration, resolution: d.requiredResolution, mode: d.requiredMode, tags: d.tags)
+            var offer: OfferRef?
+            if let p = e.provider, let m = d.mode, let r = d.resolution { offer = OfferRef(provider: p, mode: m, resolution: r) }
+            let job = ReportJob(id: e.jobID, status: offer == nil ? .refused : .unfinished, policy: d.policy, request: request, offer: offer,
+                                estimatedCost: d.estimate, actualCost: nil, decidedAt: e.time.date)
+            partial[e.jobID] = Partial(job: job, current: offer, ended: offer == nil)
+            if offer != nil { order.append(e.jobID) }
+            return
+        }
+        guard var p = partial[e.jobID] else { return }
+        defer { partial[e.jobID] = p }
+        switch e.body {
+        case .submitIntent(let mode, let resolution, _):
+            p.submissions += 1
+            let offer = OfferRef(provider: e.provider ?? p.current?.provider ?? p.job.offer!.provider, mode: mode, resolution: resolution)
+            if p.current != offer || p.currentSubmitted == nil {
+                if p.current != offer { p.currentTask = nil }
+                p.current = offer
+                p.currentSubmitted = p.currentSubmitted ?? e.time
+            }
+        case .accepted:
+            p.currentTask = e.taskID ?? p.currentTask
+        case .succeeded(let s):
+            p.job.status = .succeeded
+            p.job.reportedSeconds = s.billedSeconds
+            p.job.billedSeconds = s.billedSeconds ?? ruleSeconds(p)
+            p.finalCost = .some(s.cost)
+            p.job.actualCostSource = s.costSource
+            end(&p, at: e.time)
+        case .failed(let f):
+            if f.final {
+                p.job.status = .failed
+                p.finalCost = .some(f.cost)
+                p.job.actualCostSource = f.costSource
+                end(&p, at: e.time)
+            } else if let offer = p.current {
+                p.job.failedOver.append(ReportAttempt(offer: offer, taskID: p.currentTask, cost: f.cost, costSource: f.costSource, failure: f.failure,
+                                                      submittedAt: p.currentSubmitted?.date, finishedAt: e.time.date))
+                p.current = nil
+                p.currentTask = nil
+                p.currentSubmitted = nil
+            }
+        case .outcomeUnknown, .needsAttention:
+            p.job.status = .needsAttention
+            p.finalCost = p.submissions > 0 ? .some(nil) : .some(.zero(p.job.estimatedCost?.currency ?? .usd))
+            if case .needsAttention = e.body { end(&p, at: e.time) }
+        case .unfinished:
+            p.job.status = .unfinished
+        default:
+            break
+        }
+    }
+
+    private func ruleSeconds(_ p: Partial) -> Seconds? {
+        guard let offer = p.current ?? p.job.offer, let rule = catalog.provider(offer.provider)?.billing,
+              let units = rule.billableUnits(for: p.job.request.duration) else { return nil }
+        return rule.seconds(forUnits: units)
+    }
+
+    private func end(_ p: inout Partial, at time: LedgerTime) {
+        p.ended = true
+        p.job.finishedAt = time.date
+        if let offer = p.current { p.job.offer = offer }
+        p.job.taskID = p.currentTask
+        p.job.submittedAt = p.currentSubmitted?.date
+    }
+
+    static func finished(_ partial: Partial) -> ReportJob {
+            var p = partial
+            var j = p.job
+            if j.status == .refused { return j }
+            if !p.ended {
+                if let offer = p.current { j.offer = offer }
+                j.taskID = p.currentTask
+                j.submittedAt = p.currentSubmitted?.date
+                if p.finalCost == nil { p.finalCost = p.submissions > 0 ? .some(nil) : .some(.zero(j.estimatedCost?.currency ?? .usd)) }
+            }
+            j.retries = max(p.submissions - j.failedOver.count - 1, 0)
+            // The job's cost: every attempt's, unknown when any is, or when they are in different currencies.
+            let parts = j.failedOver.map(\.cost) + [p.finalCost ?? nil]
+            if parts.allSatisfy({ $0 != nil }) {
+                let charged = parts.compactMap { $0 }.filter { $0.nanos != 0 }
+                if let first = charged.first {
+                    j.actualCost = charged.allSatisfy { $0.currency == first.currency } ? charged.dropFirst().reduce(first, +) : nil
+                } else {
+                    j.actualCost = parts.last!
+                }
+            } else {
+                j.actualCost = nil
+            }
+            return j
+    }
+}

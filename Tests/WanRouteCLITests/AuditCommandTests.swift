@@ -1,0 +1,143 @@
+import Foundation
+import WanRoute
+import WanRouteTestSupport
+import XCTest
+
+/// `report`, `reconcile` and `whatif` over the committed fixture ledger
+/// (`Tests/Fixtures/reports/ledger`, the report fixture month as the real file store writes it).
+final class AuditCommandTests: XCTestCase {
+    static let committed = Repository.fixtures.appendingPathComponent("reports/ledger")
+
+    /// A fresh WANROUTE_HOME holding a copy of the committed ledger (the store writes its lock and
+    /// summaries beside the month files, and the committed ones must stay as they are).
+    func home() throws -> URL {
+        let home = try Repository.temporaryDirectory()
+        let ledger = home.appendingPathComponent("ledger")
+        try FileManager.default.createDirectory(at: ledger, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Self.committed.path) where name.hasSuffix(".jsonl") {
+            try FileManager.default.copyItem(at: Self.committed.appendingPathComponent(name), to: ledger.appendingPathComponent(name))
+        }
+        return home
+    }
+
+    func run(_ arguments: [String]) async throws -> CLIRunner.Result {
+        let home = try home()
+        defer { try? FileManager.default.removeItem(at: home) }
+        return try await CLIRunner.run(arguments, in: Repository.root, environment: ["WANROUTE_HOME": home.path])
+    }
+
+    let month = ["--month", "2026-12", "--tz", "Asia/Shanghai"]
+
+    func testTheCommittedLedgerIsWhatTheWriterWrites() async throws {
+        let dir = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await ReportLedgerFixture.write(to: dir.path)
+        let written = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".jsonl") }.sorted()
+        XCTAssertEqual(written, ["2026-11.jsonl", "2026-12.jsonl"])
+        if GoldenFile.isRecording {
+            try? FileManager.default.createDirectory(at: Self.committed, withIntermediateDirectories: true)
+        }
+        for name in written {
+            let text = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+            let url = Self.committed.appendingPathComponent(name)
+            if GoldenFile.isRecording { try Data(text.utf8).write(to: url); continue }
+            XCTAssertEqual(text, try String(contentsOf: url, encoding: .utf8), "\(name) differs from Tests/Fixtures/reports/ledger; WANROUTE_RECORD_GOLDEN=1 re-records it")
+        }
+    }
+
+    func testReportInEveryFormat() async throws {
+        let base = ["report"] + month + ["--policy", "Tests/Fixtures/reports/studio.json", "--as-of", "2026-12-20T12:00:00Z"]
+        for (format, golden) in [("table", "cli-report.txt"), ("json", "cli-report.json"), ("csv", "cli-report.csv"), ("md", "cli-report.md"),
+                                 ("html", "cli-report.html"), ("focus", "cli-report-focus.csv")] {
+            let r = try await run(base + ["--group-by", "provider,tag:customer", "--format", format])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            assertGolden(r.stdout, named: golden)
+        }
+    }
+
+    func testReportFiguresFromTheLedger() async throws {
+        let r = try await run(["report"] + month + ["--format", "json", "--as-of", "2026-12-20T12:00:00Z"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\"actual_unknown_jobs\": 3"), "three jobs of unknown cost, counted")
+        XCTAssertTrue(r.stdout.contains("\"jobs\": 19"))
+        // The FOCUS export of the ledger has the library's rows for the same month (in the order
+        // the jobs ended, which is how the ledger hands them on).
+        let focus = try await run(["report"] + month + ["--format", "focus"])
+        let export = FOCUSExport(period: ReportFixture.period, catalog: ReportFixture.catalog)
+        let expected = ReportFixture.jobs.map { export.rows(for: $0) }.joined()
+        XCTAssertTrue(focus.stdout.hasPrefix(export.header))
+        XCTAssertEqual(focus.stdout.dropFirst(export.header.count).split(separator: "\r\n").sorted(), expected.split(separator: "\r\n").sorted())
+    }
+
+    func testReconcileExplainsEverythingAndExitsZero() async throws {
+        let r = try await run(["reconcile"] + month)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("pricing/dashscope-intl.json says USD 0.12/s; 2 jobs since 2026-12-03 billed USD 0.13/s"))
+        assertGolden(r.stdout, named: "cli-reconcile.txt")
+    }
+
+    func testReconcileExitsOneWhenABillIsUnexplained() async throws {
+        let home = try home()
+        defer { try? FileManager.default.removeItem(at: home) }
+        // One more job: APIXO billed USD 0.43 for a job its rule prices at USD 0.40.
+        var job = try XCTUnwrap(ReportFixture.jobs.first { $0.id == "j19-late" })
+        job.id = "j21-overbilled"
+        job.taskID = "task-j21-overbilled"
+        job.actualCost = ReportFixture.usd("0.43")
+        let store = try FileLedgerStore(directory: home.appendingPathComponent("ledger").path)
+        _ = try await store.append(ReportLedgerFixture.events(for: job))
+        let r = try await CLIRunner.run(["reconcile"] + month, in: Repository.root, environment: ["WANROUTE_HOME": home.path])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stdout.contains("j21-overbilled: variance +USD 0.03"), r.stdout)
+        let lenient = try await CLIRunner.run(["reconcile"] + month + ["--tolerance", "0.05"], in: Repository.root, environment: ["WANROUTE_HOME": home.path])
+        XCTAssertEqual(lenient.status, 0, lenient.stderr)
+    }
+
+    func testWhatIfUnderTheMonthsOwnPolicyChangesNothing() async throws {
+        let r = try await run(["whatif"] + month + ["--policy", "Tests/Fixtures/reports/studio.json", "--fail-above", "+0%", "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\"changed\": []"))
+        XCTAssertTrue(r.stdout.contains("\"difference_usd\": {\n      \"amount\": \"0.00\""), r.stdout)
+    }
+
+    func testWhatIfGatesAPolicyChange() async throws {
+        let r = try await run(["whatif"] + month + ["--policy", "production", "--format", "md", "--fail-above", "+5%"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        assertGolden(r.stdout, named: "cli-whatif.md")
+        let dear = try await run(["whatif"] + month + ["--policy", "best-quality", "--fail-above", "+5%"])
+        XCTAssertEqual(dear.status, 1, dear.stdout)
+        XCTAssertTrue(dear.stderr.contains("above the allowed +5%"), dear.stderr)
+    }
+
+    func testUsageErrors() async throws {
+        for (args, message) in [(["report"], "--month"), (["report", "--month", "2026-13"], "not a month"),
+                                (["report", "--month", "2026-12", "--tz", "Mars/Base"], "not a time zone"),
+                                (["report", "--month", "2026-12", "--group-by", "colour"], "cannot be grouped by"),
+                                (["report", "--month", "2026-12", "--format", "pdf"], "not a report format"),
+                                (["reconcile", "--month", "2026-12", "--tolerance", "lots"], "not an amount"),
+                                (["whatif", "--month", "2026-12"], "--policy"),
+                                (["whatif", "--month", "2026-12", "--policy", "production", "--fail-above", "much"], "neither a percentage")] {
+            let r = try await run(args)
+            XCTAssertEqual(r.status, 64, "\(args)")
+            XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stdout, "")
+        }
+    }
+
+    func testNoLedgerYetIsAnEmptyMonthWithANote() async throws {
+        let home = try Repository.temporaryDirectory()
+        let r = try await CLIRunner.run(["report", "--month", "2026-12"], environment: ["WANROUTE_HOME": home.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("no ledger at \(home.path)/ledger yet"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: home.path + "/ledger"), "an audit never creates a ledger")
+    }
+
+    func testHelp() async throws {
+        for command in ["report", "reconcile", "whatif"] {
+            let r = try await CLIRunner.run([command, "--help"])
+            XCTAssertEqual(r.status, 0)
+            XCTAssertTrue(r.stdout.contains("Usage: wanroute \(command) --month YYYY-MM"), r.stdout)
+            XCTAssertTrue(r.stdout.contains("Exit codes"))
+        }
+    }
+}

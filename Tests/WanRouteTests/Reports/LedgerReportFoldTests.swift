@@ -1,0 +1,52 @@
+import Foundation
+import WanRouteTestSupport
+import XCTest
+
+@testable import WanRoute
+
+/// The ledger's events folded back into report jobs give the jobs that were recorded.
+final class LedgerReportFoldTests: XCTestCase {
+    typealias F = ReportFixture
+
+    func fold(_ events: [LedgerEvent], period: ReportPeriod = F.period) -> [ReportJob] {
+        var fold = LedgerReportFold(period: period, catalog: F.catalog)
+        var out: [ReportJob] = []
+        for (i, e) in events.enumerated() { fold.apply(LedgerRecord(sequence: Int64(i + 1), event: e)) { out.append($0) } }
+        fold.finish { out.append($0) }
+        return out.sorted { ($0.decidedAt, $0.id) < ($1.decidedAt, $1.id) }
+    }
+
+    func testTheFixtureMonthRoundTripsThroughLedgerEvents() {
+        let expected = F.jobs.filter { F.period.contains($0.decidedAt) }
+        let folded = fold(ReportLedgerFixture.events)
+        XCTAssertEqual(folded.map(\.id), expected.map(\.id))
+        for (got, want) in zip(folded, expected) {
+            var want = want
+            // The ledger knows when a job was handed to a person: its needs-attention event.
+            if want.status == .needsAttention { want.finishedAt = got.finishedAt }
+            XCTAssertEqual(got, want, want.id)
+        }
+    }
+
+    func testOnlyJobsDecidedInTheMonthAreFolded() throws {
+        let utc = try ReportPeriod(month: "2026-12", timeZone: "UTC")
+        let ids = Set(fold(ReportLedgerFixture.events, period: utc).map(\.id))
+        XCTAssertTrue(ids.contains("j20-boundary-next"))
+        XCTAssertFalse(ids.contains("j01-boundary-in"), "20:00 UTC on 30 November is November in UTC")
+    }
+
+    func testAJobStillInFlightIsUnfinishedWithAnUnknownCost() throws {
+        let job = try XCTUnwrap(F.jobs.first { $0.id == "j19-late" })
+        let events = ReportLedgerFixture.events(for: job).prefix(3)   // decided, submit-intent, accepted
+        let folded = try XCTUnwrap(fold(Array(events)).first)
+        XCTAssertEqual(folded.status, .unfinished)
+        XCTAssertNil(folded.actualCost)
+        XCTAssertTrue(folded.costIsUnknown)
+        XCTAssertEqual(folded.taskID, job.taskID)
+    }
+
+    func testTheMonthsToReadCoverTheZoneAndTheNextMonth() throws {
+        XCTAssertEqual(LedgerReportFold.months(for: F.period).map(\.description), ["2026-11", "2026-12", "2027-01"])
+        XCTAssertEqual(LedgerReportFold.months(for: try ReportPeriod(month: "2026-12")).map(\.description), ["2026-12", "2027-01"])
+    }
+}
