@@ -16,14 +16,15 @@ let package = Package(
     targets: [
         // The embeddable library: pricing, quoting, media probes, routing. Never prints.
         .target(name: "WanRoute"),
-        // A PostgreSQL client written for wanroute (wire protocol 3.0, SCRAM-SHA-256, pool), kept out
-        // of the core library so that embedders who never use PostgreSQL never link it.
-        .target(name: "WanRoutePostgres"),
+        // A PostgreSQL client written for wanroute (wire protocol 3.0, SCRAM-SHA-256, pool) and the
+        // PostgreSQL ledger store; kept out of the core library, so embedders who never use
+        // PostgreSQL never link it.
+        .target(name: "WanRoutePostgres", dependencies: ["WanRoute"]),
         // Shipped test doubles; never linked into the binary.
         .target(name: "WanRouteTesting", dependencies: ["WanRoute"]),
         // Argument parsing and rendering for the command line; writes only through the
         // streams it is handed, so tests can run it in-process as well as as a binary.
-        .target(name: "WanRouteCLI", dependencies: ["WanRoute"]),
+        .target(name: "WanRouteCLI", dependencies: ["WanRoute", "WanRoutePostgres"]),
         .executableTarget(name: "wanroute", dependencies: ["WanRouteCLI"]),
         // Benchmarks behind BENCHMARKS.md: `swift run -c release wanroute-bench`.
         .executableTarget(name: "wanroute-bench", dependencies: ["WanRoute", "WanRouteTesting", "WanRoutePostgres"]),
@@ -48,7 +49,7 @@ let package = Package(
         // The PostgreSQL client against a throwaway cluster that the tests start themselves.
         .testTarget(
             name: "WanRoutePostgresTests",
-            dependencies: ["WanRoutePostgres"],
+            dependencies: ["WanRoutePostgres", "WanRoute", "WanRouteTesting", "WanRouteCLI"],
             path: "Tests/WanRoutePostgresTests"
         ),
     ]

@@ -8,7 +8,7 @@ enum QuoteCommand: Command {
         summary: "Price a job on every offer, cheapest eligible first.",
         synopsis: "wanroute quote --duration S | --video PATH|URL [--image PATH|URL] [--behavior animate|replace] [--resolution R] [--mode M] [--provider ID[,ID]]... [--pricing DIR] [--contract FILE|DIR]... [--max-price-age DAYS] [--format table|json|csv]",
         options: JobOptions.specs + [
-            OptionSpec("provider", "ID", repeatable: true, help: "Only this provider (repeat for several): dashscope-intl, dashscope-cn, modellix, aimlapi, apixo, fal, wavespeed, runware."),
+            OptionSpec("provider", "ID", repeatable: true, help: "Only this provider (repeat for several, or list them: apixo,wavespeed): dashscope-intl, dashscope-cn, modellix, aimlapi, apixo, fal, wavespeed, runware."),
             OptionSpec("format", "F", help: "table (default), json or csv."),
             OptionSpec("max-price-age", "DAYS", help: "Flag prices read more than DAYS days ago (default 90) with ! (JSON \"stale\": true)."),
         ],

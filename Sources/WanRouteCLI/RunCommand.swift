@@ -38,8 +38,15 @@ enum RunCommand: Command {
         account's offer, never to another mode of the same account. DashScope runs one task at a time
         per account unless --max-in-flight or the policy's max_in_flight says more.
 
+        Ctrl-C (or SIGTERM) stops new submissions, waits for the submissions already sent to be
+        answered, lists every task in flight (job, provider, task id) on stderr and exits 130: run
+        'wanroute resume' to follow them to their end. A second Ctrl-C exits at once.
+
+        WANROUTE_TIME_SCALE=N (a testing aid, 1 to 1000000) makes every wait N times shorter: poll
+        schedule, back-off and --deadline; with --sandbox it replaces the default 100.
+
         Exit 0 when every job succeeded, 2 when the policy refused a job (and none failed), 1 when a
-        job failed, needs attention, is unfinished or was stopped.
+        job failed, needs attention, is unfinished or was stopped, 130 when interrupted.
         """
     )
 
@@ -132,8 +139,12 @@ enum RunCommand: Command {
                 break
             }
         }
+        // Last among the observers: a task it lists is already recorded by those before it.
+        let inFlight = InFlightTasks()
         let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
-                                time: environment.time, options: options, seed: environment.seed, observers: [printer])
+                                time: environment.time, options: options, seed: environment.seed, observers: [printer, inFlight])
+        let interruption = RunInterruption.install(command: "run", executor: executor, inFlight: inFlight, stderr: context.stderr)
+        defer { interruption.cancel() }
         let reports = await executor.run(orders, decider: router, concurrency: concurrency)
         if reports.contains(where: { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) }) { return .failure }
         if reports.contains(where: { $0.status == .refused }) { return .refused }

@@ -10,6 +10,7 @@ import XCTest
 /// directory so the built-in tables are used, with today fixed at 2026-12-02.
 ///
 /// When an output changes on purpose, the failure prints the new text to paste into README.md.
+/// A block after `<!-- same-as: PATH -->` must equal that file of the repository.
 final class ReadmeExamplesTests: XCTestCase {
     struct Example {
         var line: Int
@@ -102,14 +103,25 @@ final class ReadmeExamplesTests: XCTestCase {
         }
     }
 
-    /// README, "A complete example": the shipped production policy, not a variant of it.
-    func testThePolicyExampleIsTheShippedFile() throws {
-        let readme = try String(contentsOf: Repository.root.appendingPathComponent("README.md"), encoding: .utf8)
-        let section = try XCTUnwrap(readme.range(of: "### A complete example"))
-        let start = try XCTUnwrap(readme.range(of: "```json\n", range: section.upperBound..<readme.endIndex))
-        let end = try XCTUnwrap(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
-        let shipped = try String(contentsOf: Repository.policies.appendingPathComponent("production.json"), encoding: .utf8)
-        XCTAssertEqual(String(readme[start.upperBound..<end.lowerBound]), shipped)
+    /// A fenced block right after `<!-- same-as: PATH -->` is that file of the repository, exactly
+    /// (the production policy example is the shipped file, the contract example the fixture the
+    /// checked example reads), so the README never shows a variant of what ships.
+    func testBlocksMarkedSameAsEqualTheirFiles() throws {
+        let lines = try String(contentsOf: Repository.root.appendingPathComponent("README.md"), encoding: .utf8).components(separatedBy: "\n")
+        var checked = 0
+        for (i, line) in lines.enumerated() where line.hasPrefix("<!-- same-as:") {
+            let path = line.dropFirst("<!-- same-as:".count).replacingOccurrences(of: "-->", with: "").trimmingCharacters(in: .whitespaces)
+            guard i + 1 < lines.count, lines[i + 1].hasPrefix("```"),
+                  let end = lines[(i + 2)...].firstIndex(where: { $0.hasPrefix("```") }) else {
+                XCTFail("README.md:\(i + 1): same-as needs a fenced block right after it")
+                continue
+            }
+            let block = lines[(i + 2)..<end].joined(separator: "\n") + "\n"
+            let file = try String(contentsOf: Repository.root.appendingPathComponent(path), encoding: .utf8)
+            XCTAssertEqual(block, file, "README.md:\(i + 1) differs from \(path)")
+            checked += 1
+        }
+        XCTAssertGreaterThanOrEqual(checked, 2)
     }
 
     func testTheExampleReaderFindsCommandsContinuationsAndOutputs() {

@@ -1,6 +1,6 @@
 /// Expected wall-clock time of a job: `queue + perOutputSecond × duration`.
 ///
-/// Seeded from public examples (FACTS.md); no provider promises latency. A model, not money, so
+/// Seeded from the providers' public examples; no provider promises latency. A model, not money, so
 /// floating point is fine here.
 public struct LatencyModel: Sendable, Equatable {
     /// Seconds from submission until generation starts, whatever the clip's length.

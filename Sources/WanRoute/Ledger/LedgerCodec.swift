@@ -411,6 +411,10 @@ struct LineParser {
     mutating func decimal(scale: Int, _ what: String) throws(Failure) -> Int64 {
         let s = try string()
         guard case .success(let v) = FixedDecimal.parse(s, scale: scale) else { throw fail("\"\(s)\" is not a decimal \(what)") }
+        // Bounded where read, so sums over a month's lines cannot overflow: amounts to 10^8 units
+        // (a day at the highest price a table may hold is under 10^5), durations to a day.
+        let most: Int64 = scale == Money.scale ? 100_000_000 * 1_000_000_000 : scale == Seconds.scale ? Seconds.longestJob.micros : .max
+        guard v.magnitude <= most.magnitude else { throw fail("\"\(s)\" is larger than any \(what) wanroute writes") }
         return v
     }
 

@@ -207,7 +207,9 @@ public struct Decision: Sendable {
             var asked = "\(job.behavior.rawValue)"
             if let m = job.mode { asked += " \(m.rawValue)" }
             if let r = job.resolution { asked += " \(r.rawValue)" }
-            return "no offer in the price catalog sells \(asked)"
+            // Say what each provider does sell ("fal sells replace only"), so the fix is plain.
+            let unsold = compiled.catalog.unsold(job)
+            return "no offer in the price catalog sells \(asked)" + (unsold.isEmpty ? "" : ": " + unsold.joined(separator: "; "))
         }
         return "no offer meets policy \"\(policyName)\": \(entries.count) considered, all rejected"
     }

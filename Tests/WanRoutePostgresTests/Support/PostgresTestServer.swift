@@ -126,6 +126,7 @@ final class PostgresTestServer: @unchecked Sendable {
             "CREATE ROLE wr_password LOGIN PASSWORD '\(cleartextPassword)'",
             "CREATE ROLE wr_trust LOGIN",
             "GRANT CREATE ON SCHEMA public TO PUBLIC",
+            "GRANT CREATE ON DATABASE postgres TO PUBLIC",
         ] {
             try admin.query(statement)
         }

@@ -71,6 +71,17 @@ final class HostileInputTests: XCTestCase {
         XCTAssertThrowsError(try SourceFile.read(big)) { XCTAssertTrue("\($0)".contains("larger than 1 MiB"), "\($0)") }
     }
 
+    func testLedgerLinesHoldAmountsAndDurationsToWhatWanrouteWrites() {
+        func sealed(_ body: String) -> [UInt8] {
+            Array((body + #","crc":""# + String(format: "%08x", CRC32C.checksum(body)) + "\"}").utf8)
+        }
+        let head = #"{"v":1,"seq":1,"at":"2026-12-02T10:00:00.000Z","ev":"reserved","job":"j","usd":""#
+        XCTAssertNoThrow(try LedgerCodec.decode(sealed(head + #"86400000.00","budgets":["total"]"#)))
+        XCTAssertThrowsError(try LedgerCodec.decode(sealed(head + #"9223372036.854775807","budgets":["total"]"#))) {
+            XCTAssertTrue("\($0)".contains("larger than any amount"), "\($0)")
+        }
+    }
+
     func testCheckedMoneyAndBoundedDecimals() {
         let sink = DiagnosticSink(file: "f.json")
         XCTAssertNil(sink.decimal(.string("9000000000000"), path: "$.s", scale: Seconds.scale))

@@ -75,7 +75,8 @@ public struct DashScopeAdapter: ProviderAdapter {
             }
             var billed: BilledQuantity?
             if let usage {
-                let seconds = usage["video_duration"]?.wireNumber.flatMap { Seconds(decimal: $0) }
+                // Held to what a job can be: a reported day or more is a lie, and is not used to price.
+                let seconds = usage["video_duration"]?.wireNumber.flatMap { Seconds(decimal: $0) }.flatMap { $0.isValidJobDuration ? $0 : nil }
                 let ratio = usage["video_ratio"]?.stringValue
                 if seconds != nil || ratio != nil { billed = BilledQuantity(seconds: seconds, ratio: ratio) }
             }

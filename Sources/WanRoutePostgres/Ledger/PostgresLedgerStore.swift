@@ -1,0 +1,288 @@
+import Foundation
+import WanRoute
+
+/// The ledger in PostgreSQL, for several processes or machines sharing one ledger and one set of
+/// budgets. The same events as the file store, stored as the very lines the file store writes
+/// (with their checksums), one row each, in the append-only table `wanroute_ledger_events`.
+///
+/// - Appends: one transaction per call. It takes a transaction-scoped advisory lock per UTC month
+///   touched (in month order, so two appenders never deadlock), numbers the events after the
+///   month's highest sequence, inserts them and commits: a batch is contiguous and numbered in
+///   order, and durable once COMMIT returns (with the server's `synchronous_commit`).
+/// - Reservations: one transaction takes the budget lock (an advisory lock), folds the budget
+///   month's reservation and settlement events, checks every limit (settled + reserved + this
+///   estimate ≤ limit), appends the reservation with its following events, and commits; so any
+///   number of processes on any number of machines never commit more than a limit.
+/// - A failed append or reservation stops the store: a COMMIT whose answer was lost may or may not
+///   have happened, and a ledger must never retry and trust.
+///
+/// The tables come from ``migrations`` (`wanroute ledger migrate`). The role wanroute runs as needs
+/// only SELECT and INSERT on the events table: a trigger refuses UPDATE, DELETE and TRUNCATE to
+/// every role, so the ledger stays append-only even for its owner.
+public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
+    /// The pool every call borrows from.
+    public let pool: PostgresPool
+    /// The PostgreSQL schema holding the tables.
+    public let schema: String
+
+    private let table: String
+    private let lock = NSLock()
+    private var stoppedBy: String?
+
+    /// Rows fetched per page when a month or the whole ledger is read (bounded memory).
+    static let pageSize = 5_000
+    /// Advisory lock classes (the first key of the two-key form): "wrlm" (months), "wrlb" (budgets).
+    static let monthLockClass: Int64 = 0x7772_6c6d
+    static let budgetLockClass: Int64 = 0x7772_6c62
+
+    /// A store over `pool`, in `schema` (which ``migrate(_:schema:grantTo:)`` has prepared).
+    public init(pool: PostgresPool, schema: String = "public") {
+        self.pool = pool
+        self.schema = schema
+        self.table = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_events"
+    }
+
+    /// The schema, version 1: the events table, its indexes (job, budget events per month; the
+    /// primary key serves reads by month) and the append-only trigger.
+    public static let migrations: [PostgresMigration] = [
+        PostgresMigration(version: 1, summary: "ledger events, append-only", statements: [
+            """
+            CREATE TABLE wanroute_ledger_events (
+                month text NOT NULL CHECK (month ~ '^[0-9]{4}-[0-9]{2}$'),
+                sequence int8 NOT NULL CHECK (sequence > 0),
+                at timestamptz NOT NULL,
+                job_id text NOT NULL,
+                event_type text NOT NULL,
+                budget boolean NOT NULL,
+                line text NOT NULL,
+                PRIMARY KEY (month, sequence)
+            )
+            """,
+            "CREATE INDEX wanroute_ledger_events_job ON wanroute_ledger_events (job_id, month, sequence)",
+            "CREATE INDEX wanroute_ledger_events_budget ON wanroute_ledger_events (month, sequence) WHERE budget",
+            """
+            CREATE FUNCTION wanroute_ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'the wanroute ledger is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER wanroute_ledger_append_only BEFORE UPDATE OR DELETE ON wanroute_ledger_events
+                FOR EACH ROW EXECUTE FUNCTION wanroute_ledger_refuse_change()
+            """,
+            """
+            CREATE TRIGGER wanroute_ledger_no_truncate BEFORE TRUNCATE ON wanroute_ledger_events
+                FOR EACH STATEMENT EXECUTE FUNCTION wanroute_ledger_refuse_change()
+            """,
+        ]),
+    ]
+
+    /// Creates or updates the tables (as their owner), then, when `role` is given, grants it what
+    /// wanroute needs: USAGE on the schema, SELECT and INSERT on the events. Returns the versions applied.
+    @discardableResult
+    public static func migrate(_ connection: PostgresConnection, schema: String = "public", grantTo role: String? = nil) throws -> [Int] {
+        let applied = try PostgresMigrator.migrate(connection, migrations, schema: schema)
+        if let role {
+            let quotedRole = PostgresIdentifier.quoted(role)
+            try connection.query("GRANT USAGE ON SCHEMA \(PostgresIdentifier.quoted(schema)) TO \(quotedRole)")
+            try connection.query("GRANT SELECT, INSERT ON \(PostgresIdentifier.quoted(schema)).wanroute_ledger_events TO \(quotedRole)")
+        }
+        return applied
+    }
+
+    // MARK: - LedgerStore
+
+    /// Appends events durably in one transaction (see ``LedgerStore/append(_:)``).
+    public func append(_ events: [LedgerEvent]) async throws -> [LedgerRecord] {
+        if events.isEmpty { return [] }
+        try checkWritable()
+        try Self.checkSizes(events)
+        return try await write { [self] connection in
+            let (next, _) = try begin(connection, locking: events, after: [])
+            return try insertAndCommit(connection, events, numbering: next)
+        }
+    }
+
+    /// Checks the limits and reserves in one transaction under the budget lock (see ``LedgerStore/reserve(_:)``).
+    public func reserve(_ request: ReservationRequest) async throws -> ReservationOutcome {
+        try checkWritable()
+        try Self.checkSizes([request.event] + request.following)
+        let events = [request.event] + request.following
+        return try await write { [self] connection in
+            // One round trip: BEGIN, the budget lock, the month's budget events, the month locks and
+            // the next sequence numbers; then a second one inserts and commits, or rolls back.
+            let (next, results) = try begin(connection, locking: events, after: [
+                ("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [.int(Self.budgetLockClass), 0]),
+                tallyStatement(request.month),
+            ])
+            var tally = BudgetTally(month: request.month)
+            for row in results[1].rows { tally.apply(try decode(row).event) }
+            let short = request.shortfalls(in: tally.state)
+            if !short.isEmpty {
+                try connection.query("ROLLBACK")
+                return .refused(short)
+            }
+            return .reserved(try insertAndCommit(connection, events, numbering: next))
+        }
+    }
+
+    /// The UTC months that hold events, oldest first.
+    public func months() async throws -> [LedgerMonth] {
+        try await read { [table] connection in
+            try connection.query("SELECT DISTINCT month FROM \(table) ORDER BY month").rows.compactMap { LedgerMonth(try $0.decode(String.self, at: 0)) }
+        }
+    }
+
+    /// Visits a month's records in sequence order, a page at a time.
+    public func forEachRecord(in month: LedgerMonth, _ body: (LedgerRecord) throws -> Void) async throws {
+        var after: Int64 = 0
+        while true {
+            let page = try await read { [self, after] connection in
+                try connection.query(
+                    "SELECT sequence, line FROM \(table) WHERE month = $1 AND sequence > $2 ORDER BY sequence LIMIT \(Self.pageSize)",
+                    [.text(month.description), .int(after)]
+                ).rows.map { try decode($0) }
+            }
+            for record in page { try body(record) }
+            guard page.count == Self.pageSize, let last = page.last else { return }
+            after = last.sequence
+        }
+    }
+
+    /// One job's records across all months, in order.
+    public func records(forJob jobID: String) async throws -> [LedgerRecord] {
+        try await read { [self] connection in
+            try connection.query("SELECT sequence, line FROM \(table) WHERE job_id = $1 ORDER BY month, sequence", [.text(jobID)])
+                .rows.map { try decode($0) }
+        }
+    }
+
+    /// Every job not yet finished, folded over the whole ledger in order, a page at a time.
+    public func openJobs() async throws -> [JobState] {
+        var book = JobBook()
+        for month in try await months() {
+            try await forEachRecord(in: month) { book.apply($0) }
+        }
+        return book.unfinished
+    }
+
+    /// The month's settled and reserved spend per budget key.
+    public func budgetState(for month: BudgetMonth) async throws -> BudgetState {
+        try await read { [self] connection in try tally(month, connection).state }
+    }
+
+    // MARK: - Inside transactions
+
+    /// In one round trip: BEGIN, the statements `after` (their results are returned), a lock per
+    /// UTC month the events fall in (in month order, so appenders never deadlock), and each month's
+    /// next sequence number.
+    private func begin(_ connection: PostgresConnection, locking events: [LedgerEvent],
+                       after: [(sql: String, parameters: [PostgresValue])]) throws -> ([LedgerMonth: Int64], [PostgresQueryResult]) {
+        let months = Array(Set(events.map(\.time.month))).sorted()
+        var statements: [(sql: String, parameters: [PostgresValue])] = [("BEGIN", [])] + after
+        statements += months.map { ("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [.int(Self.monthLockClass), .int($0.year * 12 + $0.month)]) }
+        statements += months.map { ("SELECT coalesce(max(sequence), 0) FROM \(table) WHERE month = $1", [.text($0.description)]) }
+        let results = try connection.pipeline(statements)
+        var next: [LedgerMonth: Int64] = [:]
+        let firstMax = 1 + after.count + months.count
+        for (index, month) in months.enumerated() {
+            next[month] = try results[firstMax + index].rows[0].decode(Int64.self, at: 0) + 1
+        }
+        return (next, Array(results[1..<(1 + after.count)]))
+    }
+
+    /// Numbers the events, inserts them and commits, in one round trip.
+    private func insertAndCommit(_ connection: PostgresConnection, _ events: [LedgerEvent], numbering start: [LedgerMonth: Int64]) throws -> [LedgerRecord] {
+        var next = start
+        var records: [LedgerRecord] = []
+        var inserts: [(sql: String, parameters: [PostgresValue])] = []
+        for event in events {
+            let month = event.time.month
+            let record = LedgerRecord(sequence: next[month]!, event: event)
+            next[month]! += 1
+            records.append(record)
+            let line = LedgerCodec.encode(record).dropLast()  // the newline is the file's, not the event's
+            inserts.append((
+                "INSERT INTO \(table) (month, sequence, at, job_id, event_type, budget, line) VALUES ($1, $2, to_timestamp($3::int8 / 1000.0), $4, $5, $6, $7)",
+                [.text(month.description), .int(record.sequence), .int(event.time.milliseconds), .text(event.jobID),
+                 .text(event.type.rawValue), .bool(BudgetTally.matters(event.type)), .text(String(decoding: line, as: UTF8.self))]
+            ))
+        }
+        inserts.append(("COMMIT", []))
+        let done = try connection.pipeline(inserts)
+        guard done.last?.commandTag == "COMMIT" else { throw PostgresError.transactionRolledBack }
+        return records
+    }
+
+    /// The statement that reads a budget month's budget events in order (one statement: one snapshot).
+    private func tallyStatement(_ month: BudgetMonth) -> (sql: String, parameters: [PostgresValue]) {
+        let months = month.ledgerMonths
+        let placeholders = months.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
+        return ("SELECT sequence, line FROM \(table) WHERE budget AND month IN (\(placeholders)) ORDER BY month, sequence",
+                months.map { .text($0.description) })
+    }
+
+    /// Folds the budget month's reservation and settlement events.
+    private func tally(_ month: BudgetMonth, _ connection: PostgresConnection) throws -> BudgetTally {
+        var tally = BudgetTally(month: month)
+        let (sql, parameters) = tallyStatement(month)
+        for row in try connection.query(sql, parameters).rows { tally.apply(try decode(row).event) }
+        return tally
+    }
+
+    private func decode(_ row: PostgresRow) throws -> LedgerRecord {
+        let sequence = try row.decode(Int64.self, "sequence")
+        let line = try row.decode(String.self, "line")
+        do {
+            let record = try LedgerCodec.decode(Array(line.utf8))
+            guard record.sequence == sequence else { throw LedgerLineError.badChecksum }
+            return record
+        } catch {
+            throw LedgerError.damaged(file: "\(pool.configuration.redactedURL) table \(table)", line: Int(sequence), reason: "\(error)")
+        }
+    }
+
+    // MARK: - Failure handling
+
+    private static func checkSizes(_ events: [LedgerEvent]) throws {
+        for event in events {
+            let size = LedgerCodec.encode(LedgerRecord(sequence: Int64.max, event: event)).count
+            if size > ledgerMaximumLineBytes { throw LedgerError.eventTooLarge(jobID: event.jobID, bytes: size) }
+        }
+    }
+
+    private func checkWritable() throws {
+        if let stopped = lock.withLock({ stoppedBy }) { throw LedgerError.stopped(after: stopped) }
+    }
+
+    /// Runs a write; any failure stops the store (the outcome of a lost COMMIT is unknown).
+    private func write<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        do {
+            return try await pool.withConnection { connection in
+                do {
+                    return try body(connection)
+                } catch {
+                    if connection.isUsable && connection.transactionStatus != .idle { _ = try? connection.query("ROLLBACK") }
+                    throw error
+                }
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            let failure = LedgerError.writeFailed(file: pool.configuration.redactedURL, reason: "\(error)")
+            lock.withLock { if stoppedBy == nil { stoppedBy = failure.description } }
+            throw failure
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        do {
+            return try await pool.withConnection(body)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError.unreadable(path: pool.configuration.redactedURL, reason: "\(error)")
+        }
+    }
+}

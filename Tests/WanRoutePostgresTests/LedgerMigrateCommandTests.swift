@@ -1,0 +1,59 @@
+import Foundation
+import WanRouteCLI
+import XCTest
+@testable import WanRoutePostgres
+
+/// `wanroute ledger migrate`, in-process, against the test cluster.
+final class LedgerMigrateCommandTests: XCTestCase {
+    private func run(_ arguments: [String], _ environment: [String: String]) async -> (Int32, String, String) {
+        let out = BufferOutput(), err = BufferOutput()
+        let code = await CommandLineTool.run(arguments: arguments, environment: environment, stdout: out, stderr: err)
+        return (code, out.text, err.text)
+    }
+
+    func testMigrateCreatesTheSchemaOnceAndGrants() async throws {
+        let server = try PostgresTestServer.shared()
+        let schema = PostgresTestServer.uniqueTable("cli")
+        let admin = try server.superuser()
+        defer { admin.close() }
+        try admin.query("CREATE SCHEMA \(schema) AUTHORIZATION wr_scram")
+        let url = "postgres://wr_scram@127.0.0.1:\(server.port)/postgres"
+        let environment = ["WANROUTE_LEDGER": url, "WANROUTE_LEDGER_PASSWORD": PostgresTestServer.scramPassword]
+
+        var (code, out, err) = await run(["ledger", "migrate", "--schema", schema, "--grant", "wr_password"], environment)
+        XCTAssertEqual(code, 0, err)
+        XCTAssertEqual(out, """
+            ledger schema at \(url) (schema \(schema)): applied version 1; now at version 1
+            granted wr_password: USAGE on schema \(schema); SELECT, INSERT on wanroute_ledger_events
+
+            """)
+        (code, out, err) = await run(["ledger", "migrate", "--schema", schema], environment)
+        XCTAssertEqual(code, 0, err)
+        XCTAssertEqual(out, "ledger schema at \(url) (schema \(schema)) is current: version 1\n")
+        let privileges = try admin.query(
+            "SELECT privilege_type FROM information_schema.role_table_grants WHERE grantee = 'wr_password' AND table_schema = $1 ORDER BY 1", [.text(schema)]
+        ).rows.map { try $0.decode(String.self, at: 0) }
+        XCTAssertEqual(privileges, ["INSERT", "SELECT"])
+    }
+
+    func testRefusalsAndFailuresNeverShowThePassword() async throws {
+        let server = try PostgresTestServer.shared()
+        let secret = "Wr0ng-Secret"
+        let base = "postgres://wr_scram@127.0.0.1:\(server.port)/postgres"
+        let cases: [([String], [String: String], Int32, String)] = [
+            (["ledger", "migrate"], [:], 64, "no ledger named"),
+            (["ledger", "migrate", "--ledger", base + "?sslmode=require"], ["PGPASSWORD": secret], 64, "PgBouncer"),
+            (["ledger", "migrate", "--ledger", "postgres://wr_scram:\(secret)@127.0.0.1:\(server.port)/postgres?sslmode=verify-full"], [:], 64, "sslmode=verify-full"),
+            (["ledger", "migrate", "--ledger", base], ["PGPASSWORD": secret], 1, "28P01"),
+            (["ledger", "migrate", "--ledger", base.replacingOccurrences(of: "wr_scram@", with: "wr_scram:\(secret)@")], [:], 1, "28P01"),
+            (["ledger", "migrat"], [:], 64, "did you mean 'migrate'"),
+            (["ledger", "migrate", "--ledger", "/tmp/ledger"], [:], 64, "postgres://"),
+        ]
+        for (arguments, environment, expectedCode, expectedText) in cases {
+            let (code, out, err) = await run(arguments, environment)
+            XCTAssertEqual(code, expectedCode, "\(arguments): \(err)")
+            XCTAssertTrue(err.contains(expectedText), "\(arguments): \(err)")
+            XCTAssertFalse(out.contains(secret) || err.contains(secret), "\(arguments) leaked the password: \(err)")
+        }
+    }
+}
