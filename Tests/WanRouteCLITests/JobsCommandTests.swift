@@ -45,6 +45,22 @@ final class JobsCommandTests: XCTestCase {
         XCTAssertEqual(events.first?["ev"], .string("decided"))
     }
 
+    func testRouteChecksBudgetsAgainstTheLedgersSpend() async throws {
+        let home = try Repository.temporaryDirectory().path
+        let env = ["WANROUTE_HOME": home]
+        let args = ["route", "--policy", "production", "--duration", "12", "--resolution", "480p"]
+        let free = try await CLIRunner.run(args, environment: env)
+        XCTAssertEqual(free.status, 0, free.stderr)
+        // This month, USD 2,999.90 of the studio's USD 3,000 is already reserved.
+        let store = try FileLedgerStore(directory: home + "/ledger")
+        let event = LedgerEvent(time: LedgerTime(Date()), jobID: "earlier", provider: ProviderID("apixo")!,
+                                body: .reserved(LedgerBudgetAmount(amount: Money(decimal: "2999.90", currency: .usd)!, budgets: [.total])))
+        _ = try await store.append([event])
+        let spent = try await CLIRunner.run(args, environment: env)
+        XCTAssertEqual(spent.status, 2, spent.stdout + spent.stderr)
+        XCTAssertTrue((spent.stdout + spent.stderr).contains("studio-monthly"), spent.stdout + spent.stderr)
+    }
+
     func testJobsRefusesBadInputAndReportsMissingJobs() async throws {
         let home = try Repository.temporaryDirectory().path
         let empty = try await CLIRunner.run(["jobs"], environment: ["WANROUTE_HOME": home])
