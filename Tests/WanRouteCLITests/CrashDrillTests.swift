@@ -58,6 +58,7 @@ final class CrashDrillTests: XCTestCase {
             XCTAssertTrue([0, 1].contains(resume.status), "seed \(seed) kill \(k): resume exited \(resume.status): \(resume.stderr)")
         }
         XCTAssertGreaterThanOrEqual(windowKills, kills / 2, "seed \(seed): too few kills landed between a submit-intent and its answer")
+        print("drill seed \(seed): \(kills) kills, \(windowKills) of them with a submission between intent and answer")
 
         // The rest of the batch: the same jobs file again starts only what never started.
         let last = try BinaryRunner.run(run, in: directory, environment: environment)
@@ -128,6 +129,9 @@ final class CrashDrillTests: XCTestCase {
         let ledgerTotal = states.values.compactMap(\.actualCost).reduce(Int64(0)) { $0 + $1.nanos }
         let billTotal = record.billing.compactMap(\.cost).reduce(Int64(0)) { $0 + $1.nanos }
         XCTAssertEqual(ledgerTotal, billTotal, "seed \(seed): the ledger's total against the simulator's bill (nano-units)")
+        let orphans = record.tasks.filter { states[SimulatorProcess.Record.jobID($0.videoURL)]?.taskID != $0.id }.count
+        print("drill seed \(seed): \(jobs) jobs, \(unknown.count) outcome-unknown (killed between intent and answer), \(orphans) tasks the ledger never heard of, "
+              + "\(record.tasks.count) tasks, \(record.billing.count) bills, USD \(Money(nanos: billTotal, currency: .usd).decimalString) billed = the ledger's actual costs")
     }
 }
 
