@@ -228,6 +228,8 @@ final class BudgetDrillTests: XCTestCase {
         let open = book.states.values.reduce(Int64(0)) { $0 + $1.openReservation.nanos }
         XCTAssertEqual(settled, billed, "the ledger settled \(Money(nanos: settled, currency: .usd)), the providers billed \(Money(nanos: billed, currency: .usd))")
         XCTAssertEqual(open, 0, "reservations left open after resume")
+        print("budget drill: 8 processes, exits \(statuses), highest settled + reserved USD \(Money(nanos: highest, currency: .usd).decimalString), "
+              + "billed USD \(Money(nanos: billed, currency: .usd).decimalString) of \(Self.limit)")
         XCTAssertEqual(Set(record.tasks.map { SimulatorProcess.Record.jobID($0.videoURL) }).count, record.tasks.count, "a job has two tasks")
     }
 }
