@@ -9,7 +9,7 @@ final class ProbeFuzzTests: XCTestCase {
     func testMutatedFixturesNeverCrashOrHang() {
         var rng = SeededGenerator(seed: 0x5EED_2025)
         let names = MediaFixtures.videos + MediaFixtures.images
-        let iterations = 10_000
+        let iterations = Int(ProcessInfo.processInfo.environment["WANROUTE_FUZZ_ITERATIONS"] ?? "") ?? 10_000
         var outcomes = (values: 0, errors: 0)
         for i in 0..<iterations {
             let name = names[i % names.count]
