@@ -10,6 +10,8 @@ public enum ExitCode: Int32, Sendable {
     case usage = 64
     /// A data file (pricing, policy, media) was wrong.
     case dataError = 65
+    /// Ctrl-C or SIGTERM stopped a run (128 + SIGINT, as shells report it).
+    case interrupted = 130
 }
 
 /// Everything a command can fail with; ``CommandLineTool`` maps each to a message and exit code.

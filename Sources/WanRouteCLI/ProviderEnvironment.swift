@@ -19,10 +19,28 @@ struct ProviderEnvironment {
         // provider answers, and "dashscope-cn" in a key would blank the provider out of result URLs.
         Dictionary(uniqueKeysWithValues: providers.enumerated().map { ($0.element, "sandbox-key-\($0.offset + 1)") })
     }
-    /// The sandbox runs provider time this many times faster (a 15 s poll interval takes 0.15 s).
+    /// The sandbox runs provider time this many times faster (a 15 s poll interval takes 0.15 s),
+    /// unless `WANROUTE_TIME_SCALE` says otherwise.
     static let sandboxSpeed: Int64 = 100
 
+    /// `WANROUTE_TIME_SCALE`: a testing aid (crash drills against a separately started simulator)
+    /// that makes every wait of `run` and `resume` (poll schedule, back-off, deadlines) N times
+    /// shorter. The CLI reads it; the library gets the number as ``SystemTimeSource/speed``.
+    static let timeScaleVariable = "WANROUTE_TIME_SCALE"
+    /// The largest time scale accepted: a million times faster is already a 15 s poll in 15 µs.
+    static let maximumTimeScale: Int64 = 1_000_000
+
+    /// The time scale the environment asks for, or nil when unset; a bad value is a usage error.
+    static func timeScale(_ environment: [String: String]) throws(CLIError) -> Int64? {
+        guard let text = environment[timeScaleVariable] else { return nil }
+        guard let n = Int64(text), (1...maximumTimeScale).contains(n) else {
+            throw .usage("\(timeScaleVariable) must be a whole number from 1 to \(maximumTimeScale) (how many times faster waits run; a testing aid), not '\(text)'; unset it for real time")
+        }
+        return n
+    }
+
     static func make(sandbox: Bool, context: Context) throws(CLIError) -> ProviderEnvironment {
+        let scale = try timeScale(context.environment)
         let transport = URLSessionTransport()
         let providers = ProviderEndpoints.defaults.keys.sorted()
         if sandbox {
@@ -37,7 +55,7 @@ struct ProviderEnvironment {
             var adapters: [ProviderID: any ProviderAdapter] = [:]
             for p in providers { adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport) }
             return ProviderEnvironment(adapters: adapters, apiKeys: keys,
-                                       time: SystemTimeSource(speed: sandboxSpeed), stop: { simulator.stop() })
+                                       time: SystemTimeSource(speed: scale ?? sandboxSpeed), stop: { simulator.stop() })
         }
         var adapters: [ProviderID: any ProviderAdapter] = [:]
         for p in providers {
@@ -51,6 +69,6 @@ struct ProviderEnvironment {
         }
         let keys: [ProviderID: String]
         do { keys = try ProviderCredentials.keys(for: providers, in: context.environment) } catch { throw .failure("\(error)") }
-        return ProviderEnvironment(adapters: adapters, apiKeys: keys, time: SystemTimeSource(), stop: {})
+        return ProviderEnvironment(adapters: adapters, apiKeys: keys, time: SystemTimeSource(speed: scale ?? 1), stop: {})
     }
 }

@@ -13,6 +13,25 @@ enum AuditOptions {
         do { return try ReportPeriod(month: month, timeZone: args.value("tz") ?? "UTC") } catch { throw .usage(error.description) }
     }
 
+    /// The policy named by the first decision in `period`, reading no further; nil when none.
+    static func firstPolicy(_ period: ReportPeriod, _ context: Context) async throws(CLIError) -> String? {
+        struct Found: Error { let policy: String }
+        guard let store = try LedgerOptions.store(context, command: "report", quiet: true) else { return nil }
+        do {
+            let have = Set(try await store.months())
+            for month in LedgerReportFold.months(for: period) where have.contains(month) {
+                try await store.forEachRecord(in: month) { record in
+                    if case .decided(let d) = record.event.body, period.contains(record.event.time.date) { throw Found(policy: d.policy) }
+                }
+            }
+        } catch let found as Found {
+            return found.policy
+        } catch {
+            throw .dataMessage("\(error)")
+        }
+        return nil
+    }
+
     /// Hands every job decided in `period` to `body` as the ledger's fold ends it (streamed: only
     /// jobs in flight are held); returns the store for its budget state (nil when there is no ledger).
     static func forEachJob(_ period: ReportPeriod, _ catalog: PriceCatalog, _ context: Context, command: String,
@@ -42,7 +61,7 @@ enum ReportCommand: Command {
             AuditOptions.month,
             OptionSpec("group-by", "LIST", help: "Group by these, comma-separated (default provider): provider, behavior, mode, resolution, policy, status, tag:KEY."),
             AuditOptions.tz,
-            OptionSpec("policy", "FILE|NAME", help: "The policy whose budgets to show (default: the one policy the month's jobs name, when it is built in)."),
+            OptionSpec("policy", "FILE|NAME", help: "The policy whose budgets to show (default: the policy the month's first job names, when it is built in)."),
             AuditOptions.pricing, AuditOptions.contract,
             OptionSpec("as-of", "INSTANT", help: "Project budgets from this instant (YYYY-MM-DDTHH:MM:SSZ; default now, or the month's end once it is over)."),
             OptionSpec("format", "F", help: "table (default), json, csv, md, html (one self-contained page with charts) or focus (FinOps FOCUS 1.2 CSV, one row per billed task)."),
@@ -70,6 +89,11 @@ enum ReportCommand: Command {
         }
         let dimensions: [ReportDimension]
         do { dimensions = try ReportDimension.parse(args.value("group-by") ?? "provider") } catch { throw .usage(error.description) }
+        var asOf = min(Date(), period.end)
+        if let text = args.value("as-of") {
+            guard let t = ISO8601DateFormatter().date(from: text) else { throw .usage("--as-of '\(text)' is not an instant such as 2026-12-20T12:00:00Z") }
+            asOf = t
+        }
         let catalog = try JobOptions.catalog(args, context)
         if format == .focus {
             let export = FOCUSExport(period: period, catalog: catalog)
@@ -82,28 +106,17 @@ enum ReportCommand: Command {
             context.stdout.write(chunk)
             return .ok
         }
-        // Budgets: the --policy's; else the month's one policy, when it is built in (read below).
+        // Budgets: the --policy's; else those of the policy the month's first job names, when it is
+        // built in (found by reading up to the first decision, so the month is folded once).
         var budgets: [Budget] = []
-        if let text = args.value("policy") { budgets = try PolicyOptions.policy(text, catalog, context).budgets }
-        let now = Date()
-        var asOf = min(now, period.end)
-        if let text = args.value("as-of") {
-            guard let t = ISO8601DateFormatter().date(from: text) else { throw .usage("--as-of '\(text)' is not an instant such as 2026-12-20T12:00:00Z") }
-            asOf = t
+        if let text = args.value("policy") {
+            budgets = try PolicyOptions.policy(text, catalog, context).budgets
+        } else if let name = try await AuditOptions.firstPolicy(period, context), Policy.builtInNames.contains(name),
+                  let policy = try? Policy.builtIn(named: name, catalog: catalog) {
+            budgets = policy.budgets
         }
         var builder = MonthlyReportBuilder(period: period, dimensions: dimensions, rates: catalog.exchangeRates, budgets: budgets)
-        var policies = Set<String>()
-        let store = try await AuditOptions.forEachJob(period, catalog, context, command: spec.name) { job in
-            builder.add(job)
-            if policies.count < 2 { policies.insert(job.policy) }
-        }
-        if args.value("policy") == nil, policies.count == 1, let only = policies.first, Policy.builtInNames.contains(only),
-           let policy = try? Policy.builtIn(named: only, catalog: catalog), !policy.budgets.isEmpty {
-            // Fold again with the budgets now known: the month's jobs are in the ledger, not in memory.
-            budgets = policy.budgets
-            builder = MonthlyReportBuilder(period: period, dimensions: dimensions, rates: catalog.exchangeRates, budgets: budgets)
-            _ = try await AuditOptions.forEachJob(period, catalog, context, command: spec.name) { builder.add($0) }
-        }
+        let store = try await AuditOptions.forEachJob(period, catalog, context, command: spec.name) { builder.add($0) }
         var spend = SpendSnapshot()
         if !budgets.isEmpty, let store {
             do {
@@ -249,16 +262,17 @@ enum LedgerOptions {
 
     /// The ledger store, or nil (with a note on stderr) when no ledger has been written yet: an
     /// audit never creates one.
-    static func store(_ context: Context, command: String) throws(CLIError) -> (any LedgerStore)? {
+    static func store(_ context: Context, command: String, quiet: Bool = false) throws(CLIError) -> (any LedgerStore)? {
         let dir = directory(context.environment)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            if quiet { return nil }
             context.stderr.write("wanroute \(command): note: no ledger at \(dir) yet (wanroute run writes it; WANROUTE_HOME moves it), so the month has no jobs\n")
             return nil
         }
         do {
             let store = try FileLedgerStore(directory: dir)
-            for torn in store.recoveries { context.stderr.write("wanroute \(command): \(torn)\n") }
+            for torn in store.recoveries where !quiet { context.stderr.write("wanroute \(command): \(torn)\n") }
             return store
         } catch {
             throw .dataMessage("\(error)")

@@ -3,6 +3,18 @@ import WanRoute
 
 /// `wanroute route`: where a routing policy sends one job, the failover order, and why.
 enum RouteCommand: Command {
+    /// The month's settled and reserved spend from the ledger, when the policy has budgets and a
+    /// ledger exists (the decision is only shown, so nothing is reserved).
+    static func spend(_ router: Router, _ args: ParsedArguments, _ context: Context) async throws(CLIError) -> SpendSnapshot {
+        guard !router.policy.budgets.isEmpty,
+              let store = try LedgerLocation.open(try LedgerLocation.directory(args, context), context, command: "route") else { return .none }
+        do {
+            return try await store.budgetState(for: BudgetMonth.containing(LedgerTime(Date()))).snapshot
+        } catch {
+            throw LedgerLocation.failure(error)
+        }
+    }
+
     static let spec = CommandSpec(
         name: "route",
         summary: "Choose where a job goes under a routing policy, with its failover order and why.",
@@ -10,13 +22,15 @@ enum RouteCommand: Command {
         options: PolicyOptions.specs + JobOptions.specs + [
             OptionSpec("explain", help: "Also show the rule trace, the objective and tie-breaks, the failover plan and every rejected offer's reasons (JSON always has them)."),
             OptionSpec("format", "F", help: "table (default) or json."),
+            LedgerLocation.option,
         ],
         positionals: nil,
         details: """
         The policy considers exactly the offers `wanroute quote` prices for the job; each is either
         ranked or rejected with its reasons. The first line is the choice, the next ones the failover
-        order (the policy's "failover": "alternates"). Budgets are checked against no spend so far:
-        this command knows no ledger.
+        order (the policy's "failover": "alternates"). The policy's budgets are checked against this
+        month's settled and reserved spend in the ledger (as `run` records it; --ledger DIR, else
+        $WANROUTE_HOME/ledger); without a ledger, against none.
 
         Exit codes: 0 a choice was made; 2 the policy refused the job (no offer meets it; the reasons
         are printed, and JSON is still written with "choice": null); 64 a bad command line or an
@@ -28,7 +42,7 @@ enum RouteCommand: Command {
         """
     )
 
-    static func run(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode {
+    static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         let format = try OutputFormat.parse(args.value("format"), allowed: [.table, .json])
         let tags = try PolicyOptions.tags(args)
         var job = try JobOptions.job(args, context)
@@ -38,7 +52,7 @@ enum RouteCommand: Command {
         for warning in PolicyOptions.undeclaredTags(job.tags, router.policy) {
             context.stderr.write("wanroute route: warning: \(warning)\n")
         }
-        let decision = router.decide(job)
+        let decision = router.decide(job, spend: try await spend(router, args, context))
         switch format {
         case .json: context.stdout.write(JSONWriter.pretty(decision.json(policy: router.policy, catalog: catalog)) + "\n")
         default: context.stdout.write(table(decision, router.policy, catalog, explain: args.flag("explain")))

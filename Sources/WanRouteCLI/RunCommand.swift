@@ -13,6 +13,7 @@ enum RunCommand: Command {
             OptionSpec("deadline", "S", help: "Stop polling a job after S seconds, keeping its task id (default 3600)."),
             OptionSpec("max-in-flight", "ID=N", repeatable: true, help: "At most N tasks at once on provider ID's account (repeat, or ID=N,ID=N); over the policy's max_in_flight and the defaults (DashScope 1, others 16)."),
             OptionSpec("sandbox", help: "Run against the built-in provider simulator on loopback: no API keys, no money, provider time 100x faster."),
+            LedgerLocation.option,
         ],
         positionals: nil,
         details: """
@@ -38,8 +39,22 @@ enum RunCommand: Command {
         account's offer, never to another mode of the same account. DashScope runs one task at a time
         per account unless --max-in-flight or the policy's max_in_flight says more.
 
+        Every step is recorded in the ledger before it happens (see 'wanroute jobs'): the decision,
+        the budget reservation, the submission (synced before the request leaves), the task id (synced
+        before polling goes on), and the end. Budgets in the policy are checked against the month's
+        settled and reserved spend, and each offer's worst-case cost is reserved before its first
+        submission, under a lock shared by every wanroute process. A ledger that cannot be written
+        stops the run: nothing more is submitted. Sandbox runs use their own ledger (sandbox-ledger).
+
+        Ctrl-C (or SIGTERM) stops new submissions, waits for the submissions already sent to be
+        answered, lists every task in flight (job, provider, task id) on stderr and exits 130: run
+        'wanroute resume' to follow them to their end. A second Ctrl-C exits at once.
+
+        WANROUTE_TIME_SCALE=N (a testing aid, 1 to 1000000) makes every wait N times shorter: poll
+        schedule, back-off and --deadline; with --sandbox it replaces the default 100.
+
         Exit 0 when every job succeeded, 2 when the policy refused a job (and none failed), 1 when a
-        job failed, needs attention, is unfinished or was stopped.
+        job failed, needs attention, is unfinished or was stopped, 130 when interrupted.
         """
     )
 
@@ -132,9 +147,19 @@ enum RunCommand: Command {
                 break
             }
         }
+        let directory = try LedgerLocation.directory(args, context, sandbox: args.flag("sandbox"))
+        let ledger: FileLedgerStore
+        do { ledger = try FileLedgerStore(directory: directory) } catch { throw LedgerLocation.failure(error) }
+        for torn in ledger.recoveries { context.stderr.write("wanroute run: warning: \(torn)\n") }
+        let runID = "run-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let recorder = LedgerRecorder(store: ledger, router: router, catalog: catalog, runID: runID, time: environment.time)
+        // Last among the observers: a task it lists is already recorded by those before it.
+        let inFlight = InFlightTasks()
         let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
-                                time: environment.time, options: options, seed: environment.seed, observers: [printer])
-        let reports = await executor.run(orders, decider: router, concurrency: concurrency)
+                                time: environment.time, options: options, seed: environment.seed, observers: [recorder, printer, inFlight])
+        let interruption = RunInterruption.install(command: "run", executor: executor, inFlight: inFlight, stderr: context.stderr)
+        defer { interruption.cancel() }
+        let reports = await executor.run(orders, decider: recorder, concurrency: concurrency)
         if reports.contains(where: { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) }) { return .failure }
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok

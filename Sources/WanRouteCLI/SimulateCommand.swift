@@ -6,10 +6,12 @@ enum SimulateCommand: Command {
     static let spec = CommandSpec(
         name: "simulate",
         summary: "Serve the four providers' APIs on loopback (the simulator tests and --sandbox use).",
-        synopsis: "wanroute simulate [--port N] [--key KEY]",
+        synopsis: "wanroute simulate [--port N] [--key KEY] [--speed N] [--submit-delay S]",
         options: [
             OptionSpec("port", "N", help: "Listen on 127.0.0.1:N (default: a free port, printed on start)."),
             OptionSpec("key", "KEY", help: "The API key the simulated providers accept (default sim-key; DashScope China takes KEY-cn, a separate account)."),
+            OptionSpec("speed", "N", help: "Run provider time N times faster (1 to 1000000; default 1): every wait below is N times shorter. For drills, with WANROUTE_TIME_SCALE=N for run."),
+            OptionSpec("submit-delay", "S", help: "Answer every submission S seconds of provider time late, creating the task after the wait (a client that dies meanwhile leaves a task it never heard of)."),
         ],
         positionals: nil,
         details: """
@@ -18,6 +20,10 @@ enum SimulateCommand: Command {
         checks, input validation with each provider's error shape, and a billing record. Point wanroute
         at it with the printed WANROUTE_<PROVIDER>_BASE_URL lines. The reference video's duration is
         read from the video URL's duration= query (default 5 s). Stop with Ctrl-C.
+
+        GET /simulator/record answers the simulator's own record as JSON (every task with its
+        video URL, and the billing record), so a test in another process can check wanroute's
+        ledger against what the providers would bill.
         """
     )
 
@@ -29,7 +35,17 @@ enum SimulateCommand: Command {
         }
         let key = args.value("key") ?? "sim-key"
         if let problem = ProviderCredentials.problem(withKey: key) { throw .usage("--key \(problem)") }
-        let configuration = ProviderSimulator.Configuration(apiKey: key)
+        var configuration = ProviderSimulator.Configuration(apiKey: key)
+        if let text = args.value("speed") {
+            guard let n = Int64(text), (1...ProviderEnvironment.maximumTimeScale).contains(n) else {
+                throw .usage("--speed must be a whole number from 1 to \(ProviderEnvironment.maximumTimeScale) (how many times faster provider time runs), not '\(text)'")
+            }
+            configuration.speed = n
+        }
+        if let text = args.value("submit-delay") {
+            let delay = try JobOptions.parseDuration(text, flag: "submit-delay")
+            configuration.script.append(FaultRule(.slowAnswer(seconds: Double(delay.micros) / 1_000_000), endpoint: .submit, times: .max))
+        }
         let simulator = ProviderSimulator(configuration: configuration)
         let base: URL
         do { base = try simulator.start(port: port) } catch { throw .failure("\(error)") }

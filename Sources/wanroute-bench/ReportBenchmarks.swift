@@ -101,3 +101,48 @@ func cpuNanos() -> UInt64 {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
+
+/// `wanroute report` and `whatif` as a user runs them, over a month written by the real ledger
+/// writer (`generateLedgerMonth`: WANROUTE_BENCH_JOBS jobs, default 1,000,000; about 1.3 KB a job on
+/// disk). The first report is cold for wanroute (the file is in the page cache from writing it:
+/// dropping caches needs root and would time the disk); the second is warm. Wall time, and the
+/// child's peak resident memory from wait4.
+func runReportLedgerBenchmark() throws {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("wanroute").path
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+        throw NSError(domain: "bench", code: 1, userInfo: [NSLocalizedDescriptionKey: "build wanroute first: swift build -c release"])
+    }
+    let jobs = Int(ProcessInfo.processInfo.environment["WANROUTE_BENCH_JOBS"] ?? "") ?? 1_000_000
+    let home = try benchmarkDirectory("report-home")
+    let (events, bytes) = try generateLedgerMonth(directory: home + "/ledger", jobs: jobs)
+    report("report ledger written", "\(jobs) jobs, \(events) events, \(bytes / 1_000_000) MB")
+    func spawn(_ arguments: [String]) throws -> (ms: Double, maxRSSMiB: Int) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var argv: [UnsafeMutablePointer<CChar>?] = ([binary] + arguments).map { strdup($0) } + [nil]
+        defer { for arg in argv { free(arg) } }
+        let environment: [String] = ["WANROUTE_HOME=\(home)", "PATH=/usr/bin:/bin", "HOME=\(home)"]
+        var env: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+        defer { for e in env { free(e) } }
+        var pid: pid_t = 0
+        let start = monotonicNanos()
+        guard posix_spawn(&pid, binary, &actions, nil, &argv, &env) == 0 else { throw NSError(domain: "bench", code: 2) }
+        var status: Int32 = 0
+        var usage = rusage()
+        wait4(pid, &status, 0, &usage)
+        let ms = Double(monotonicNanos() - start) / 1e6
+        guard status == 0 else { throw NSError(domain: "bench", code: 3, userInfo: [NSLocalizedDescriptionKey: "wanroute \(arguments) exited with status \(status)"]) }
+        return (ms, usage.ru_maxrss / 1024)
+    }
+    let cold = try spawn(["report", "--month", "2026-12"])
+    report("wanroute report --month 2026-12, first run", String(format: "%.0f ms", cold.ms), "peak \(cold.maxRSSMiB) MiB resident")
+    let warm = try spawn(["report", "--month", "2026-12"])
+    report("wanroute report --month 2026-12, second run", String(format: "%.0f ms", warm.ms), "peak \(warm.maxRSSMiB) MiB resident")
+    let grouped = try spawn(["report", "--month", "2026-12", "--group-by", "provider,tag:customer", "--format", "json"])
+    report("wanroute report --month 2026-12 --group-by provider,tag:customer --format json", String(format: "%.0f ms", grouped.ms), "peak \(grouped.maxRSSMiB) MiB resident")
+    let whatIf = try spawn(["whatif", "--month", "2026-12", "--policy", "balanced"])
+    report("wanroute whatif --month 2026-12 --policy balanced", String(format: "%.0f ms", whatIf.ms), "peak \(whatIf.maxRSSMiB) MiB resident")
+    if ProcessInfo.processInfo.environment["WANROUTE_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: home) }
+}

@@ -114,6 +114,7 @@ final class AuditCommandTests: XCTestCase {
                                 (["report", "--month", "2026-12", "--tz", "Mars/Base"], "not a time zone"),
                                 (["report", "--month", "2026-12", "--group-by", "colour"], "cannot be grouped by"),
                                 (["report", "--month", "2026-12", "--format", "pdf"], "not a report format"),
+                                (["report", "--month", "2026-12", "--as-of", "yesterday"], "not an instant"),
                                 (["reconcile", "--month", "2026-12", "--tolerance", "lots"], "not an amount"),
                                 (["whatif", "--month", "2026-12"], "--policy"),
                                 (["whatif", "--month", "2026-12", "--policy", "production", "--fail-above", "much"], "neither a percentage")] {

@@ -18,7 +18,7 @@ enum BinaryRunner {
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = try directory ?? Repository.temporaryDirectory()
-        process.environment = CLIRunner.baseEnvironment.merging(environment) { $1 }
+        process.environment = CLIRunner.baseEnvironment.merging(["WANROUTE_HOME": try Repository.temporaryDirectory().path]) { $1 }.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

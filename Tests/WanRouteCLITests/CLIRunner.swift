@@ -22,7 +22,10 @@ enum CLIRunner {
     static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:],
                     terminal: Bool = false, standardInput: Data = Data()) async throws -> Result {
         let stdout = BufferOutput(), stderr = BufferOutput(isTerminal: terminal)
-        let status = await CommandLineTool.run(arguments: arguments, environment: baseEnvironment.merging(environment) { $1 },
+        // A fresh WANROUTE_HOME per run, unless the test gives one: runs write a ledger, and
+        // budgets must not see other tests' spend.
+        let home = ["WANROUTE_HOME": try Repository.temporaryDirectory().path]
+        let status = await CommandLineTool.run(arguments: arguments, environment: baseEnvironment.merging(home) { $1 }.merging(environment) { $1 },
                                                stdout: stdout, stderr: stderr,
                                                currentDirectory: try directory ?? Repository.temporaryDirectory(),
                                                standardInput: { standardInput })

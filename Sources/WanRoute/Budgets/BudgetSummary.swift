@@ -155,7 +155,19 @@ final class BudgetCache: @unchecked Sendable {
                 fields.append(UnsafeRawBufferPointer(rebasing: all[f..<nl]))
                 start = nl + 1
                 func word(_ i: Int) -> String? { i < fields.count ? String(decoding: fields[i], as: UTF8.self) : nil }
-                func int(_ i: Int) -> Int64? { word(i).flatMap { Int64($0) } }
+                func int(_ i: Int) -> Int64? {
+                    // Digits straight from the bytes: thousands of lines, no String each.
+                    guard i < fields.count, !fields[i].isEmpty, fields[i].count <= 19 else { return nil }
+                    var v: Int64 = 0
+                    for b in fields[i] {
+                        guard b >= 0x30, b <= 0x39 else { return nil }
+                        v = v * 10 + Int64(b - 0x30)
+                    }
+                    return v
+                }
+                func tag(_ name: StaticString) -> Bool {
+                    fields[0].count == name.utf8CodeUnitCount && memcmp(fields[0].baseAddress!, name.utf8Start, fields[0].count) == 0
+                }
                 func quoted(_ i: Int) -> String? {
                     guard i < fields.count else { return nil }
                     var p = LineParser(bytes: fields[i], end: fields[i].count)
@@ -173,6 +185,11 @@ final class BudgetCache: @unchecked Sendable {
                     guard word(0) == "wanroute-budget-summary", word(1) == "1", quoted(2) == month.month.description,
                           quoted(3) == month.zone.identifier, fields.count == 4 else { return false }
                     first = false
+                    continue
+                }
+                if tag("open") {
+                    guard let job = quoted(1), let n = int(2), let id = int(3), let keys = keySets[Int(id)] else { return false }
+                    t.open[job, default: []].append(BudgetTally.Reservation(nanos: n, keys: keys))
                     continue
                 }
                 switch word(0) {
@@ -194,9 +211,6 @@ final class BudgetCache: @unchecked Sendable {
                         keys.append(k)
                     }
                     keySets[Int(id)] = keys
-                case "open":
-                    guard let job = quoted(1), let n = int(2), let id = int(3), let keys = keySets[Int(id)] else { return false }
-                    t.open[job, default: []].append(BudgetTally.Reservation(nanos: n, keys: keys))
                 default:
                     return false
                 }

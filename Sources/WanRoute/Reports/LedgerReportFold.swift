@@ -44,9 +44,9 @@ public struct LedgerReportFold {
     /// Folds the next record; `emit` receives each job that ends with it.
     public mutating func apply(_ record: LedgerRecord, emit: (ReportJob) -> Void) {
         apply(record)
-        if let p = partial[record.event.jobID], p.ended {
-            emit(Self.finished(p))
-            partial[record.event.jobID] = nil
+        if let i = partial.index(forKey: record.event.jobID), partial.values[i].ended {
+            emit(Self.finished(partial.values[i]))
+            partial.remove(at: i)
         }
     }
 
@@ -71,8 +71,12 @@ public struct LedgerReportFold {
             if offer != nil { order.append(e.jobID) }
             return
         }
-        guard var p = partial[e.jobID] else { return }
-        defer { partial[e.jobID] = p }
+        // Mutated in place: copying a job's state out and back would copy its arrays on every event.
+        guard let i = partial.index(forKey: e.jobID) else { return }
+        Self.fold(e, into: &partial.values[i], catalog: catalog)
+    }
+
+    static func fold(_ e: LedgerEvent, into p: inout Partial, catalog: PriceCatalog) {
         switch e.body {
         case .submitIntent(let mode, let resolution, _):
             p.submissions += 1
@@ -87,7 +91,7 @@ public struct LedgerReportFold {
         case .succeeded(let s):
             p.job.status = .succeeded
             p.job.reportedSeconds = s.billedSeconds
-            p.job.billedSeconds = s.billedSeconds ?? ruleSeconds(p)
+            p.job.billedSeconds = s.billedSeconds ?? ruleSeconds(p, catalog)
             p.finalCost = .some(s.cost)
             p.job.actualCostSource = s.costSource
             end(&p, at: e.time)
@@ -115,13 +119,13 @@ public struct LedgerReportFold {
         }
     }
 
-    private func ruleSeconds(_ p: Partial) -> Seconds? {
+    static func ruleSeconds(_ p: Partial, _ catalog: PriceCatalog) -> Seconds? {
         guard let offer = p.current ?? p.job.offer, let rule = catalog.provider(offer.provider)?.billing,
               let units = rule.billableUnits(for: p.job.request.duration) else { return nil }
         return rule.seconds(forUnits: units)
     }
 
-    private func end(_ p: inout Partial, at time: LedgerTime) {
+    static func end(_ p: inout Partial, at time: LedgerTime) {
         p.ended = true
         p.job.finishedAt = time.date
         if let offer = p.current { p.job.offer = offer }

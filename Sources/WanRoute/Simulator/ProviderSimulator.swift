@@ -45,6 +45,10 @@ public final class ProviderSimulator: @unchecked Sendable {
         /// Finished tasks (and their bills) kept for ``tasks`` and ``billing``: older ones are
         /// freed, so a long-running simulator's memory stays bounded. Unfinished tasks are kept.
         public var retainedFinishedTasks: Int
+        /// How many times faster than real time provider time runs, as ``SystemTimeSource/speed``:
+        /// the waits of `slowAnswer` and `stall` faults are this many times shorter (task progress
+        /// follows polls, not the clock, so it needs no scaling).
+        public var speed: Int64
 
         /// Creates a configuration in which every provider with an adapter accepts `apiKey`, except
         /// DashScope China, which accepts ``chinaKey(for:)``: the two DashScope regions are separate
@@ -64,6 +68,7 @@ public final class ProviderSimulator: @unchecked Sendable {
             aimlapiCreditsPerSecond = 160_000
             stallLimit = 300
             retainedFinishedTasks = 10_000
+            speed = 1
         }
 
         /// The key DashScope China accepts in a configuration made with `apiKey`: `apiKey-cn`.
@@ -123,6 +128,27 @@ public final class ProviderSimulator: @unchecked Sendable {
     /// Every task created so far, in creation order (including those whose answer was lost).
     public var tasks: [SimulatedTask] { condition.withLock { taskList } }
 
+    /// `GET /simulator/record`: the simulator's own record, for a test in another process (a crash
+    /// drill against `wanroute simulate`). No key needed: the simulator serves loopback only.
+    public static let recordPath = "/simulator/record"
+
+    /// What ``recordPath`` answers: `{"submissions": N, "tasks": [{"id", "provider", "video_url",
+    /// "outcome", "answer_lost", "finished"}], "billing": [{"task", "provider", "outcome",
+    /// "billed_seconds", "cost"}]}`, tasks in creation order and bills in the order tasks finished,
+    /// `cost` as `{"amount", "currency"}` or null when unknown. Call with the lock held.
+    private var recordJSON: JSONValue {
+        let tasks: [JSONValue] = taskList.map { t in
+            .object([JSONMember("id", .string(t.id)), JSONMember("provider", .string(t.provider.rawValue)), JSONMember("video_url", .string(t.videoURL)),
+                     JSONMember("outcome", .string(t.outcome.rawValue)), JSONMember("answer_lost", .bool(t.answerLost)), JSONMember("finished", .bool(t.finished))])
+        }
+        let bills: [JSONValue] = records.map { b in
+            .object([JSONMember("task", .string(b.taskID)), JSONMember("provider", .string(b.provider.rawValue)), JSONMember("outcome", .string(b.outcome.rawValue)),
+                     JSONMember("billed_seconds", b.billedSeconds.map { .string($0.decimalString) } ?? .null), JSONMember("cost", b.cost?.json ?? .null)])
+        }
+        return .object([JSONMember("submissions", .number(String(submissions.values.reduce(0, +)))),
+                        JSONMember("tasks", .array(tasks)), JSONMember("billing", .array(bills))])
+    }
+
     /// The task with an id, or nil.
     public func task(_ id: String) -> SimulatedTask? { condition.withLock { taskIndex[id].map { taskList[$0] } } }
 
@@ -174,6 +200,7 @@ public final class ProviderSimulator: @unchecked Sendable {
     private func route(_ r: HTTPRequest) -> Route? {
         let query = Self.query(r.query)
         switch (r.method, r.path) {
+        case ("GET", Self.recordPath): return Route(family: .dashscope, endpoint: .record)
         case ("POST", "/api/v1/services/aigc/image2video/video-synthesis"): return Route(family: .dashscope, endpoint: .submit)
         case ("POST", "/v2/video/generations"): return Route(family: .aimlapi, endpoint: .submit)
         case ("GET", "/v2/video/generations"): return Route(family: .aimlapi, endpoint: .status, argument: query["generation_id"] ?? "")
@@ -203,6 +230,7 @@ public final class ProviderSimulator: @unchecked Sendable {
 
     private func handle(_ request: HTTPRequest) -> HTTPResponse {
         guard let route = route(request) else { return .text(404, "no such endpoint in the provider simulator\n") }
+        if route.endpoint == .record { return SimulatorWire.json(200, condition.withLock { recordJSON }) }
         let key = Self.bearer(request.headers)
         let requestID = condition.withLock { () -> String in counter += 1; return String(format: "req-%06d", counter) }
         let echo = configuration.echoKeyInErrors && !key.isEmpty ? key : nil
@@ -229,6 +257,8 @@ public final class ProviderSimulator: @unchecked Sendable {
             case .truncatedJSON: return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: SimulatorWire.truncated)
             default: return SimulatorWire.submitted(task, family: route.family, baseURL: baseURL?.absoluteString ?? "", requestID: requestID)
             }
+        case .record:
+            return .text(404, "no such endpoint in the provider simulator\n")  // answered above
         case .status:
             let id = route.argument ?? ""
             let fault = nextFault(route.family, .status)
@@ -283,7 +313,7 @@ public final class ProviderSimulator: @unchecked Sendable {
 
     /// Waits `seconds`, or until ``stop()``. Only faults wait; nothing else in the simulator does.
     private func hold(_ seconds: Double) {
-        let until = Date().addingTimeInterval(seconds)
+        let until = Date().addingTimeInterval(seconds / Double(max(1, configuration.speed)))
         condition.lock()
         defer { condition.unlock() }
         while !stopping, condition.wait(until: until) {}
@@ -422,7 +452,7 @@ public final class ProviderSimulator: @unchecked Sendable {
             case .apixo: id = String(format: "task_%08d", counter)
             }
             let task = SimulatedTask(id: id, provider: provider, behavior: s.behavior, mode: s.mode, resolution: s.resolution,
-                                     referenceDuration: Self.duration(of: s.videoURL), outcome: outcome, polls: 0,
+                                     referenceDuration: Self.duration(of: s.videoURL), videoURL: s.videoURL, outcome: outcome, polls: 0,
                                      answerLost: answerLost, callbackURL: s.callbackURL, finished: false)
             taskIndex[id] = taskList.count
             taskList.append(task)

@@ -12,6 +12,8 @@ public enum SimulatedEndpoint: String, Sendable, Hashable {
     case submit
     /// Task status (GET).
     case status
+    /// The simulator's own record (``ProviderSimulator/recordPath``); no fault applies.
+    case record
 }
 
 /// Something that goes wrong, in each provider's own words.
@@ -128,6 +130,8 @@ public struct SimulatedTask: Sendable, Equatable {
     public var resolution: Resolution
     /// The reference video's duration, from the video URL's `duration=` query (default 5 s).
     public var referenceDuration: Seconds
+    /// The reference video's URL as submitted (a drill names the job in it).
+    public var videoURL: String
     /// How the task will end, set by the fault (if any) at submission.
     public var outcome: SimulatedOutcome
     /// Status answers given so far; the state follows this count, never the clock.

@@ -1,0 +1,167 @@
+import Foundation
+
+/// The executor's ledger: decides each job against month-to-date spend, reserves budget before an
+/// offer's first submission, and records every step in a ``LedgerStore`` before the executor goes on.
+///
+/// Install it as both the decider and an observer:
+/// `executor.run(orders, decider: recorder, concurrency: n)` with `observers: [recorder, …]`.
+/// Every append is awaited, so `submit-intent` is durable before the request leaves and `accepted`
+/// before polling goes on; a failed append throws, which stops the run (the executor's contract).
+public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sendable {
+    let store: any LedgerStore
+    let router: Router
+    let catalog: PriceCatalog
+    let runID: String
+    let time: any TimeSource
+    let zone: TimeZone
+    let policyDigest: String?
+    let pricingDigest: String?
+    private let lock = NSLock()
+    private var jobs: [String: JobMemo] = [:]
+
+    struct JobMemo {
+        var reserved = false
+        var pendingFailure: Attempt?
+    }
+
+    /// A recorder writing to `store` for the run `runID`. Budgets are those of the router's policy,
+    /// monthly in `zone`; the digests name the policy and pricing tables in force (computed by the caller).
+    public init(store: any LedgerStore, router: Router, catalog: PriceCatalog, runID: String, time: any TimeSource,
+                zone: TimeZone = TimeZone(identifier: "UTC")!, policyDigest: String? = nil, pricingDigest: String? = nil) {
+        self.store = store
+        self.router = router
+        self.catalog = catalog
+        self.runID = runID
+        self.time = time
+        self.zone = zone
+        self.policyDigest = policyDigest
+        self.pricingDigest = pricingDigest
+    }
+
+    private var now: LedgerTime { LedgerTime(time.date()) }
+
+    private func memo<T>(_ job: String, _ body: (inout JobMemo) -> T) -> T {
+        lock.withLock { body(&jobs[job, default: JobMemo()]) }
+    }
+
+    // MARK: JobDecider
+
+    /// Decides the job against the month's settled and reserved spend, read now.
+    public func decision(for order: JobOrder) async throws -> Decision {
+        if router.policy.budgets.isEmpty { return router.decide(order.job) }
+        let state = try await store.budgetState(for: BudgetMonth.containing(now, zone: zone))
+        return router.decide(order.job, spend: state.snapshot)
+    }
+
+    // MARK: ExecutionObserver
+
+    /// Reserves the offer's worst-case cost (its estimate under its billing rule, in USD) against every
+    /// budget covering the job, atomically with the check. An offer whose price is unknown cannot be
+    /// reserved, so a job under a budget never goes to one.
+    public func admit(_ order: JobOrder, offer: RankedOffer) async throws -> Admission {
+        let provider = offer.offer.provider
+        let limits = BudgetLimit.limits(router.policy.budgets, job: order.job, provider: provider)
+        guard let usd = offer.estimate.usd else {
+            if let first = limits.first {
+                return .refused("its price is unknown, so budget \"\(first.budgetID)\" (\(first.key)) cannot be reserved")
+            }
+            return .admitted
+        }
+        let at = now
+        let event = LedgerEvent(time: at, jobID: order.id, provider: provider,
+                                body: .reserved(LedgerBudgetAmount(amount: usd, budgets: BudgetKey.keys(provider: provider, tags: order.job.tags))))
+        switch try await store.reserve(ReservationRequest(event: event, limits: limits, month: BudgetMonth.containing(at, zone: zone))) {
+        case .reserved:
+            memo(order.id) { $0.reserved = true }
+            return .admitted
+        case .refused(let shortfalls):
+            return .refused(shortfalls.map(\.description).joined(separator: "; "))
+        }
+    }
+
+    /// Records one step durably.
+    public func record(_ event: ExecutionEvent) async throws {
+        let events = ledgerEvents(for: event)
+        if !events.isEmpty { _ = try await store.append(events) }
+        if case .finished(let report) = event { lock.withLock { jobs[report.id] = nil } }
+    }
+
+    func ledgerEvents(for event: ExecutionEvent) -> [LedgerEvent] {
+        let at = now
+        switch event {
+        case .decided(let order, let decision):
+            let job = order.job
+            let choice = decision.choice
+            let record = LedgerDecision(
+                behavior: job.behavior, duration: job.duration, requiredResolution: job.resolution, requiredMode: job.mode,
+                tags: job.tags, policy: decision.policyName, policyDigest: policyDigest, pricingDigest: pricingDigest,
+                mode: choice?.offer.mode, resolution: choice?.offer.resolution, estimate: choice?.estimate.cost, estimateUSD: choice?.estimate.usd,
+                alternates: decision.alternates.map { LedgerAlternate(provider: $0.offer.provider, mode: $0.offer.mode, resolution: $0.offer.resolution, estimate: $0.estimate.cost) },
+                refusal: choice == nil ? (decision.refusal ?? "no offer qualifies") : nil)
+            return [LedgerEvent(time: at, jobID: order.id, runID: runID, provider: choice?.offer.provider, body: .decided(record))]
+        case .submitIntent(let jobID, let offer, let submission):
+            return [LedgerEvent(time: at, jobID: jobID, provider: offer.offer.provider,
+                                body: .submitIntent(mode: offer.offer.mode, resolution: offer.offer.resolution, attempt: submission))]
+        case .accepted(let jobID, let provider, let taskID):
+            return [LedgerEvent(time: at, jobID: jobID, provider: provider, taskID: taskID, body: .accepted)]
+        case .taskState(let jobID, _, _, let state):
+            switch state {
+            case .queued: return [LedgerEvent(time: at, jobID: jobID, body: .state(.queued))]
+            case .running: return [LedgerEvent(time: at, jobID: jobID, body: .state(.running))]
+            default: return []
+            }
+        case .retrying:
+            return []
+        case .attemptEnded(let jobID, let attempt):
+            switch attempt.outcome {
+            case .outcomeUnknown:
+                return [LedgerEvent(time: at, jobID: jobID, provider: attempt.provider, body: .outcomeUnknown(detail: attempt.detail))]
+            case .taskFailed, .submitFailed, .pollFailed, .deadline:
+                // Whether this failure ends the job is known at the next step (failing over, or finished).
+                memo(jobID) { $0.pendingFailure = attempt }
+                return []
+            default:
+                return []
+            }
+        case .failingOver(let jobID, _, _, _):
+            guard let failed = memo(jobID, { m -> Attempt? in defer { m.pendingFailure = nil }; return m.pendingFailure }) else { return [] }
+            return [failure(jobID, failed, final: false, settlement: nil, at: at)]
+        case .finished(let report):
+            return finished(report, at: at)
+        }
+    }
+
+    private func failure(_ jobID: String, _ a: Attempt, final: Bool, settlement: Money?, at: LedgerTime) -> LedgerEvent {
+        LedgerEvent(time: at, jobID: jobID, body: .failed(LedgerFailure(
+            failure: a.failure ?? .failed, cost: a.actualCost, costSource: a.actualCostSource, final: final, detail: a.detail, settlement: settlement)))
+    }
+
+    private func finished(_ r: JobReport, at: LedgerTime) -> [LedgerEvent] {
+        let (reserved, pending) = memo(r.id) { m in (m.reserved, m.pendingFailure) }
+        // Settle a reservation only to a known amount; an unknown cost keeps it open for `resume`.
+        let settlement: Money? = reserved ? r.actualUSD : nil
+        switch r.status {
+        case .succeeded:
+            let last = r.attempts.last(where: \.wasTried)
+            return [LedgerEvent(time: at, jobID: r.id, body: .succeeded(LedgerSuccess(
+                resultURL: r.resultURL, billedSeconds: r.billed?.seconds, billedCredits: r.billed?.credits,
+                cost: last?.actualCost, costSource: last?.actualCostSource, settlement: settlement)))]
+        case .failed:
+            if let pending { return [failure(r.id, pending, final: true, settlement: settlement, at: at)] }
+            // No offer could be tried: nothing was submitted, so nothing can have billed.
+            let zero = Money.zero(r.estimatedCost?.currency ?? .usd)
+            return [LedgerEvent(time: at, jobID: r.id, body: .failed(LedgerFailure(
+                failure: .failed, cost: zero, costSource: .noTask, final: true, detail: r.message, settlement: reserved ? .zero(.usd) : nil)))]
+        case .needsAttention:
+            var events: [LedgerEvent] = []
+            if let pending { events.append(failure(r.id, pending, final: false, settlement: nil, at: at)) }
+            events.append(LedgerEvent(time: at, jobID: r.id, body: .needsAttention(detail: r.message)))
+            if let settlement { events.append(LedgerEvent(time: at, jobID: r.id, body: .settled(settlement))) }
+            return events
+        case .unfinished:
+            return [LedgerEvent(time: at, jobID: r.id, body: .unfinished(detail: r.message))]
+        case .refused, .stopped:
+            return []
+        }
+    }
+}

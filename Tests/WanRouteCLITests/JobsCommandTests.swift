@@ -1,0 +1,77 @@
+import WanRouteTestSupport
+import XCTest
+@testable import WanRoute
+
+/// `wanroute run` records into the ledger; `wanroute jobs` reads it back.
+final class JobsCommandTests: XCTestCase {
+    let image = "https://media.example/face.png"
+    let video = "https://media.example/dance.mp4?duration=12"
+
+    func testRunRecordsEveryStepAndJobsListsAndShowsIt() async throws {
+        let home = try Repository.temporaryDirectory().path
+        let env = ["WANROUTE_HOME": home]
+        let run = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p"],
+                                          environment: env)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: home + "/sandbox-ledger"), "sandbox runs keep their own ledger")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: home + "/ledger"))
+
+        let list = try await CLIRunner.run(["jobs", "--sandbox", "--format", "json"], environment: env)
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let root = try JSONParser.parse(list.stdout)
+        guard case .array(let jobs)? = root["jobs"], let first = jobs.first else { return XCTFail(list.stdout) }
+        XCTAssertEqual(jobs.count, 1)
+        XCTAssertEqual(first["id"], .string("job-1"))
+        XCTAssertEqual(first["status"], .string("succeeded"))
+        XCTAssertEqual(first["provider"], .string("apixo"))
+        XCTAssertEqual(first["actual_cost"], .object([JSONMember("amount", .string("0.48")), JSONMember("currency", .string("USD"))]))
+        XCTAssertEqual(first["settled_usd"], first["actual_cost"], "the reservation was settled to the actual")
+        XCTAssertEqual(first["reserved_usd"], .null)
+
+        let table = try await CLIRunner.run(["jobs", "--sandbox"], environment: env)
+        XCTAssertTrue(table.stdout.hasPrefix("JOB"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("job-1  succeeded  apixo"), table.stdout)
+        let failed = try await CLIRunner.run(["jobs", "--sandbox", "--status", "failed"], environment: env)
+        XCTAssertTrue(failed.stdout.hasPrefix("no jobs in "), failed.stdout)
+
+        let show = try await CLIRunner.run(["jobs", "--sandbox", "show", "job-1"], environment: env)
+        XCTAssertEqual(show.status, 0, show.stderr)
+        XCTAssertTrue(show.stdout.hasPrefix("job job-1: succeeded on apixo"), show.stdout)
+        for ev in ["decided", "reserved", "submit-intent", "accepted", "succeeded"] {
+            XCTAssertTrue(show.stdout.contains("\"ev\":\"\(ev)\""), "missing \(ev): \(show.stdout)")
+        }
+        let showJSON = try await CLIRunner.run(["jobs", "--sandbox", "show", "job-1", "--format", "json"], environment: env)
+        guard case .array(let events)? = try JSONParser.parse(showJSON.stdout)["events"] else { return XCTFail(showJSON.stdout) }
+        XCTAssertEqual(events.first?["ev"], .string("decided"))
+    }
+
+    func testRouteChecksBudgetsAgainstTheLedgersSpend() async throws {
+        let home = try Repository.temporaryDirectory().path
+        let env = ["WANROUTE_HOME": home]
+        let args = ["route", "--policy", "production", "--duration", "12", "--resolution", "480p"]
+        let free = try await CLIRunner.run(args, environment: env)
+        XCTAssertEqual(free.status, 0, free.stderr)
+        // This month, USD 2,999.90 of the studio's USD 3,000 is already reserved.
+        let store = try FileLedgerStore(directory: home + "/ledger")
+        let event = LedgerEvent(time: LedgerTime(Date()), jobID: "earlier", provider: ProviderID("apixo")!,
+                                body: .reserved(LedgerBudgetAmount(amount: Money(decimal: "2999.90", currency: .usd)!, budgets: [.total])))
+        _ = try await store.append([event])
+        let spent = try await CLIRunner.run(args, environment: env)
+        XCTAssertEqual(spent.status, 2, spent.stdout + spent.stderr)
+        XCTAssertTrue((spent.stdout + spent.stderr).contains("studio-monthly"), spent.stdout + spent.stderr)
+    }
+
+    func testJobsRefusesBadInputAndReportsMissingJobs() async throws {
+        let home = try Repository.temporaryDirectory().path
+        let empty = try await CLIRunner.run(["jobs"], environment: ["WANROUTE_HOME": home])
+        XCTAssertEqual(empty.status, 0)
+        XCTAssertTrue(empty.stdout.hasPrefix("no jobs in "), empty.stdout)
+        let month = try await CLIRunner.run(["jobs", "--month", "2026-13"], environment: ["WANROUTE_HOME": home])
+        XCTAssertEqual(month.status, 64)
+        let status = try await CLIRunner.run(["jobs", "--status", "done"], environment: ["WANROUTE_HOME": home])
+        XCTAssertEqual(status.status, 64)
+        XCTAssertTrue(status.stderr.contains("needs-attention"), status.stderr)
+        let missing = try await CLIRunner.run(["jobs", "show", "nope"], environment: ["WANROUTE_HOME": home])
+        XCTAssertEqual(missing.status, 1)
+    }
+}

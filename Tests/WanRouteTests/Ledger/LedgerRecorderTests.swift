@@ -1,0 +1,124 @@
+import Foundation
+import WanRouteTestSupport
+import WanRouteTesting
+import XCTest
+@testable import WanRoute
+
+/// The executor recording into a real file ledger, against the provider simulator over loopback.
+final class LedgerRecorderTests: XCTestCase {
+    static let keys = Dictionary(uniqueKeysWithValues: ProviderEndpoints.defaults.keys.map { ($0, "sk-test-\($0.rawValue)") })
+    var simulator: ProviderSimulator!
+
+    override func tearDown() {
+        simulator?.stop()
+        simulator = nil
+    }
+
+    func setUp(policy body: String, script: [FaultRule] = []) throws -> (Executor, LedgerRecorder, FileLedgerStore) {
+        var configuration = ProviderSimulator.Configuration(queuedPolls: 1, runningPolls: 1, script: script)
+        configuration.apiKeys = Self.keys.mapValues { [$0] }
+        simulator = ProviderSimulator(configuration: configuration)
+        let base = try simulator.start()
+        let transport = URLSessionTransport()
+        var adapters: [ProviderID: any ProviderAdapter] = [:]
+        for p in ProviderEndpoints.defaults.keys { adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport, requestTimeout: 5) }
+        let time = VirtualTimeSource()
+        let store = try FileLedgerStore(directory: try Repository.temporaryDirectory().path + "/ledger")
+        let router = try Policies.router(body)
+        let recorder = LedgerRecorder(store: store, router: router, catalog: Policies.catalog, runID: "run-1", time: time,
+                                      policyDigest: "policy-digest", pricingDigest: "pricing-digest")
+        let executor = Executor(catalog: Policies.catalog, adapters: adapters, apiKeys: Self.keys, time: time, seed: 7, observers: [recorder])
+        return (executor, recorder, store)
+    }
+
+    func order(_ id: String, _ seconds: String, tags: [String: String] = [:]) -> JobOrder {
+        JobOrder(id: id, job: job(.animate, seconds, .p720, tags: tags), imageURL: "https://media.example/face.png",
+                 videoURL: "https://media.example/\(id).mp4?duration=\(seconds)")
+    }
+
+    func testEveryStepIsRecordedAndTheLedgerAgreesWithTheSimulatorsBill() async throws {
+        let (executor, recorder, store) = try setUp(policy: """
+            "objective": "cheapest", "constraints": {"providers": {"allow": ["dashscope-intl"]}, "modes": {"deny": ["wan-pro"]}},
+            "budgets": [{"id": "studio", "monthly": {"amount": "100.00", "currency": "USD"}}]
+            """)
+        let orders = [order("a", "5"), order("b", "12.34", tags: ["customer": "film"]), order("c", "7.5")]
+        let reports = await executor.run(orders, decider: recorder, concurrency: 2)
+        XCTAssertEqual(reports.map(\.status), [.succeeded, .succeeded, .succeeded], reports.map(\.message).joined(separator: "\n"))
+        let month = try await store.months()
+        XCTAssertEqual(month.count, 1)
+        for report in reports {
+            let records = try await store.records(forJob: report.id)
+            let types = records.map(\.event.type)
+            XCTAssertEqual(types.first, .decided)
+            XCTAssertTrue(types.contains(.reserved))
+            // The intent comes before the task id, and the task id before the result.
+            let intent = try XCTUnwrap(types.firstIndex(of: .submitIntent))
+            let accepted = try XCTUnwrap(types.firstIndex(of: .accepted))
+            XCTAssertLessThan(types.firstIndex(of: .reserved)!, intent)
+            XCTAssertLessThan(intent, accepted)
+            XCTAssertEqual(types.last, .succeeded)
+            let state = try XCTUnwrap(JobState.fold(records))
+            XCTAssertEqual(state.status, .succeeded)
+            XCTAssertTrue(state.isFinished, "the success settled the reservation")
+            XCTAssertEqual(state.taskID, report.taskID)
+            XCTAssertEqual(state.actualCost, report.actualCost)
+            XCTAssertEqual(state.decision?.policyDigest, "policy-digest")
+        }
+        // The ledger's actual costs equal the simulator's billing record to the nano-unit.
+        let ledgerCosts = try await reports.asyncMap { try await store.job($0.id)?.actualCost }
+        XCTAssertEqual(Set(ledgerCosts.compactMap { $0 }), Set(simulator.billing.map(\.cost)))
+        let budget = try await store.budgetState(for: BudgetMonth.containing(LedgerTime(VirtualTimeSource().date())))
+        XCTAssertEqual(budget.openReservations, 0)
+        XCTAssertEqual(budget.settled[.total]?.nanos, reports.compactMap(\.actualUSD).map(\.nanos).reduce(0, +))
+        XCTAssertEqual(budget.settled[.tag("customer", "film")], reports[1].actualUSD)
+        let open = try await store.openJobs()
+        XCTAssertTrue(open.isEmpty)
+    }
+
+    func testABudgetAdmitsJobsOnlyWhileItHasRoomAndSaysWhy() async throws {
+        // DashScope std 720p is USD 0.12/s: three 10 s jobs are USD 3.60; the budget holds two.
+        let (executor, recorder, store) = try setUp(policy: """
+            "objective": "cheapest", "constraints": {"providers": {"allow": ["dashscope-intl"]}, "modes": {"deny": ["wan-pro"]}},
+            "failover": {"alternates": 0, "on": []},
+            "budgets": [{"id": "studio", "monthly": {"amount": "2.50", "currency": "USD"}}]
+            """)
+        // All three may decide before any reserves: then the reservation, checked under the lock, is
+        // what refuses the third ("budget studio … has USD 0.10 left"); else the decision does.
+        let reports = await executor.run([order("a", "10"), order("b", "10"), order("c", "10")], decider: recorder, concurrency: 3)
+        XCTAssertEqual(reports.filter { $0.status == .succeeded }.count, 2, reports.map(\.message).joined(separator: "\n"))
+        let third = try XCTUnwrap(reports.first { $0.status != .succeeded })
+        XCTAssertTrue(third.status == .refused || third.message.contains("budget \"studio\""), third.message)
+        let budget = try await store.budgetState(for: BudgetMonth.containing(LedgerTime(VirtualTimeSource().date())))
+        XCTAssertLessThanOrEqual(budget.committed(.total).nanos, usd("2.50").nanos)
+        XCTAssertEqual(simulator.billing.count, 2, "the refused job was never submitted")
+        let c = try await store.job(third.id)
+        XCTAssertEqual(c?.submissions, 0)
+        XCTAssertTrue(c?.isFinished ?? false)
+        XCTAssertEqual(c?.openReservation.nanos, 0)
+    }
+
+    func testAFailedTaskIsRecordedFinalAndItsFreeCostReleasesTheReservation() async throws {
+        let (executor, recorder, store) = try setUp(policy: """
+            "objective": "cheapest", "constraints": {"providers": {"allow": ["dashscope-intl"]}, "modes": {"deny": ["wan-pro"]}},
+            "failover": {"alternates": 0, "on": []},
+            "budgets": [{"id": "studio", "monthly": {"amount": "100.00", "currency": "USD"}}]
+            """, script: [FaultRule(.taskRefused, provider: .dashscope)])
+        let reports = await executor.run([order("a", "6")], decider: recorder, concurrency: 1)
+        XCTAssertEqual(reports.first?.status, .failed, reports.first?.message ?? "")
+        let state = try await store.job("a")
+        XCTAssertEqual(state?.status, .failed)
+        XCTAssertEqual(state?.failure, .contentRefused)
+        XCTAssertEqual(state?.actualCost?.nanos, 0, "DashScope documents failed tasks as free")
+        XCTAssertTrue(state?.isFinished ?? false)
+        let budget = try await store.budgetState(for: BudgetMonth.containing(LedgerTime(VirtualTimeSource().date())))
+        XCTAssertEqual(budget.committed(.total).nanos, 0)
+    }
+}
+
+extension Array {
+    fileprivate func asyncMap<T>(_ f: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for e in self { out.append(try await f(e)) }
+        return out
+    }
+}
