@@ -72,7 +72,7 @@ public enum CommandLineTool {
     /// The version `wanroute --version` prints.
     public static let version = "0.1.0"
 
-static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self, RouteCommand.self, PolicyCommand.self, RunCommand.self, JobsCommand.self, ReportCommand.self, ReconcileCommand.self, WhatIfCommand.self, SimulateCommand.self, ValidateCommand.self, LedgerCommand.self]
+static let commands: [any Command.Type] = [QuoteCommand.self, ProbeCommand.self, RouteCommand.self, PolicyCommand.self, RunCommand.self, ResumeCommand.self, JobsCommand.self, ReportCommand.self, ReconcileCommand.self, WhatIfCommand.self, SimulateCommand.self, ValidateCommand.self, LedgerCommand.self]
 
     static var overview: String {
         let width = commands.map { $0.spec.overviewName.count }.max() ?? 0

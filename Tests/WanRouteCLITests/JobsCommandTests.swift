@@ -61,6 +61,43 @@ final class JobsCommandTests: XCTestCase {
         XCTAssertTrue((spent.stdout + spent.stderr).contains("studio-monthly"), spent.stdout + spent.stderr)
     }
 
+    func testResumeEndsUnknownOutcomesAndUnsentJobsOnceAndNeverSubmits() async throws {
+        let home = try Repository.temporaryDirectory().path
+        let env = ["WANROUTE_HOME": home]
+        let store = try FileLedgerStore(directory: home + "/ledger")
+        let p = ProviderID("apixo")!
+        let t = LedgerTime(Date())
+        let decision = LedgerDecision(behavior: .animate, duration: Seconds(whole: 8), policy: "production", mode: .standard,
+                                      resolution: .p480, estimate: Money(decimal: "0.32", currency: .usd), estimateUSD: nil)
+        let reserve = LedgerBudgetAmount(amount: Money(decimal: "0.32", currency: .usd)!, budgets: [.total, .provider(p)])
+        _ = try await store.append([
+            LedgerEvent(time: t, jobID: "lost", runID: "dead", provider: p, body: .decided(decision)),
+            LedgerEvent(time: t, jobID: "lost", provider: p, body: .submitIntent(mode: .standard, resolution: .p480, attempt: 1)),
+            LedgerEvent(time: t, jobID: "unsent", runID: "dead", provider: p, body: .decided(decision)),
+            LedgerEvent(time: t, jobID: "unsent", provider: p, body: .reserved(reserve)),
+        ])
+        let dry = try await CLIRunner.run(["resume", "--dry-run"], environment: env)
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        XCTAssertEqual(dry.stdout.split(separator: "\n").count, 2, dry.stdout)
+        XCTAssertTrue(dry.stdout.contains("lost: end needs-attention"), dry.stdout)
+        XCTAssertTrue(dry.stdout.contains("unsent: end failed at no cost"), dry.stdout)
+
+        let run = try await CLIRunner.run(["resume"], environment: env)
+        XCTAssertEqual(run.status, 1, run.stdout + run.stderr)
+        let lines = run.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, run.stdout)
+        let lost = try await store.job("lost")
+        XCTAssertEqual(lost?.status, .needsAttention)
+        let unsent = try await store.job("unsent")
+        XCTAssertEqual(unsent?.status, .failed)
+        XCTAssertTrue(unsent?.isFinished ?? false, "its reservation was released")
+        let budget = try await store.budgetState(for: BudgetMonth.containing(t))
+        XCTAssertEqual(budget.committed(.total).nanos, 0)
+
+        let twice = try await CLIRunner.run(["resume", "--dry-run"], environment: env)
+        XCTAssertEqual(twice.stdout, "nothing to resume\n", "safe to run twice")
+    }
+
     func testJobsRefusesBadInputAndReportsMissingJobs() async throws {
         let home = try Repository.temporaryDirectory().path
         let empty = try await CLIRunner.run(["jobs"], environment: ["WANROUTE_HOME": home])

@@ -44,6 +44,12 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
         lock.withLock { body(&jobs[job, default: JobMemo()]) }
     }
 
+    /// Tells the recorder that a job it continues (`resume`) holds a reservation from an earlier
+    /// run, so its end settles it.
+    public func adopt(jobID: String, reserved: Bool) {
+        memo(jobID) { $0.reserved = reserved }
+    }
+
     // MARK: JobDecider
 
     /// Decides the job against the month's settled and reserved spend, read now.

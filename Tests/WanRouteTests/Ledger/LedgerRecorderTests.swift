@@ -8,6 +8,7 @@ import XCTest
 final class LedgerRecorderTests: XCTestCase {
     static let keys = Dictionary(uniqueKeysWithValues: ProviderEndpoints.defaults.keys.map { ($0, "sk-test-\($0.rawValue)") })
     var simulator: ProviderSimulator!
+    var base: URL!
 
     override func tearDown() {
         simulator?.stop()
@@ -18,7 +19,7 @@ final class LedgerRecorderTests: XCTestCase {
         var configuration = ProviderSimulator.Configuration(queuedPolls: 1, runningPolls: 1, script: script)
         configuration.apiKeys = Self.keys.mapValues { [$0] }
         simulator = ProviderSimulator(configuration: configuration)
-        let base = try simulator.start()
+        base = try simulator.start()
         let transport = URLSessionTransport()
         var adapters: [ProviderID: any ProviderAdapter] = [:]
         for p in ProviderEndpoints.defaults.keys { adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport, requestTimeout: 5) }
@@ -112,6 +113,52 @@ final class LedgerRecorderTests: XCTestCase {
         XCTAssertTrue(state?.isFinished ?? false)
         let budget = try await store.budgetState(for: BudgetMonth.containing(LedgerTime(VirtualTimeSource().date())))
         XCTAssertEqual(budget.committed(.total).nanos, 0)
+    }
+}
+
+extension LedgerRecorderTests {
+    /// A run died after the task was accepted: resume polls it to its end, records the result and
+    /// settles the reservation the dead run left, and a second resume finds nothing to do.
+    func testResumePollsAnAcceptedTaskToItsEndAndSettlesTheDeadRunsReservation() async throws {
+        let (executor, recorder, store) = try setUp(policy: """
+            "objective": "cheapest", "constraints": {"providers": {"allow": ["dashscope-intl"]}, "modes": {"deny": ["wan-pro"]}}
+            """)
+        let provider = ProviderID("dashscope-intl")!
+        let o = order("orphan", "10")
+        // The dead run's steps, up to the accepted task (the task really exists at the simulator).
+        let adapter = try XCTUnwrap(makeAdapter(for: provider, baseURL: base, transport: URLSessionTransport(), requestTimeout: 5))
+        let task = try await adapter.submit(GenerationRequest(behavior: .animate, mode: .wanStd, resolution: .p720, imageURL: o.imageURL, videoURL: o.videoURL),
+                                            apiKey: Self.keys[provider]!)
+        let t = LedgerTime(VirtualTimeSource().date())
+        let decision = LedgerDecision(behavior: .animate, duration: Seconds(whole: 10), requiredResolution: .p720, policy: "t",
+                                      mode: .wanStd, resolution: .p720, estimate: usd("1.20"), estimateUSD: usd("1.20"))
+        _ = try await store.append([
+            LedgerEvent(time: t, jobID: "orphan", runID: "dead", provider: provider, body: .decided(decision)),
+            LedgerEvent(time: t, jobID: "orphan", provider: provider, body: .reserved(LedgerBudgetAmount(amount: usd("1.20"), budgets: [.total, .provider(provider)]))),
+            LedgerEvent(time: t, jobID: "orphan", provider: provider, body: .submitIntent(mode: .wanStd, resolution: .p720, attempt: 1)),
+            LedgerEvent(time: t, jobID: "orphan", provider: provider, taskID: task, body: .accepted),
+            // And one whose submission got no answer.
+            LedgerEvent(time: t, jobID: "lost", runID: "dead", provider: provider, body: .decided(decision)),
+            LedgerEvent(time: t, jobID: "lost", provider: provider, body: .submitIntent(mode: .wanStd, resolution: .p720, attempt: 1)),
+        ])
+        let steps = ResumePlan.steps(for: try await store.openJobs(), usd: Policies.catalog.exchangeRates.usd)
+        XCTAssertEqual(steps.count, 2)
+        guard case .poll(let accepted, let reserved) = steps[0] else { return XCTFail("\(steps)") }
+        XCTAssertTrue(reserved)
+        XCTAssertEqual(accepted.taskID, task)
+        guard case .unknownOutcome(let lost, _) = steps[1] else { return XCTFail("\(steps)") }
+        XCTAssertEqual(lost, "lost")
+
+        recorder.adopt(jobID: "orphan", reserved: true)
+        let report = await executor.poll(accepted)
+        XCTAssertEqual(report.status, .succeeded, report.message)
+        let state = try await store.job("orphan")
+        XCTAssertEqual(state?.status, .succeeded)
+        XCTAssertTrue(state?.isFinished ?? false, "the dead run's reservation is settled")
+        XCTAssertEqual(state?.actualCost, simulator.billing.first?.cost)
+        XCTAssertEqual(simulator.billing.count, 1, "nothing was submitted again")
+        let again = ResumePlan.steps(for: try await store.openJobs(), usd: Policies.catalog.exchangeRates.usd)
+        XCTAssertEqual(again.count, 1, "only the unknown outcome is left")
     }
 }
 

@@ -1,0 +1,113 @@
+import Foundation
+import WanRoute
+
+/// `wanroute resume`: finishes every job a crash or Ctrl-C left without a final event, never
+/// submitting anything again.
+enum ResumeCommand: Command {
+    static let spec = CommandSpec(
+        name: "resume",
+        summary: "Finish jobs a crash left in flight, from the ledger: poll their tasks to the end, never re-submit.",
+        synopsis: "wanroute resume [--dry-run] [--sandbox] [--ledger DIR] [--pricing DIR]",
+        options: [
+            OptionSpec("dry-run", help: "Say what would be done for each unfinished job; change nothing."),
+            OptionSpec("sandbox", help: "Resume the sandbox's ledger against the built-in simulator (tasks of an earlier sandbox process are gone: they end needing attention)."),
+            OptionSpec("pricing", "DIR", help: "Price billed quantities with the pricing tables in DIR instead of the built-in copy."),
+            LedgerLocation.option,
+        ],
+        positionals: nil,
+        details: """
+        For every job in any month of the ledger without a final event:
+        - a task the provider accepted (accepted, queued, running, unfinished) is polled to its end on
+          the provider's schedule, and its result, cost and settlement recorded;
+        - a submission with no recorded answer (submitted, outcome-unknown) is an unknown outcome: a
+          task may exist and bill. The job ends needs-attention with everything known; it is never
+          submitted again;
+        - a job that stopped before anything was sent ends failed at no cost, its reservation released;
+        - a finished job whose reservation a dead process left open is settled to its known cost.
+        Each job ended prints one JSON line as `run` does. Safe to run twice, or while `run` runs.
+
+        Exit codes as `run`: 0 every resumed job succeeded (or there was nothing to do), 1 a job
+        failed or needs attention.
+        """
+    )
+
+    static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
+        let sandbox = args.flag("sandbox")
+        let directory = try LedgerLocation.directory(args, context, sandbox: sandbox)
+        guard let store = try LedgerLocation.open(directory, context, command: "resume") else {
+            context.stderr.write("wanroute resume: no ledger at \(directory) yet; nothing to resume\n")
+            return .ok
+        }
+        let catalog = try JobOptions.catalog(args, context)
+        let open: [JobState]
+        do { open = try await store.openJobs() } catch { throw LedgerLocation.failure(error) }
+        let steps = ResumePlan.steps(for: open, usd: catalog.exchangeRates.usd)
+        if args.flag("dry-run") {
+            for step in steps { context.stdout.write(describe(step) + "\n") }
+            if steps.isEmpty { context.stdout.write("nothing to resume\n") }
+            return .ok
+        }
+        if steps.isEmpty { return .ok }
+
+        let environment = try ProviderEnvironment.make(sandbox: sandbox, context: context)
+        defer { environment.stop() }
+        let router: Router
+        do { router = try Router(policy: Policy.builtIn(named: "cheapest", catalog: catalog), catalog: catalog) } catch { throw .failure("\(error)") }
+        let runID = "resume-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let recorder = LedgerRecorder(store: store, router: router, catalog: catalog, runID: runID, time: environment.time)
+        let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
+                                time: environment.time, seed: environment.seed, observers: [recorder])
+        let stdout = context.stdout
+        var reports: [JobReport] = []
+        do {
+            reports = try await withThrowingTaskGroup(of: JobReport?.self) { group in
+                var running = 0
+                var done: [JobReport] = []
+                for step in steps {
+                    if running == 16, let r = try await group.next() { running -= 1; if let r { done.append(r) } }
+                    running += 1
+                    group.addTask { try await finish(step, store: store, executor: executor, recorder: recorder, runID: runID, time: environment.time) }
+                }
+                for try await r in group { if let r { done.append(r) } }
+                return done
+            }
+        } catch {
+            throw LedgerLocation.failure(error)
+        }
+        for r in reports { stdout.write(r.jsonLine) }
+        return reports.contains { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) } ? .failure : .ok
+    }
+
+    static func finish(_ step: ResumeStep, store: FileLedgerStore, executor: Executor, recorder: LedgerRecorder, runID: String,
+                       time: any TimeSource) async throws -> JobReport? {
+        let at = LedgerTime(time.date())
+        switch step {
+        case .poll(let task, let reserved):
+            recorder.adopt(jobID: task.order.id, reserved: reserved)
+            return await executor.poll(task)
+        case .unknownOutcome(let id, let detail):
+            _ = try await store.append([LedgerEvent(time: at, jobID: id, runID: runID, body: .needsAttention(detail: detail))])
+            return JobReport(id: id, status: .needsAttention, message: detail)
+        case .neverSubmitted(let id, let reserved):
+            let detail = "the run stopped before anything was sent: nothing can have billed; run the job again if it is still wanted"
+            _ = try await store.append([LedgerEvent(time: at, jobID: id, runID: runID, body: .failed(LedgerFailure(
+                failure: .failed, cost: .zero(.usd), costSource: .noTask, final: true, detail: detail, settlement: reserved ? .zero(.usd) : nil)))])
+            return JobReport(id: id, status: .failed, actualCost: .zero(.usd), actualCostSource: .noTask, message: detail)
+        case .settle(let id, let cost):
+            _ = try await store.append([LedgerEvent(time: at, jobID: id, runID: runID, body: .settled(cost))])
+            return nil
+        case .leave:
+            return nil
+        }
+    }
+
+    static func describe(_ step: ResumeStep) -> String {
+        switch step {
+        case .poll(let t, _): return "\(t.order.id): poll task \(t.taskID) at \(t.provider) to its end"
+        case .unknownOutcome(let id, let detail): return "\(id): end needs-attention: \(detail)"
+        case .neverSubmitted(let id, _): return "\(id): end failed at no cost: nothing was sent"
+        case .settle(let id, let cost): return "\(id): settle its open reservation to \(cost)"
+        case .leave(let id, let reason): return "\(id): leave as it is: \(reason)"
+        }
+    }
+}
