@@ -207,8 +207,8 @@ enum WhatIfCommand: Command {
         positionals: nil,
         details: """
         Every job of the month is routed again from its recorded facts (behaviour, reference
-        duration, the resolution and mode asked for, tags), in the order decided, with budgets
-        counted from the replay's own estimates. Replaying under the month's own policy and prices
+        duration, the resolution and mode asked for, tags), in the order the jobs ended, with
+        budgets counted from the replay's own estimates. Replaying under the month's own policy and prices
         gives back its estimates exactly.
 
         Exit codes: 0 done (and within --fail-above); 1 above --fail-above, or more jobs unpriceable
@@ -231,12 +231,10 @@ enum WhatIfCommand: Command {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         // The month's estimates are converted with the tables in force now (the ledger keeps each
-        // estimate's own USD figure, which a later version can use instead).
-        var jobs: [ReportJob] = []
-        _ = try await AuditOptions.forEachJob(period, catalog, args, context, command: spec.name) { jobs.append($0) }
-        jobs.sort { ($0.decidedAt, $0.id) < ($1.decidedAt, $1.id) }   // replayed in the order decided
+        // estimate's own USD figure, which a later version can use instead). Jobs are replayed as
+        // the ledger hands them on (when each ends), so memory holds only jobs in flight.
         var replay = WhatIfReplay(period: period, router: router, pastRates: catalog.exchangeRates, threshold: threshold)
-        for j in jobs { replay.add(j) }
+        _ = try await AuditOptions.forEachJob(period, catalog, args, context, command: spec.name) { replay.add($0) }
         let result = replay.finish()
         switch formatText {
         case "json": context.stdout.write(JSONWriter.pretty(result.json) + "\n")
