@@ -1,4 +1,5 @@
 import Foundation
+import WanRoute
 import WanRoutePostgres
 
 /// Round trips of the PostgreSQL client against a server named by `WANROUTE_BENCH_POSTGRES`
@@ -59,4 +60,56 @@ func runPostgresBenchmarks() throws {
             blackHole(try connection.query("SELECT job, amount FROM \(table) WHERE id = $1", [.int(id + 1_000_000)]).rows.count)
         }
     }
+
+    try runPostgresReservationBenchmark(configuration)
+}
+
+/// A budget reservation through ``PostgresLedgerStore``: BEGIN, the budget lock, the month's budget
+/// events, the month lock and next sequence (one round trip), then the INSERT and COMMIT (a second).
+func runPostgresReservationBenchmark(_ configuration: PostgresConfiguration) throws {
+    let pool = PostgresPool(configuration: configuration, maximumConnections: 8)
+    defer { pool.close() }
+    let schema = "wanroute_bench_\(getpid())"
+    try pool.withConnection { connection in
+        try connection.query("CREATE SCHEMA \(schema)")
+        try PostgresLedgerStore.migrate(connection, schema: schema)
+    }
+    defer { _ = try? pool.withConnection { try $0.query("DROP SCHEMA \(schema) CASCADE") } }
+    let store = PostgresLedgerStore(pool: pool, schema: schema)
+    let month = BudgetMonth(benchMonth)
+    let limits = [BudgetLimit(budgetID: "studio", key: .total, monthly: Money(decimal: "1000000", currency: .usd)!)]
+    @Sendable func request(_ i: Int) -> ReservationRequest {
+        ReservationRequest(
+            event: LedgerEvent(time: LedgerTime(milliseconds: benchMonth.start.milliseconds + Int64(i)), jobID: "job-\(i)", provider: benchProviders[0],
+                               body: .reserved(LedgerBudgetAmount(amount: Money(decimal: "1.20", currency: .usd)!, budgets: [.total]))),
+            limits: limits, month: month)
+    }
+    // Sequential: the latency of one reservation, with the month growing from 0 to 2,000 of them.
+    let count = 2_000
+    let samples: [Double] = try blocking {
+        var samples: [Double] = []
+        for i in 0..<count {
+            let start = monotonicNanos()
+            guard case .reserved = try await store.reserve(request(i)) else { throw PostgresError.transactionRolledBack }
+            samples.append(Double(monotonicNanos() - start) / 1e3)
+        }
+        return samples
+    }
+    let sorted = samples.sorted()
+    report("postgres.reservation", String(format: "%.0f µs median", sorted[count / 2]),
+           String(format: "p99 %.0f µs, %d in a row; first 100 median %.0f µs, last 100 median %.0f µs", sorted[count * 99 / 100], count,
+                  samples.prefix(100).sorted()[50], samples.suffix(100).sorted()[50]))
+
+    // 8 reservers at once (one pool of 8 connections): throughput under the budget lock.
+    let concurrentStart = monotonicNanos()
+    try blocking {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for w in 0..<8 {
+                group.addTask { for i in 0..<125 { _ = try await store.reserve(request(10_000 + w * 1_000 + i)) } }
+            }
+            try await group.waitForAll()
+        }
+    }
+    let seconds = Double(monotonicNanos() - concurrentStart) / 1e9
+    report("postgres.reservations_8_concurrent", String(format: "%.0f reservations/s", 1_000 / seconds), "8 tasks × 125, after the 2,000 above")
 }

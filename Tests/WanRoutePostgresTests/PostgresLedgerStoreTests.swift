@@ -68,6 +68,28 @@ final class PostgresLedgerStoreTests: XCTestCase {
         XCTAssertEqual(again, [])
     }
 
+    /// Two stores on one schema stand for two machines: each keeps its own folded tally and must
+    /// still see every reservation the other committed.
+    func testStoresWithSeparateCachesNeverOvershootTogether() async throws {
+        let pool = pool()
+        defer { pool.close() }
+        let schema = try await freshSchema(pool)
+        let a = PostgresLedgerStore(pool: pool, schema: schema)
+        let b = PostgresLedgerStore(pool: pool, schema: schema)
+        let month = BudgetMonth(LedgerStoreConformance.t0.month)
+        let limits = [BudgetLimit(budgetID: "all", key: .total, monthly: LedgerStoreConformance.usd("2.00"))]
+        func request(_ job: String, _ amount: String, _ second: Int64) -> ReservationRequest {
+            ReservationRequest(event: LedgerStoreConformance.reserved(job, LedgerStoreConformance.at(second), amount), limits: limits, month: month)
+        }
+        var admitted: [String] = []
+        for (store, job, amount) in [(a, "a1", "0.50"), (b, "b1", "1.00"), (a, "a2", "0.60"), (b, "b2", "0.50"), (a, "a3", "0.40"), (b, "b3", "0.01")] {
+            if case .reserved = try await store.reserve(request(job, amount, Int64(admitted.count))) { admitted.append(job) }
+        }
+        XCTAssertEqual(admitted, ["a1", "b1", "b2"], "a2 and a3 are refused only if store a sees the reservations b committed")
+        let state = try await a.budgetState(for: month)
+        XCTAssertEqual(state.committed(.total), LedgerStoreConformance.usd("2.00"))
+    }
+
     func testAFailedWriteStopsTheStore() async throws {
         let pool = pool()
         defer { pool.close() }

@@ -112,12 +112,32 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         return try await write { [self] connection in
             // One round trip: BEGIN, the budget lock, the month's budget events, the month locks and
             // the next sequence numbers; then a second one inserts and commits, or rolls back.
+            // Only the budget events after those this process has already folded are read.
+            let cached = cachedTally(request.month)
+            let ledgerMonths = request.month.ledgerMonths
             let (next, results) = try begin(connection, locking: events, after: [
                 ("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [.int(Self.budgetLockClass), 0]),
-                tallyStatement(request.month),
-            ])
-            var tally = BudgetTally(month: request.month)
-            for row in results[1].rows { tally.apply(try decode(row).event) }
+            ] + ledgerMonths.map { deltaStatement($0, after: cached.after[$0] ?? 0) })
+            var tally: BudgetTally
+            var after: [LedgerMonth: Int64]
+            if let folded = try fold(cached, Array(results.dropFirst()), months: ledgerMonths) {
+                (tally, after) = folded
+            } else {
+                // A month before the newest one grew (events with earlier times came late): fold the
+                // budget month again from its start, in order, as a fresh store would.
+                var fresh = BudgetTally(month: request.month)
+                after = [:]
+                for month in ledgerMonths {
+                    let (sql, parameters) = deltaStatement(month, after: 0)
+                    for row in try connection.query(sql, parameters).rows {
+                        let record = try decode(row)
+                        fresh.apply(record.event)
+                        after[month] = record.sequence
+                    }
+                }
+                tally = fresh
+            }
+            remember(tally, after: after)
             let short = request.shortfalls(in: tally.state)
             if !short.isEmpty {
                 try connection.query("ROLLBACK")
@@ -213,6 +233,51 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         let done = try connection.pipeline(inserts)
         guard done.last?.commandTag == "COMMIT" else { throw PostgresError.transactionRolledBack }
         return records
+    }
+
+    /// A budget month's tally as this process last folded it, with the last sequence folded per UTC month.
+    private struct TallyCache {
+        var tally: BudgetTally
+        var after: [LedgerMonth: Int64]
+    }
+
+    private var tallies: [BudgetMonth: TallyCache] = [:]
+
+    private func cachedTally(_ month: BudgetMonth) -> TallyCache {
+        lock.withLock { tallies[month] } ?? TallyCache(tally: BudgetTally(month: month), after: [:])
+    }
+
+    /// Keeps the tally that has folded the most (reservations in this process may finish out of order).
+    private func remember(_ tally: BudgetTally, after: [LedgerMonth: Int64]) {
+        lock.withLock {
+            let current = tallies[tally.month]
+            let newer = current.map { old in after.allSatisfy { $0.value >= (old.after[$0.key] ?? 0) } } ?? true
+            if newer { tallies[tally.month] = TallyCache(tally: tally, after: after) }
+        }
+    }
+
+    /// Budget events of one UTC month after a sequence, in order. Correct as a delta because each
+    /// month's numbers are given and committed under that month's lock: once N is visible, so is
+    /// every number below it.
+    private func deltaStatement(_ month: LedgerMonth, after: Int64) -> (sql: String, parameters: [PostgresValue]) {
+        ("SELECT sequence, line FROM \(table) WHERE budget AND month = $1 AND sequence > $2 ORDER BY sequence",
+         [.text(month.description), .int(after)])
+    }
+
+    /// Folds the deltas (one result per UTC month, in month order) onto the cached tally; nil when an
+    /// earlier month has new events while a later one was already folded (order would differ).
+    private func fold(_ cached: TallyCache, _ deltas: [PostgresQueryResult], months: [LedgerMonth]) throws -> (BudgetTally, [LedgerMonth: Int64])? {
+        var tally = cached.tally
+        var after = cached.after
+        for (index, month) in months.enumerated() where !deltas[index].rows.isEmpty {
+            if months[(index + 1)...].contains(where: { (cached.after[$0] ?? 0) > 0 }) { return nil }
+            for row in deltas[index].rows {
+                let record = try decode(row)
+                tally.apply(record.event)
+                after[month] = record.sequence
+            }
+        }
+        return (tally, after)
     }
 
     /// The statement that reads a budget month's budget events in order (one statement: one snapshot).
