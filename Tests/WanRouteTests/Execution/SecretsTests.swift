@@ -98,13 +98,18 @@ final class SecretsTests: XCTestCase {
         let observer = FileObserver(directory.appendingPathComponent("events-\(provider)-\(UUID().uuidString).log"))
         var options = ExecutorOptions()
         options.deadline = Seconds(whole: 600)
-        let executor = Executor(catalog: Policies.catalog, adapters: adapters, apiKeys: [id: Self.key], time: VirtualTimeSource(),
-                                options: options, seed: 1, observers: [observer])
-        let job = Job(behavior: .animate, duration: Seconds(whole: 5))
-        let decision = try Policies.router("""
+        let time = VirtualTimeSource()
+        let router = try Policies.router("""
         "objective": "cheapest", "constraints": {"providers": {"allow": ["\(provider)"]}, "min_confidence": "unknown"},
         "failover": {"alternates": 0, "on": []}
-        """).decide(job)
+        """)
+        // The real ledger too (on half the runs: its fsyncs cost time): what it writes is scanned with everything else.
+        let ledger = try FileLedgerStore(directory: directory.appendingPathComponent("ledger-\(UUID().uuidString)").path)
+        let recorder = LedgerRecorder(store: ledger, router: router, catalog: Policies.catalog, runID: "secrets", time: time)
+        let executor = Executor(catalog: Policies.catalog, adapters: adapters, apiKeys: [id: Self.key], time: time,
+                                options: options, seed: 1, observers: keepIDsAndStates ? [observer, recorder] : [observer])
+        let job = Job(behavior: .animate, duration: Seconds(whole: 5))
+        let decision = router.decide(job)
         let order = JobOrder(id: "j1", job: job, imageURL: "https://media.example/face.png", videoURL: "https://media.example/dance.mp4?duration=5")
         let report = await executor.run(order, decision: decision)
         var text = report.jsonLine + report.message + "\n"
@@ -137,12 +142,19 @@ final class SecretsTests: XCTestCase {
             everything += text
             runs += 1
         }
-        // Everything the observers wrote to disk.
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
-            let written = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+        // Everything the observers and the ledger wrote to disk, in every file under the directory.
+        var files = 0
+        let walker = FileManager.default.enumerator(atPath: directory.path)
+        while let name = walker?.nextObject() as? String {
+            let url = directory.appendingPathComponent(name)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            let written = String(decoding: try Data(contentsOf: url), as: UTF8.self)
             XCTAssertEqual(Self.leaks(in: written), [], name)
             everything += written
+            files += 1
         }
+        XCTAssertGreaterThan(files, runs, "the event logs and the ledgers were all read back")
         XCTAssertEqual(runs, 5 * (faults.count * 2 + 1))
         // The test can fail: the echoing provider really did put the key in front of the adapters.
         XCTAssertTrue(everything.contains("[redacted]"), "the fake never echoed the key")
