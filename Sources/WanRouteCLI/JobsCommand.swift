@@ -1,18 +1,43 @@
 import Foundation
 import WanRoute
+import WanRoutePostgres
 
-/// Where the ledger lives: `--ledger DIR`, else `$WANROUTE_HOME/ledger`, else
-/// `$XDG_DATA_HOME/wanroute/ledger`, else `~/.local/share/wanroute/ledger`. Sandbox runs keep their
-/// own ledger beside it (`sandbox-ledger`): simulated spend never counts against real budgets.
+/// Where the ledger lives, one rule for every command that reads or writes it: `--ledger DIR|URL`,
+/// else `$WANROUTE_LEDGER` (a `postgres://` URL: the shared PostgreSQL ledger), else the file ledger
+/// at `$WANROUTE_HOME/ledger`, else `$XDG_DATA_HOME/wanroute/ledger`, else
+/// `~/.local/share/wanroute/ledger`. Sandbox runs keep their own file ledger beside it
+/// (`sandbox-ledger`) unless `--ledger` names one: simulated spend never counts against real budgets.
 enum LedgerLocation {
-    static let option = OptionSpec("ledger", "DIR", help: "The ledger directory (default $WANROUTE_HOME/ledger, else $XDG_DATA_HOME/wanroute/ledger, else ~/.local/share/wanroute/ledger; sandbox-ledger beside it with --sandbox).")
+    static let option = OptionSpec("ledger", "DIR|URL", help: "The ledger: a directory, or postgres://USER@HOST:PORT/DATABASE for the shared PostgreSQL ledger (default $WANROUTE_LEDGER, else the directory $WANROUTE_HOME/ledger, else $XDG_DATA_HOME/wanroute/ledger, else ~/.local/share/wanroute/ledger; sandbox-ledger beside it with --sandbox). The PostgreSQL password comes from $WANROUTE_LEDGER_PASSWORD or $PGPASSWORD.")
 
-    static func directory(_ args: ParsedArguments, _ context: Context, sandbox: Bool = false) throws(CLIError) -> String {
-        if let dir = args.value("ledger") { return context.url(dir).path }
+    /// A file ledger's directory, or a PostgreSQL ledger's connection (its password never printed).
+    enum Place: CustomStringConvertible {
+        case directory(String)
+        case postgres(PostgresConfiguration)
+
+        var description: String {
+            switch self {
+            case .directory(let path): return path
+            case .postgres(let configuration): return configuration.redactedURL
+            }
+        }
+    }
+
+    static func place(_ args: ParsedArguments, _ context: Context, sandbox: Bool = false) throws(CLIError) -> Place {
+        if let named = args.value("ledger") {
+            return isPostgres(named) ? .postgres(try LedgerCommand.postgresConfiguration(url: named, context)) : .directory(context.url(named).path)
+        }
         // One rule for every command (``LedgerOptions``); the sandbox's ledger sits beside it.
         let ledger = LedgerOptions.directory(context.environment)
-        return sandbox ? (ledger as NSString).deletingLastPathComponent + "/sandbox-ledger" : ledger
+        if sandbox { return .directory((ledger as NSString).deletingLastPathComponent + "/sandbox-ledger") }
+        if let url = context.environment["WANROUTE_LEDGER"], !url.isEmpty {
+            guard isPostgres(url) else { throw .usage("WANROUTE_LEDGER must be a postgres:// URL (WANROUTE_HOME moves the file ledger)") }
+            return .postgres(try LedgerCommand.postgresConfiguration(url: url, context))
+        }
+        return .directory(ledger)
     }
+
+    static func isPostgres(_ text: String) -> Bool { text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") }
 
     /// A ledger error as the CLI reports it: a damaged ledger is a bad data file (65).
     static func failure(_ error: any Error) -> CLIError {
@@ -20,16 +45,46 @@ enum LedgerLocation {
         return .failure("\(error)")
     }
 
-    /// Opens the ledger, reporting torn tails set aside on stderr; nil when it does not exist yet.
-    static func open(_ directory: String, _ context: Context, command: String) throws(CLIError) -> FileLedgerStore? {
-        guard FileManager.default.fileExists(atPath: directory) else { return nil }
-        do {
-            let store = try FileLedgerStore(directory: directory)
-            for torn in store.recoveries { context.stderr.write("wanroute \(command): warning: \(torn)\n") }
-            return store
-        } catch {
-            throw failure(error)
+    /// Opens the ledger, reporting torn tails set aside on stderr; nil when a file ledger does not
+    /// exist yet (an audit never creates one). `create` makes the file ledger's directory.
+    static func open(_ place: Place, _ context: Context, command: String, create: Bool = false, quiet: Bool = false) throws(CLIError) -> (any LedgerStore)? {
+        switch place {
+        case .directory(let directory):
+            if !create {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+            }
+            do {
+                let store = try FileLedgerStore(directory: directory)
+                for torn in store.recoveries where !quiet { context.stderr.write("wanroute \(command): warning: \(torn)\n") }
+                return store
+            } catch {
+                throw failure(error)
+            }
+        case .postgres(let configuration):
+            return try openPostgres(configuration)
         }
+    }
+
+    /// The PostgreSQL store, after one round trip that proves the server answers, the login works
+    /// and the tables exist, so a command fails at once with a clear message, never half-way.
+    static func openPostgres(_ configuration: PostgresConfiguration, schema: String = "public") throws(CLIError) -> PostgresLedgerStore {
+        let pool = PostgresPool(configuration: configuration, maximumConnections: 4)
+        let migrated: Bool
+        do {
+            migrated = try pool.withConnection { connection in
+                try connection.query("SELECT to_regclass($1) IS NOT NULL", [.text("\(PostgresIdentifier.quoted(schema)).wanroute_ledger_events")])
+                    .rows[0].decode(Bool.self, at: 0)
+            }
+        } catch {
+            pool.close()
+            throw .failure("cannot use the PostgreSQL ledger at \(configuration.redactedURL): \(error)")
+        }
+        guard migrated else {
+            pool.close()
+            throw .failure("the PostgreSQL ledger at \(configuration.redactedURL) has no wanroute tables in schema \(schema); run 'wanroute ledger migrate' as their owner first (README, \"PostgreSQL\")")
+        }
+        return PostgresLedgerStore(pool: pool, schema: schema)
     }
 }
 
@@ -38,7 +93,7 @@ enum JobsCommand: Command {
     static let spec = CommandSpec(
         name: "jobs",
         summary: "List jobs from the ledger with their status and costs; 'jobs show ID' for every event of one.",
-        synopsis: "wanroute jobs [--month YYYY-MM] [--status S] [--format table|json] [--ledger DIR] | wanroute jobs show ID [--format table|json]",
+        synopsis: "wanroute jobs [--month YYYY-MM] [--status S] [--format table|json] [--ledger DIR|URL] | wanroute jobs show ID [--format table|json]",
         options: [
             OptionSpec("month", "YYYY-MM", help: "The UTC month whose jobs to list (default: this month)."),
             OptionSpec("status", "S", help: "Only jobs with this status: \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))."),
@@ -64,12 +119,12 @@ enum JobsCommand: Command {
 
     static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         let format = try OutputFormat.parse(args.value("format"), allowed: [.table, .json])
-        let directory = try LedgerLocation.directory(args, context, sandbox: args.flag("sandbox"))
+        let place = try LedgerLocation.place(args, context, sandbox: args.flag("sandbox"))
         if let word = args.positionals.first {
             guard word == "show" else { throw .usage("unknown subcommand '\(word)'; write 'wanroute jobs show ID'") }
             guard args.positionals.count == 2 else { throw .usage("write 'wanroute jobs show ID' with one job id") }
             for flag in ["month", "status"] where args.flag(flag) { throw .usage("--\(flag) goes with the job list, not 'jobs show'") }
-            return try await show(args.positionals[1], directory: directory, format: format, context)
+            return try await show(args.positionals[1], place: place, format: format, context)
         }
         let month: LedgerMonth
         if let text = args.value("month") {
@@ -86,7 +141,7 @@ enum JobsCommand: Command {
             status = s
         }
         var states: [JobState] = []
-        if let store = try LedgerLocation.open(directory, context, command: "jobs") {
+        if let store = try LedgerLocation.open(place, context, command: "jobs") {
             do {
                 var book = JobBook()
                 var inMonth = Set<String>()
@@ -118,13 +173,13 @@ enum JobsCommand: Command {
         return .ok
     }
 
-    static func show(_ id: String, directory: String, format: OutputFormat, _ context: Context) async throws(CLIError) -> ExitCode {
-        guard let store = try LedgerLocation.open(directory, context, command: "jobs") else {
-            throw .failure("the ledger at \(directory) holds no jobs")
+    static func show(_ id: String, place: LedgerLocation.Place, format: OutputFormat, _ context: Context) async throws(CLIError) -> ExitCode {
+        guard let store = try LedgerLocation.open(place, context, command: "jobs") else {
+            throw .failure("the ledger at \(place) holds no jobs")
         }
         let records: [LedgerRecord]
         do { records = try await store.records(forJob: id) } catch { throw LedgerLocation.failure(error) }
-        guard let state = JobState.fold(records) else { throw .failure("no job \"\(id)\" in the ledger at \(directory)") }
+        guard let state = JobState.fold(records) else { throw .failure("no job \"\(id)\" in the ledger at \(place)") }
         let lines = records.map { String(decoding: LedgerCodec.encode($0).dropLast(), as: UTF8.self) }
         switch format {
         case .json:

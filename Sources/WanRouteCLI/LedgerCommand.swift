@@ -73,9 +73,15 @@ enum LedgerCommand: Command {
         guard let url = args.value("ledger") ?? context.environment["WANROUTE_LEDGER"], !url.isEmpty else {
             throw .usage("no ledger named; give --ledger postgres://USER@HOST:PORT/DATABASE or set WANROUTE_LEDGER")
         }
-        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+        guard LedgerLocation.isPostgres(url) else {
             throw .usage("the ledger URL must start with postgres:// or postgresql:// (the file ledger needs no migration)")
         }
+        return try postgresConfiguration(url: url, context)
+    }
+
+    /// A `postgres://` URL's configuration, the password from the URL, else WANROUTE_LEDGER_PASSWORD,
+    /// else PGPASSWORD; errors never repeat it.
+    static func postgresConfiguration(url: String, _ context: Context) throws(CLIError) -> PostgresConfiguration {
         let password = context.environment["WANROUTE_LEDGER_PASSWORD"] ?? context.environment["PGPASSWORD"]
         do {
             return try PostgresConfiguration(url: url, fallbackPassword: password)

@@ -14,9 +14,9 @@ enum AuditOptions {
     }
 
     /// The policy named by the first decision in `period`, reading no further; nil when none.
-    static func firstPolicy(_ period: ReportPeriod, _ context: Context) async throws(CLIError) -> String? {
+    static func firstPolicy(_ period: ReportPeriod, _ args: ParsedArguments, _ context: Context) async throws(CLIError) -> String? {
         struct Found: Error { let policy: String }
-        guard let store = try LedgerOptions.store(context, command: "report", quiet: true) else { return nil }
+        guard let store = try LedgerOptions.store(args, context, command: "report", quiet: true) else { return nil }
         do {
             let have = Set(try await store.months())
             for month in LedgerReportFold.months(for: period) where have.contains(month) {
@@ -34,9 +34,9 @@ enum AuditOptions {
 
     /// Hands every job decided in `period` to `body` as the ledger's fold ends it (streamed: only
     /// jobs in flight are held); returns the store for its budget state (nil when there is no ledger).
-    static func forEachJob(_ period: ReportPeriod, _ catalog: PriceCatalog, _ context: Context, command: String,
+    static func forEachJob(_ period: ReportPeriod, _ catalog: PriceCatalog, _ args: ParsedArguments, _ context: Context, command: String,
                            _ body: (ReportJob) -> Void) async throws(CLIError) -> (any LedgerStore)? {
-        guard let store = try LedgerOptions.store(context, command: command) else { return nil }
+        guard let store = try LedgerOptions.store(args, context, command: command) else { return nil }
         var fold = LedgerReportFold(period: period, catalog: catalog)
         do {
             let have = Set(try await store.months())
@@ -62,13 +62,13 @@ enum ReportCommand: Command {
             OptionSpec("group-by", "LIST", help: "Group by these, comma-separated (default provider): provider, behavior, mode, resolution, policy, status, tag:KEY."),
             AuditOptions.tz,
             OptionSpec("policy", "FILE|NAME", help: "The policy whose budgets to show (default: the policy the month's first job names, when it is built in)."),
-            AuditOptions.pricing, AuditOptions.contract,
+            AuditOptions.pricing, AuditOptions.contract, LedgerLocation.option,
             OptionSpec("as-of", "INSTANT", help: "Project budgets from this instant (YYYY-MM-DDTHH:MM:SSZ; default now, or the month's end once it is over)."),
             OptionSpec("format", "F", help: "table (default), json, csv, md, html (one self-contained page with charts) or focus (FinOps FOCUS 1.2 CSV, one row per billed task)."),
         ],
         positionals: nil,
         details: """
-        Reads the ledger under WANROUTE_HOME. A job belongs to the day and month it was decided on, in
+        Reads the ledger (--ledger, else WANROUTE_LEDGER, else the files under WANROUTE_HOME). A job belongs to the day and month it was decided on, in
         --tz. Money is shown per currency as billed and in USD (~ marks a figure converted at the
         pricing tables' rates); a job whose cost is unknown is counted and shown, never added as zero.
 
@@ -99,7 +99,7 @@ enum ReportCommand: Command {
             let export = FOCUSExport(period: period, catalog: catalog)
             context.stdout.write(export.header)
             var chunk = ""
-            _ = try await AuditOptions.forEachJob(period, catalog, context, command: spec.name) { job in
+            _ = try await AuditOptions.forEachJob(period, catalog, args, context, command: spec.name) { job in
                 chunk += export.rows(for: job)
                 if chunk.utf8.count > 1 << 16 { context.stdout.write(chunk); chunk = "" }
             }
@@ -111,12 +111,12 @@ enum ReportCommand: Command {
         var budgets: [Budget] = []
         if let text = args.value("policy") {
             budgets = try PolicyOptions.policy(text, catalog, context).budgets
-        } else if let name = try await AuditOptions.firstPolicy(period, context), Policy.builtInNames.contains(name),
+        } else if let name = try await AuditOptions.firstPolicy(period, args, context), Policy.builtInNames.contains(name),
                   let policy = try? Policy.builtIn(named: name, catalog: catalog) {
             budgets = policy.budgets
         }
         var builder = MonthlyReportBuilder(period: period, dimensions: dimensions, rates: catalog.exchangeRates, budgets: budgets)
-        let store = try await AuditOptions.forEachJob(period, catalog, context, command: spec.name) { builder.add($0) }
+        let store = try await AuditOptions.forEachJob(period, catalog, args, context, command: spec.name) { builder.add($0) }
         var spend = SpendSnapshot()
         if !budgets.isEmpty, let store {
             do {
@@ -144,7 +144,7 @@ enum ReconcileCommand: Command {
         options: [
             AuditOptions.month,
             OptionSpec("tolerance", "AMOUNT", help: "The largest unexplained difference per job accepted, in USD (default 0)."),
-            AuditOptions.tz, AuditOptions.pricing, AuditOptions.contract,
+            AuditOptions.tz, AuditOptions.pricing, AuditOptions.contract, LedgerLocation.option,
             OptionSpec("format", "F", help: "table (default) or json."),
         ],
         positionals: nil,
@@ -175,7 +175,7 @@ enum ReconcileCommand: Command {
         }
         let catalog = try JobOptions.catalog(args, context)
         var reconciler = Reconciler(period: period, catalog: catalog, tolerance: tolerance, pricingDirectory: args.value("pricing") ?? "pricing")
-        _ = try await AuditOptions.forEachJob(period, catalog, context, command: spec.name) { reconciler.add($0) }
+        _ = try await AuditOptions.forEachJob(period, catalog, args, context, command: spec.name) { reconciler.add($0) }
         let result = reconciler.finish()
         switch format {
         case .json: context.stdout.write(JSONWriter.pretty(result.json) + "\n")
@@ -199,7 +199,7 @@ enum WhatIfCommand: Command {
             AuditOptions.month,
             OptionSpec("policy", "FILE|NAME", help: "The policy to replay under (required): a file, or a built-in name."),
             OptionSpec("pricing", "DIR", help: "Price tables to replay with (default: the built-in copy)."),
-            AuditOptions.contract,
+            AuditOptions.contract, LedgerLocation.option,
             OptionSpec("fail-above", "+X%|AMOUNT", help: "Exit 1 when the replay costs more than this above the month (a percentage, or USD)."),
             AuditOptions.tz,
             OptionSpec("format", "F", help: "table (default), json, or md (for a pull-request comment)."),
@@ -207,8 +207,8 @@ enum WhatIfCommand: Command {
         positionals: nil,
         details: """
         Every job of the month is routed again from its recorded facts (behaviour, reference
-        duration, the resolution and mode asked for, tags), in the order decided, with budgets
-        counted from the replay's own estimates. Replaying under the month's own policy and prices
+        duration, the resolution and mode asked for, tags), in the order the jobs ended, with
+        budgets counted from the replay's own estimates. Replaying under the month's own policy and prices
         gives back its estimates exactly.
 
         Exit codes: 0 done (and within --fail-above); 1 above --fail-above, or more jobs unpriceable
@@ -231,12 +231,10 @@ enum WhatIfCommand: Command {
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         // The month's estimates are converted with the tables in force now (the ledger keeps each
-        // estimate's own USD figure, which a later version can use instead).
-        var jobs: [ReportJob] = []
-        _ = try await AuditOptions.forEachJob(period, catalog, context, command: spec.name) { jobs.append($0) }
-        jobs.sort { ($0.decidedAt, $0.id) < ($1.decidedAt, $1.id) }   // replayed in the order decided
+        // estimate's own USD figure, which a later version can use instead). Jobs are replayed as
+        // the ledger hands them on (when each ends), so memory holds only jobs in flight.
         var replay = WhatIfReplay(period: period, router: router, pastRates: catalog.exchangeRates, threshold: threshold)
-        for j in jobs { replay.add(j) }
+        _ = try await AuditOptions.forEachJob(period, catalog, args, context, command: spec.name) { replay.add($0) }
         let result = replay.finish()
         switch formatText {
         case "json": context.stdout.write(JSONWriter.pretty(result.json) + "\n")
@@ -260,22 +258,16 @@ enum LedgerOptions {
         return (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share/wanroute/ledger"
     }
 
-    /// The ledger store, or nil (with a note on stderr) when no ledger has been written yet: an
-    /// audit never creates one.
-    static func store(_ context: Context, command: String, quiet: Bool = false) throws(CLIError) -> (any LedgerStore)? {
-        let dir = directory(context.environment)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-            if quiet { return nil }
-            context.stderr.write("wanroute \(command): note: no ledger at \(dir) yet (wanroute run writes it; WANROUTE_HOME moves it), so the month has no jobs\n")
+    /// The ledger store (``LedgerLocation``), or nil (with a note on stderr) when no file ledger has
+    /// been written yet: an audit never creates one.
+    static func store(_ args: ParsedArguments, _ context: Context, command: String, quiet: Bool = false) throws(CLIError) -> (any LedgerStore)? {
+        let place = try LedgerLocation.place(args, context)
+        guard let store = try LedgerLocation.open(place, context, command: command, quiet: quiet) else {
+            if !quiet {
+                context.stderr.write("wanroute \(command): note: no ledger at \(place) yet (wanroute run writes it; WANROUTE_HOME moves it), so the month has no jobs\n")
+            }
             return nil
         }
-        do {
-            let store = try FileLedgerStore(directory: dir)
-            for torn in store.recoveries where !quiet { context.stderr.write("wanroute \(command): \(torn)\n") }
-            return store
-        } catch {
-            throw .dataMessage("\(error)")
-        }
+        return store
     }
 }

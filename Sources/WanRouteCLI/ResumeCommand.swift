@@ -7,7 +7,7 @@ enum ResumeCommand: Command {
     static let spec = CommandSpec(
         name: "resume",
         summary: "Finish jobs a crash left in flight, from the ledger: poll their tasks to the end, never re-submit.",
-        synopsis: "wanroute resume [--dry-run] [--sandbox] [--ledger DIR] [--pricing DIR]",
+        synopsis: "wanroute resume [--dry-run] [--sandbox] [--ledger DIR|URL] [--pricing DIR]",
         options: [
             OptionSpec("dry-run", help: "Say what would be done for each unfinished job; change nothing."),
             OptionSpec("sandbox", help: "Resume the sandbox's ledger against the built-in simulator (tasks of an earlier sandbox process are gone: they end needing attention)."),
@@ -33,9 +33,9 @@ enum ResumeCommand: Command {
 
     static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         let sandbox = args.flag("sandbox")
-        let directory = try LedgerLocation.directory(args, context, sandbox: sandbox)
-        guard let store = try LedgerLocation.open(directory, context, command: "resume") else {
-            context.stderr.write("wanroute resume: no ledger at \(directory) yet; nothing to resume\n")
+        let place = try LedgerLocation.place(args, context, sandbox: sandbox)
+        guard let store = try LedgerLocation.open(place, context, command: "resume") else {
+            context.stderr.write("wanroute resume: no ledger at \(place) yet; nothing to resume\n")
             return .ok
         }
         let catalog = try JobOptions.catalog(args, context)
@@ -78,7 +78,7 @@ enum ResumeCommand: Command {
         return reports.contains { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) } ? .failure : .ok
     }
 
-    static func finish(_ step: ResumeStep, store: FileLedgerStore, executor: Executor, recorder: LedgerRecorder, runID: String,
+    static func finish(_ step: ResumeStep, store: any LedgerStore, executor: Executor, recorder: LedgerRecorder, runID: String,
                        time: any TimeSource) async throws -> JobReport? {
         let at = LedgerTime(time.date())
         switch step {

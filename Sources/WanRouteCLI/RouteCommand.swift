@@ -7,7 +7,7 @@ enum RouteCommand: Command {
     /// ledger exists (the decision is only shown, so nothing is reserved).
     static func spend(_ router: Router, _ args: ParsedArguments, _ context: Context) async throws(CLIError) -> SpendSnapshot {
         guard !router.policy.budgets.isEmpty,
-              let store = try LedgerLocation.open(try LedgerLocation.directory(args, context), context, command: "route") else { return .none }
+              let store = try LedgerLocation.open(try LedgerLocation.place(args, context), context, command: "route") else { return .none }
         do {
             return try await store.budgetState(for: BudgetMonth.containing(LedgerTime(Date()))).snapshot
         } catch {
@@ -29,8 +29,8 @@ enum RouteCommand: Command {
         The policy considers exactly the offers `wanroute quote` prices for the job; each is either
         ranked or rejected with its reasons. The first line is the choice, the next ones the failover
         order (the policy's "failover": "alternates"). The policy's budgets are checked against this
-        month's settled and reserved spend in the ledger (as `run` records it; --ledger DIR, else
-        $WANROUTE_HOME/ledger); without a ledger, against none.
+        month's settled and reserved spend in the ledger (as `run` records it; --ledger DIR|URL, else
+        $WANROUTE_LEDGER, else $WANROUTE_HOME/ledger); without a ledger, against none.
 
         Exit codes: 0 a choice was made; 2 the policy refused the job (no offer meets it; the reasons
         are printed, and JSON is still written with "choice": null); 64 a bad command line or an

@@ -155,10 +155,8 @@ enum RunCommand: Command {
                 break
             }
         }
-        let directory = try LedgerLocation.directory(args, context, sandbox: args.flag("sandbox"))
-        let ledger: FileLedgerStore
-        do { ledger = try FileLedgerStore(directory: directory) } catch { throw LedgerLocation.failure(error) }
-        for torn in ledger.recoveries { context.stderr.write("wanroute run: warning: \(torn)\n") }
+        let place = try LedgerLocation.place(args, context, sandbox: args.flag("sandbox"))
+        guard let ledger = try LedgerLocation.open(place, context, command: "run", create: true) else { throw .failure("cannot open the ledger at \(place)") }
         let runID = "run-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         // Job ids are idempotency keys: a job the ledger already holds is reported, not started again.
         let known: [String: JobState]
