@@ -117,4 +117,88 @@ final class PostgresLedgerCommandTests: XCTestCase {
         XCTAssertEqual(unmigrated.code, 1)
         XCTAssertTrue(unmigrated.err.contains("wanroute ledger migrate"), unmigrated.err)
     }
+
+    func testExportAndImportRoundTripIdempotentlyAndRefuseDamage() async throws {
+        let server = try PostgresTestServer.shared()
+        let url = try await migratedDatabase(server)
+        let other = try await migratedDatabase(server)
+        let home = NSTemporaryDirectory() + "wanroute-pgcli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let files = home + "/files", back = home + "/back", exported = home + "/exported"
+        let password = ["WANROUTE_HOME": home, "PGPASSWORD": PostgresTestServer.scramPassword]
+        for id in ["a", "b"] {
+            let written = await run(["run", "--sandbox", "--ledger", files, "--image", "https://media.example/face.png",
+                                     "--video", "https://media.example/dance-\(id).mp4?duration=12", "--duration", "12",
+                                     "--policy", "production", "--resolution", "480p"], password)
+            XCTAssertEqual(written.code, 0, written.err)
+        }
+        let month = LedgerTime(Date()).month.description
+        let original = try String(contentsOfFile: "\(files)/\(month).jsonl", encoding: .utf8)
+        let count = original.split(separator: "\n").count
+        XCTAssertGreaterThan(count, 8)
+
+        // Files into PostgreSQL, twice: the second adds nothing.
+        var imported = await run(["ledger", "import", files, "--ledger", url], password)
+        XCTAssertEqual(imported.code, 0, imported.err)
+        XCTAssertEqual(imported.out, "\(month): \(count) events added, 0 already in the ledger at \(url)\n")
+        imported = await run(["ledger", "import", files, "--ledger", url], password)
+        XCTAssertEqual(imported.code, 0, imported.err)
+        XCTAssertEqual(imported.out, "\(month): 0 events added, \(count) already in the ledger at \(url)\n")
+
+        // The same answers, to the byte, from either store.
+        for command in [["jobs", "--month", month, "--format", "json"], ["report", "--month", month, "--as-of", "\(month)-28T00:00:00Z", "--format", "json"]] {
+            let fromPostgres = await run(command + ["--ledger", url], password)
+            let fromFiles = await run(command + ["--ledger", files], password)
+            XCTAssertEqual(fromPostgres.code, 0, fromPostgres.err)
+            XCTAssertEqual(fromPostgres.out, fromFiles.out, "\(command)")
+        }
+
+        // PostgreSQL out again: the file ledger's own lines, on stdout or as files.
+        let stdout = await run(["ledger", "export", "--ledger", url], password)
+        XCTAssertEqual(stdout.code, 0, stdout.err)
+        XCTAssertEqual(stdout.out, original)
+        let toFiles = await run(["ledger", "export", "--ledger", url, "--month", month, "--output", exported], password)
+        XCTAssertEqual(toFiles.code, 0, toFiles.err)
+        XCTAssertEqual(try String(contentsOfFile: "\(exported)/\(month).jsonl", encoding: .utf8), original)
+        let again = await run(["ledger", "export", "--ledger", url, "--output", exported], password)
+        XCTAssertEqual(again.code, 1, "export never overwrites")
+
+        // And back into a file ledger, idempotently.
+        imported = await run(["ledger", "import", "\(exported)/\(month).jsonl", "--ledger", back], password)
+        XCTAssertEqual(imported.out, "\(month): \(count) events added, 0 already in the ledger at \(back)\n", imported.err)
+        imported = await run(["ledger", "import", exported, "--ledger", back], password)
+        XCTAssertEqual(imported.out, "\(month): 0 events added, \(count) already in the ledger at \(back)\n", imported.err)
+        XCTAssertEqual(try String(contentsOfFile: "\(back)/\(month).jsonl", encoding: .utf8), original)
+
+        // A damaged line is refused with its file and line, and nothing is written.
+        var lines = original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines[2] = lines[2].replacingOccurrences(of: "\"ev\":", with: "\"ev\" :")
+        let damaged = home + "/damaged.jsonl"
+        try lines.joined(separator: "\n").write(toFile: damaged, atomically: true, encoding: .utf8)
+        let refused = await run(["ledger", "import", damaged, "--ledger", other], password)
+        XCTAssertEqual(refused.code, 65, refused.err)
+        XCTAssertTrue(refused.err.contains("\(damaged):3:"), refused.err)
+        let empty = await run(["ledger", "export", "--ledger", other], password)
+        XCTAssertEqual(empty.out, "", "nothing imported from a damaged file")
+
+        // A ledger that differs from the one imported is refused, not merged.
+        let different = home + "/different.jsonl"
+        try String(original.split(separator: "\n")[5...].joined(separator: "\n") + "\n").write(toFile: different, atomically: true, encoding: .utf8)
+        let gap = await run(["ledger", "import", different, "--ledger", other], password)
+        XCTAssertEqual(gap.code, 65, "a month must start at event 1: \(gap.err)")
+        let firstJobOnly = original.split(separator: "\n").prefix(3).joined(separator: "\n") + "\n"
+        let partial = home + "/partial.jsonl"
+        try firstJobOnly.write(toFile: partial, atomically: true, encoding: .utf8)
+        let started = await run(["ledger", "import", partial, "--ledger", other], password)
+        XCTAssertEqual(started.code, 0, started.err)
+        let finished = await run(["ledger", "import", files, "--ledger", other], password)
+        XCTAssertEqual(finished.out, "\(month): \(count - 3) events added, 3 already in the ledger at \(other)\n", "an import cut short is finished: \(finished.err)")
+        let elsewhere = home + "/elsewhere"
+        let written = await run(["run", "--sandbox", "--ledger", elsewhere, "--image", "https://media.example/face.png",
+                                 "--video", "https://media.example/other.mp4?duration=20", "--duration", "20", "--policy", "production"], password)
+        XCTAssertEqual(written.code, 0, written.err)
+        let diverged = await run(["ledger", "import", elsewhere, "--ledger", url], password)
+        XCTAssertEqual(diverged.code, 1, diverged.err)
+        XCTAssertTrue(diverged.err.contains("month \(month), event 1: the target holds a different event here"), diverged.err)
+    }
 }
