@@ -9,6 +9,7 @@ enum RunCommand: Command {
         synopsis: "wanroute run --image URL|PATH --video URL [--duration S] [job flags] --policy FILE|NAME [--tag KEY=VALUE]... [--sandbox] | --jobs FILE.jsonl [--concurrency N] --policy FILE|NAME [--sandbox]",
         options: JobOptions.specs.map { $0.name == "image" ? imageSpec : $0 } + PolicyOptions.specs + [
             OptionSpec("jobs", "FILE", help: "Run every job in a JSON Lines file (one object per line; see README; - reads standard input) instead of one job from flags."),
+            OptionSpec("id", "ID", help: "The job's id: its idempotency key in the ledger (default: a new unique id). A job whose id the ledger already holds is not started again."),
             OptionSpec("concurrency", "N", help: "Jobs in flight at once with --jobs (default 4; per-provider limits still apply)."),
             OptionSpec("deadline", "S", help: "Stop polling a job after S seconds, keeping its task id (default 3600)."),
             OptionSpec("max-in-flight", "ID=N", repeatable: true, help: "At most N tasks at once on provider ID's account (repeat, or ID=N,ID=N); over the policy's max_in_flight and the defaults (DashScope 1, others 16)."),
@@ -38,6 +39,10 @@ enum RunCommand: Command {
         Failures that belong to an account (out of balance, auth, rate limits) fail over to another
         account's offer, never to another mode of the same account. DashScope runs one task at a time
         per account unless --max-in-flight or the policy's max_in_flight says more.
+
+        Job ids (--id, or each line's "id") are idempotency keys: a job whose id the ledger already
+        holds is not started again; its recorded outcome is printed instead (run 'wanroute resume' to
+        finish one left in flight). Without --id a single job gets a new unique id.
 
         Every step is recorded in the ledger before it happens (see 'wanroute jobs'): the decision,
         the budget reservation, the submission (synced before the request leaves), the task id (synced
@@ -70,9 +75,9 @@ enum RunCommand: Command {
             return n
         } ?? 4
 
-        let orders: [JobOrder]
+        var orders: [JobOrder]
         if let file = args.value("jobs") {
-            for flag in ["image", "video", "duration", "behavior", "resolution", "mode", "tag"] where args.flag(flag) {
+            for flag in ["image", "video", "duration", "behavior", "resolution", "mode", "tag", "id"] where args.flag(flag) {
                 throw .usage("--\(flag) describes a single job; with --jobs, put it in each line of the file")
             }
             orders = try JobsFileReader.read(context.url(file), name: file, context: context, sandbox: args.flag("sandbox"))
@@ -95,7 +100,10 @@ enum RunCommand: Command {
             var job = try JobOptions.job(args, context, probeImage: !args.flag("sandbox") && inlineImage == nil)
             if let inlineImage { job.image = inlineImage.facts(url: image) }
             job.tags = try PolicyOptions.tags(args)
-            orders = [JobOrder(id: "job-1", job: job, imageURL: image, videoURL: video)]
+            // The id is the job's idempotency key in the ledger: without --id, a new one each run.
+            let id = args.value("id") ?? "job-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            guard !id.isEmpty, id.utf8.count <= 200 else { throw .usage("--id takes a non-empty id of at most 200 bytes") }
+            orders = [JobOrder(id: id, job: job, imageURL: image, videoURL: video)]
             if inlineImage != nil, let refusal = router.decide(job).refusal {
                 let takers = catalog.providers.filter { $0.hasAdapter && $0.limits.urlSchemes?.contains("data") == true }.map(\.displayName)
                 throw .usage("--image \(args.value("image")!) is a local file, which only \(takers.joined(separator: ", ")) takes (inline, as a data URI), and \(refusal); upload the image and pass its https:// URL, or use a policy that allows \(takers.count == 1 ? "it" : "them")")
@@ -150,6 +158,17 @@ enum RunCommand: Command {
         let place = try LedgerLocation.place(args, context, sandbox: args.flag("sandbox"))
         guard let ledger = try LedgerLocation.open(place, context, command: "run", create: true) else { throw .failure("cannot open the ledger at \(place)") }
         let runID = "run-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        // Job ids are idempotency keys: a job the ledger already holds is reported, not started again.
+        let known: [String: JobState]
+        do { known = try await ledger.states(of: Set(orders.map(\.id))) } catch { throw LedgerLocation.failure(error) }
+        var earlier: [JobReport] = []
+        for order in orders {
+            guard let state = known[order.id] else { continue }
+            let report = JobReport(recorded: state)
+            earlier.append(report)
+            context.stdout.write(report.jsonLine)
+        }
+        orders = orders.filter { known[$0.id] == nil }
         let recorder = LedgerRecorder(store: ledger, router: router, catalog: catalog, runID: runID, time: environment.time)
         // Last among the observers: a task it lists is already recorded by those before it.
         let inFlight = InFlightTasks()
@@ -157,7 +176,7 @@ enum RunCommand: Command {
                                 time: environment.time, options: options, seed: environment.seed, observers: [recorder, printer, inFlight])
         let interruption = RunInterruption.install(command: "run", executor: executor, inFlight: inFlight, stderr: context.stderr)
         defer { interruption.cancel() }
-        let reports = await executor.run(orders, decider: recorder, concurrency: concurrency)
+        let reports = await executor.run(orders, decider: recorder, concurrency: concurrency) + earlier
         if reports.contains(where: { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) }) { return .failure }
         if reports.contains(where: { $0.status == .refused }) { return .refused }
         return .ok
@@ -214,7 +233,9 @@ enum JobsFileReader {
                 throw .failure(error.description)
             }
         }
-        let (lines, diagnostics) = JobsFile.parse(text, name: name == "-" ? "stdin" : name)
+        // A line without an id gets one no other run shares: ids are the ledger's idempotency keys.
+        let prefix = "line-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt16.random(in: 0...UInt16.max), radix: 16) + "-"
+        let (lines, diagnostics) = JobsFile.parse(text, name: name == "-" ? "stdin" : name, defaultIDPrefix: prefix)
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
         if lines.isEmpty { throw .dataMessage("\(name) holds no jobs; write one JSON object per line") }
         // The sandbox fetches nothing (README): every line must say how long its video is.

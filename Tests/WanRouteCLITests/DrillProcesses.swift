@@ -17,7 +17,9 @@ final class WanrouteProcess: @unchecked Sendable {  // buffers behind `lock`
         process.executableURL = BinaryRunner.binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        process.environment = CLIRunner.baseEnvironment.merging(environment) { $1 }
+        // A fresh WANROUTE_HOME unless the test gives one: runs write a ledger.
+        process.environment = CLIRunner.baseEnvironment.merging(["WANROUTE_HOME": try Repository.temporaryDirectory().path]) { $1 }
+            .merging(environment) { $1 }
         let outPipe = Pipe(), errPipe = Pipe()
         process.standardOutput = outPipe
         process.standardError = errPipe

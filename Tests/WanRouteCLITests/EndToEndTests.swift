@@ -40,7 +40,7 @@ final class EndToEndTests: XCTestCase {
     func testASandboxRunAwaitsItsJobInAProcess() throws {
         let r = try BinaryRunner.run(["run", "--sandbox", "--image", "https://media.example/face.png",
                                       "--video", "https://media.example/dance.mp4?duration=12", "--duration", "12",
-                                      "--policy", "production", "--resolution", "480p"])
+                                      "--policy", "production", "--resolution", "480p", "--id", "job-1"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("{\"id\":\"job-1\",\"status\":\"succeeded\""), r.stdout)
         XCTAssertEqual(r.stderr, "", "a pipe is not a terminal: no progress")

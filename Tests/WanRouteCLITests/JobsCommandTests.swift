@@ -10,7 +10,7 @@ final class JobsCommandTests: XCTestCase {
     func testRunRecordsEveryStepAndJobsListsAndShowsIt() async throws {
         let home = try Repository.temporaryDirectory().path
         let env = ["WANROUTE_HOME": home]
-        let run = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p"],
+        let run = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p", "--id", "job-1"],
                                           environment: env)
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: home + "/sandbox-ledger"), "sandbox runs keep their own ledger")
@@ -96,6 +96,27 @@ final class JobsCommandTests: XCTestCase {
 
         let twice = try await CLIRunner.run(["resume", "--dry-run"], environment: env)
         XCTAssertEqual(twice.stdout, "nothing to resume\n", "safe to run twice")
+    }
+
+    func testRunningTheSameJobsFileTwiceStartsEachJobOnce() async throws {
+        let home = try Repository.temporaryDirectory().path
+        let dir = try Repository.temporaryDirectory()
+        let lines = ["a", "b"].map { #"{"id": "\#($0)", "image": "https://m.example/f.png", "video": "https://m.example/\#($0).mp4?duration=6", "duration": "6", "resolution": "480p"}"# }
+        try lines.joined(separator: "\n").write(to: dir.appendingPathComponent("jobs.jsonl"), atomically: true, encoding: .utf8)
+        let args = ["run", "--sandbox", "--jobs", "jobs.jsonl", "--policy", "production"]
+        let first = try await CLIRunner.run(args, in: dir, environment: ["WANROUTE_HOME": home])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let second = try await CLIRunner.run(args, in: dir, environment: ["WANROUTE_HOME": home])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        let out = second.stdout.split(separator: "\n")
+        XCTAssertEqual(out.count, 2)
+        XCTAssertTrue(out.allSatisfy { $0.contains("is already in the ledger") && $0.contains("\"status\":\"succeeded\"") }, second.stdout)
+        let store = try FileLedgerStore(directory: home + "/sandbox-ledger")
+        for id in ["a", "b"] {
+            let records = try await store.records(forJob: id)
+            XCTAssertEqual(records.filter { $0.event.type == .decided }.count, 1, "job \(id) started once")
+            XCTAssertEqual(records.filter { $0.event.type == .submitIntent }.count, 1)
+        }
     }
 
     func testJobsRefusesBadInputAndReportsMissingJobs() async throws {

@@ -111,7 +111,7 @@ final class RunCommandTests: XCTestCase {
     }
 
     func testAQuoteOnlyChoiceIsAnErrorBeforeAnythingRuns() async throws {
-        let r = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "cheapest"])
+        let r = try await CLIRunner.run(["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "cheapest", "--id", "job-1"])
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.stdout, "")
         XCTAssertTrue(r.stderr.contains("policy \"cheapest\" chose runware for job job-1, which wanroute can only quote"), r.stderr)
@@ -202,7 +202,7 @@ extension RunCommandTests {
 
 extension RunCommandTests {
     func testProgressGoesToStderrOnlyWhenItIsATerminal() async throws {
-        let args = ["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p"]
+        let args = ["run", "--sandbox", "--image", image, "--video", video, "--duration", "12", "--policy", "production", "--resolution", "480p", "--id", "job-1"]
         let watched = try await CLIRunner.run(args, terminal: true)
         XCTAssertEqual(watched.status, 0, watched.stderr)
         XCTAssertTrue(watched.stderr.hasPrefix("job-1: submitted to apixo as task "), watched.stderr)

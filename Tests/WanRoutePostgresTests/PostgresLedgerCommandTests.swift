@@ -49,7 +49,7 @@ final class PostgresLedgerCommandTests: XCTestCase {
         let files = home + "/files"
         let postgres = ["WANROUTE_HOME": home, "WANROUTE_LEDGER": url, "PGPASSWORD": PostgresTestServer.scramPassword]
         let job = ["--image", "https://media.example/face.png", "--video", "https://media.example/dance.mp4?duration=12",
-                   "--duration", "12", "--policy", "production", "--resolution", "480p"]
+                   "--duration", "12", "--policy", "production", "--resolution", "480p", "--id", "job-1"]
 
         // The same job, once into each store (sandbox: --ledger names the ledger it writes).
         let intoPostgres = await run(["run", "--sandbox", "--ledger", url] + job, postgres)

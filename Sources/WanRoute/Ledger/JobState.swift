@@ -196,3 +196,22 @@ public struct JobState: Sendable, Equatable {
         return charged.dropFirst().reduce(first, +)
     }
 }
+
+extension JobReport {
+    /// The run line for a job the ledger already holds: its recorded outcome, from the fold.
+    public init(recorded s: JobState) {
+        let status: JobReport.Status
+        switch s.status {
+        case .succeeded: status = .succeeded
+        case .failed: status = .failed
+        case .refused: status = .refused
+        case .needsAttention, .outcomeUnknown, .submitted: status = .needsAttention
+        default: status = .unfinished
+        }
+        let first = s.runID.map { " (first run \($0))" } ?? ""
+        let more = s.status.isFinal ? "" : "; run 'wanroute resume' to finish it"
+        self.init(id: s.id, status: status, provider: s.provider, mode: s.mode, resolution: s.resolution, taskID: s.taskID,
+                  resultURL: s.resultURL, estimatedCost: s.estimatedCost, actualCost: s.actualCost, actualCostSource: s.actualCostSource,
+                  message: "job \(s.id) is already in the ledger\(first), so it was not started again: \(s.status.rawValue)\(more)")
+    }
+}

@@ -99,6 +99,16 @@ extension LedgerStore {
         JobState.fold(try await records(forJob: jobID))
     }
 
+    /// The folded states of those of `ids` that have events, in any month (idempotency: a job the
+    /// ledger holds is not started again).
+    public func states(of ids: Set<String>) async throws -> [String: JobState] {
+        var book = JobBook()
+        for m in try await months() {
+            try await forEachRecord(in: m) { r in if ids.contains(r.event.jobID) { book.apply(r) } }
+        }
+        return book.states
+    }
+
     /// Every record of a month, in order (for tests and small months; prefer ``forEachRecord(in:_:)``).
     public func records(in month: LedgerMonth) async throws -> [LedgerRecord] {
         var all: [LedgerRecord] = []
