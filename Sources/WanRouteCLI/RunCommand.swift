@@ -233,7 +233,9 @@ enum JobsFileReader {
                 throw .failure(error.description)
             }
         }
-        let (lines, diagnostics) = JobsFile.parse(text, name: name == "-" ? "stdin" : name)
+        // A line without an id gets one no other run shares: ids are the ledger's idempotency keys.
+        let prefix = "line-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt16.random(in: 0...UInt16.max), radix: 16) + "-"
+        let (lines, diagnostics) = JobsFile.parse(text, name: name == "-" ? "stdin" : name, defaultIDPrefix: prefix)
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
         if lines.isEmpty { throw .dataMessage("\(name) holds no jobs; write one JSON object per line") }
         // The sandbox fetches nothing (README): every line must say how long its video is.

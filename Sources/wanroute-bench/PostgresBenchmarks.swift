@@ -1,6 +1,7 @@
 import Foundation
 import WanRoute
 import WanRoutePostgres
+import WanRouteTesting
 
 /// Round trips of the PostgreSQL client against a server named by `WANROUTE_BENCH_POSTGRES`
 /// (a `postgres://` URL; the password may come from PGPASSWORD). Skipped when unset, since a
@@ -62,6 +63,7 @@ func runPostgresBenchmarks() throws {
     }
 
     try runPostgresReservationBenchmark(configuration)
+    try runPostgresRunBenchmark(configuration)
 }
 
 /// A budget reservation through ``PostgresLedgerStore``: BEGIN, the budget lock, the month's budget
@@ -112,4 +114,43 @@ func runPostgresReservationBenchmark(_ configuration: PostgresConfiguration) thr
     }
     let seconds = Double(monotonicNanos() - concurrentStart) / 1e9
     report("postgres.reservations_8_concurrent", String(format: "%.0f reservations/s", 1_000 / seconds), "8 tasks × 125, after the 2,000 above")
+}
+
+/// Jobs per second through `run`'s path (decide and reserve as each job starts, submit-intent,
+/// accepted, the result and its settlement, each durable before the next step) with the ledger in
+/// PostgreSQL, beside the file ledger: an instant adapter and virtual time, so the ledger's
+/// round trips and syncs are what is measured.
+func runPostgresRunBenchmark(_ configuration: PostgresConfiguration) throws {
+    let catalog = try PriceCatalog.builtIn()
+    let apixo = ProviderID("apixo")!
+    let router = try Router(policy: Policy.load(SourceFile(name: "bench.json", text: """
+        {"kind": "policy", "version": 1, "name": "bench", "objective": "cheapest",
+         "constraints": {"providers": {"allow": ["apixo"]}}, "failover": {"alternates": 0, "on": []},
+         "budgets": [{"id": "studio", "monthly": {"amount": "1000000.00", "currency": "USD"}}]}
+        """), catalog: catalog), catalog: catalog)
+    let n = 2_000
+    let orders = try benchmarkOrders(n, catalog: catalog).orders
+    let pool = PostgresPool(configuration: configuration, maximumConnections: 8)
+    defer { pool.close() }
+    let schema = "wanroute_bench_run_\(getpid())"
+    try pool.withConnection { connection in
+        try connection.query("CREATE SCHEMA \(schema)")
+        try PostgresLedgerStore.migrate(connection, schema: schema)
+    }
+    defer { _ = try? pool.withConnection { try $0.query("DROP SCHEMA \(schema) CASCADE") } }
+    let directory = NSTemporaryDirectory() + "wanroute-bench-run-\(getpid())"
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let stores: [(String, any LedgerStore)] = [("file", try FileLedgerStore(directory: directory)),
+                                               ("postgres", PostgresLedgerStore(pool: pool, schema: schema))]
+    for (name, store) in stores {
+        let time = VirtualTimeSource()
+        let recorder = LedgerRecorder(store: store, router: router, catalog: catalog, runID: "bench", time: time)
+        let executor = Executor(catalog: catalog, adapters: [apixo: InstantAdapter(provider: apixo)], apiKeys: [apixo: "k"],
+                                time: time, options: benchmarkOptions(), seed: 1, observers: [recorder])
+        let start = monotonicNanos()
+        let reports = RunBlocking.run { await executor.run(orders, decider: recorder, concurrency: 100) }
+        let seconds = Double(monotonicNanos() - start) / 1e9
+        precondition(reports.allSatisfy { $0.status == .succeeded }, "\(reports.first { $0.status != .succeeded }.map { "\($0.status)" } ?? "")")
+        report("run.ledger.\(name)", String(format: "%.0f jobs/s", Double(n) / seconds), "\(n) jobs, 100 at once, one budget, instant adapter")
+    }
 }

@@ -90,6 +90,13 @@ final class PostgresLedgerCommandTests: XCTestCase {
         XCTAssertEqual(resume.out, "nothing to resume\n")
         let route = await run(["route", "--policy", "production", "--duration", "12", "--resolution", "480p"], postgres)
         XCTAssertEqual(route.code, 0, route.err)
+
+        // --sandbox without --ledger keeps simulated spend off the shared ledger.
+        let sandbox = await run(["run", "--sandbox"] + job, postgres)
+        XCTAssertEqual(sandbox.code, 0, sandbox.err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: home + "/sandbox-ledger/\(month).jsonl"))
+        let still = await run(["jobs", "--month", month, "--format", "json"], postgres)
+        XCTAssertEqual(try comparable(still.out), listed, "the PostgreSQL ledger still holds one job")
     }
 
     func testAWrongPasswordOrNoServerIsAClearFailureWithoutThePassword() async throws {

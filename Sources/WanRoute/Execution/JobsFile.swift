@@ -3,8 +3,9 @@ import Foundation
 /// A jobs file: JSON Lines, one ``JobLine`` object per line; blank lines are skipped.
 public enum JobsFile {
     /// Every valid line in file order, and every problem of every line at once (diagnostics
-    /// carry the file `name` and the line). A line without `id` is `line-N`; ids must be unique.
-    public static func parse(_ text: String, name: String) -> (lines: [JobLine], diagnostics: [Diagnostic]) {
+    /// carry the file `name` and the line). A line without `id` is `PREFIXN` (`line-N` by default);
+    /// ids must be unique.
+    public static func parse(_ text: String, name: String, defaultIDPrefix: String = "line-") -> (lines: [JobLine], diagnostics: [Diagnostic]) {
         var lines: [JobLine] = []
         var diagnostics: [Diagnostic] = []
         var ids = Set<String>()
@@ -13,7 +14,7 @@ public enum JobsFile {
         for (index, raw) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let trimmed = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
-            let (line, found) = JobLine.parse(trimmed, file: name, line: index + 1, defaultID: "line-\(index + 1)")
+            let (line, found) = JobLine.parse(trimmed, file: name, line: index + 1, defaultID: "\(defaultIDPrefix)\(index + 1)")
             diagnostics += found
             guard let line else { continue }
             if ids.insert(line.id).inserted {
