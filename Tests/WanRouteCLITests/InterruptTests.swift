@@ -101,8 +101,10 @@ final class InterruptTests: XCTestCase {
         let s = try await CLIRunner.run(["simulate", "--submit-delay", "soon"])
         XCTAssertEqual(s.status, 64)
         XCTAssertTrue(s.stderr.contains("--submit-delay 'soon' is not a number of seconds"), s.stderr)
+        // A valid scale runs. Not the largest: at 100,000 the default 3,600 s deadline is 36 ms of
+        // real time, which a loaded CI machine can miss (seen: the job ended unfinished, exit 1).
         let ok = try await CLIRunner.run(["run", "--sandbox", "--image", "https://media.test/a.png", "--video", "https://media.test/b.mp4",
-                                          "--duration", "5", "--policy", "production"], environment: ["WANROUTE_TIME_SCALE": "100000"])
-        XCTAssertEqual(ok.status, 0, ok.stderr)
+                                          "--duration", "5", "--policy", "production"], environment: ["WANROUTE_TIME_SCALE": "1000"])
+        XCTAssertEqual(ok.status, 0, ok.stdout + ok.stderr)
     }
 }
