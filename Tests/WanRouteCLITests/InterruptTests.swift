@@ -19,12 +19,16 @@ final class InterruptTests: XCTestCase {
 
     func run(_ simulator: SimulatorProcess, scale: Int, concurrency: Int = 8) throws -> WanrouteProcess {
         try WanrouteProcess(["run", "--jobs", "jobs.jsonl", "--policy", "policy.json", "--concurrency", String(concurrency)], in: directory,
-                            environment: simulator.environment.merging(["WANROUTE_TIME_SCALE": String(scale)]) { $1 })
+                            environment: environment(simulator, scale: scale))
+    }
+
+    func environment(_ simulator: SimulatorProcess, scale: Int) -> [String: String] {
+        simulator.environment.merging(["WANROUTE_TIME_SCALE": String(scale), "WANROUTE_HOME": directory.appendingPathComponent("home").path]) { $1 }
     }
 
     /// The first Ctrl-C stops submitting, lists exactly the tasks the provider still runs for
     /// this run, and exits 130 pointing at `resume`.
-    func testCtrlCListsEveryTaskInFlightAndExits130() throws {
+    func testCtrlCListsEveryTaskInFlightAndExits130ThenResumeFinishesThem() async throws {
         let sim = try SimulatorProcess(speed: 100, in: directory)
         simulator = sim
         // 100 times faster: APIXO's first poll (60 s) takes 0.6 s, so tasks are in flight a while.
@@ -49,6 +53,20 @@ final class InterruptTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("wanroute run: Ctrl-C: no new submissions"), run.stderr)
         XCTAssertTrue(run.stderr.hasSuffix("run 'wanroute resume' to follow them to their end\n"), run.stderr)
         XCTAssertLessThan(record.tasks.count, 40, "submissions stopped")
+
+        // `resume` follows every listed task to its end, submitting nothing.
+        let resume = try BinaryRunner.run(["resume"], in: directory, environment: environment(sim, scale: 100))
+        XCTAssertEqual(resume.status, 0, resume.stderr)
+        let after = try sim.record()
+        XCTAssertEqual(after.submissions, record.submissions, "resume never submits")
+        XCTAssertTrue(after.tasks.allSatisfy(\.finished), "resume left a task unfinished: \(resume.stderr)")
+        let store = try FileLedgerStore(directory: directory.appendingPathComponent("home/ledger").path)
+        for bill in after.billing where listed.contains(bill.taskID) {
+            let job = SimulatorProcess.Record.jobID(after.tasks.first { $0.id == bill.taskID }!.videoURL)
+            let state = try await store.job(job)
+            XCTAssertEqual(state?.status, .succeeded, job)
+            XCTAssertEqual(state?.actualCost, bill.cost, job)
+        }
     }
 
     /// SIGTERM waits for submissions already sent; a second signal exits at once, naming the
