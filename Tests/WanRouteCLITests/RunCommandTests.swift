@@ -128,6 +128,31 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(try lines(r.stdout).first?["status"], .string("refused"))
     }
 
+    func testABudgetWithRoomForTwoOfThreeJobsRefusesTheThirdWithExitTwoAndClosesIt() async throws {
+        // Three 12 s APIXO 480p jobs at USD 0.48 each against USD 1.00: run together, all three may pass
+        // the router's check before any reserves; the reservation under the lock then refuses the
+        // third. Either way the third is a refusal (exit 2) that names the budget, never a failure.
+        let dir = try Repository.temporaryDirectory()
+        try """
+        {"kind": "policy", "version": 1, "name": "tight", "objective": "cheapest", "constraints": {"providers": {"allow": ["apixo"]}},
+         "failover": {"alternates": 0, "on": []}, "budgets": [{"id": "month", "monthly": {"amount": "1.00", "currency": "USD"}}]}
+        """.write(to: dir.appendingPathComponent("tight.json"), atomically: true, encoding: .utf8)
+        let jobs = ["a", "b", "c"].map {
+            #"{"id": "\#($0)", "image": "\#(image)", "video": "https://media.example/\#($0).mp4?duration=12", "duration": "12", "resolution": "480p"}"#
+        }
+        try jobs.joined(separator: "\n").write(to: dir.appendingPathComponent("jobs.jsonl"), atomically: true, encoding: .utf8)
+        let home = ["WANROUTE_HOME": try Repository.temporaryDirectory().path]
+        let r = try await CLIRunner.run(["run", "--sandbox", "--jobs", "jobs.jsonl", "--concurrency", "3", "--policy", "tight.json"], in: dir, environment: home)
+        XCTAssertEqual(r.status, 2, r.stderr + r.stdout)
+        let out = try lines(r.stdout)
+        XCTAssertEqual(out.filter { $0["status"] == .string("succeeded") }.count, 2, r.stdout)
+        let refused = try XCTUnwrap(out.first { $0["status"] == .string("refused") }, r.stdout)
+        XCTAssertTrue(refused["message"]?.stringValue?.contains("budget \"month\" (total)") ?? false, r.stdout)
+        let resume = try await CLIRunner.run(["resume", "--sandbox", "--dry-run"], in: dir, environment: home)
+        XCTAssertEqual(resume.status, 0, resume.stderr + resume.stdout)
+        XCTAssertFalse((resume.stdout + resume.stderr).contains(refused["id"]?.stringValue ?? "?"), "the refused job is closed: " + resume.stdout)
+    }
+
     func testBadCommandLines() async throws {
         let cases: [([String], String)] = [
             (["run", "--image", image, "--video", video, "--duration", "5"], "give the routing policy with --policy FILE|NAME"),

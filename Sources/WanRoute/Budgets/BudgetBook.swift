@@ -132,9 +132,9 @@ public struct BudgetShortfall: Sendable, Equatable, CustomStringConvertible {
     /// What is left of the limit (zero when already over).
     public var remaining: Money { Money(nanos: max(0, limit.monthly.nanos - committed.nanos), currency: .usd) }
 
-    /// `budget "studio" (total) has USD 0.40 left of USD 100.00 this month; the job may cost USD 1.50`.
+    /// `budget "studio" (total): limit USD 100.00, settled + reserved USD 99.60 this month (USD 0.40 left); the job may cost USD 1.50`.
     public var description: String {
-        "budget \"\(limit.budgetID)\" (\(limit.key)) has \(remaining) left of \(limit.monthly) this month; the job may cost \(requested)"
+        "budget \"\(limit.budgetID)\" (\(limit.key)): limit \(limit.monthly), settled + reserved \(committed) this month (\(remaining) left); the job may cost \(requested)"
     }
 }
 

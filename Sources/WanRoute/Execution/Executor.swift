@@ -155,6 +155,14 @@ public final class Executor: Sendable {
         }
         guard let (candidate, attempt) = last else {
             let reasons = attempts.map { "\($0.provider): \($0.detail)" }.joined(separator: "; ")
+            // Every offer passed the router's budget check and was then refused at reservation
+            // (another process reserved in between): a refusal by budget, not a failure.
+            if !attempts.isEmpty, attempts.allSatisfy({ $0.outcome == .skippedNotAdmitted }) {
+                let refused = JobReport(id: order.id, status: .refused, provider: choice.offer.provider, mode: choice.offer.mode,
+                                        resolution: choice.offer.resolution, estimatedCost: choice.estimate.cost,
+                                        message: "the budget refused the job at reservation: \(reasons)")
+                return await finish(refused, attempts: attempts)
+            }
             return await finish(JobReport(id: order.id, status: .failed, message: "no offer could be tried: \(reasons)"), attempts: attempts)
         }
         return await finish(report(order, candidate, .failed, attempt, "every allowed offer failed; last: \(attempt.detail)"), attempts: attempts)

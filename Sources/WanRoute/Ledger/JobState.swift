@@ -113,6 +113,12 @@ public struct JobState: Sendable, Equatable {
         if let p = e.provider { provider = p }
         if let t = e.taskID { taskID = t }
         switch e.body {
+        case .decided(let d) where d.mode == nil && decision != nil:
+            // A later refusal (the budget refused the choice at reservation): the job ends
+            // refused, and its first decision stays what it chose.
+            status = .refused
+            finishedAt = e.time
+            detail = d.refusal
         case .decided(let d):
             decision = d
             if let b = d.reservation { openReservation = openReservation + b.amount }

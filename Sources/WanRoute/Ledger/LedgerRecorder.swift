@@ -22,6 +22,8 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
     struct JobMemo {
         var reserved = false
         var pendingFailure: Attempt?
+        /// The job's `decided` record, to close a job the budget refuses at reservation.
+        var decision: LedgerDecision?
     }
 
     /// A recorder writing to `store` for the run `runID`. Budgets are those of the router's policy,
@@ -104,6 +106,7 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
                 mode: choice?.offer.mode, resolution: choice?.offer.resolution, estimate: choice?.estimate.cost, estimateUSD: choice?.estimate.usd,
                 alternates: decision.alternates.map { LedgerAlternate(provider: $0.offer.provider, mode: $0.offer.mode, resolution: $0.offer.resolution, estimate: $0.estimate.cost) },
                 refusal: choice == nil ? (decision.refusal ?? "no offer qualifies") : nil)
+            if choice != nil { memo(order.id) { $0.decision = record } }
             return [LedgerEvent(time: at, jobID: order.id, runID: runID, provider: choice?.offer.provider, body: .decided(record))]
         case .submitIntent(let jobID, let offer, let submission):
             return [LedgerEvent(time: at, jobID: jobID, provider: offer.offer.provider,
@@ -143,7 +146,7 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
     }
 
     private func finished(_ r: JobReport, at: LedgerTime) -> [LedgerEvent] {
-        let (reserved, pending) = memo(r.id) { m in (m.reserved, m.pendingFailure) }
+        let (reserved, pending, decision) = memo(r.id) { m in (m.reserved, m.pendingFailure, m.decision) }
         // Settle a reservation only to a known amount; an unknown cost keeps it open for `resume`.
         let settlement: Money? = reserved ? r.actualUSD : nil
         switch r.status {
@@ -166,7 +169,15 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
             return events
         case .unfinished:
             return [LedgerEvent(time: at, jobID: r.id, body: .unfinished(detail: r.message))]
-        case .refused, .stopped:
+        case .refused:
+            // A job the policy refused is closed by its `decided` line. One whose choice the
+            // budget refused at reservation is closed by a second, refusing `decided` line (the
+            // fold keeps the first line's choice and estimate), so it is not left open.
+            guard var closing = decision else { return [] }
+            (closing.mode, closing.resolution, closing.estimate, closing.estimateUSD) = (nil, nil, nil, nil)
+            (closing.alternates, closing.reservation, closing.refusal) = ([], nil, r.message)
+            return [LedgerEvent(time: at, jobID: r.id, body: .decided(closing))]
+        case .stopped:
             return []
         }
     }

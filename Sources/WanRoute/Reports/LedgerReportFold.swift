@@ -61,7 +61,16 @@ public struct LedgerReportFold {
     mutating func apply(_ record: LedgerRecord) {
         let e = record.event
         if case .decided(let d) = e.body {
-            guard partial[e.jobID] == nil, period.contains(e.time.date) else { return }
+            if let i = partial.index(forKey: e.jobID) {
+                // A later refusal: the budget refused the choice at reservation; nothing was submitted.
+                if d.mode == nil, partial.values[i].job.status == .unfinished {
+                    partial.values[i].job.status = .refused
+                    partial.values[i].finalCost = .some(.zero(partial.values[i].job.estimatedCost?.currency ?? .usd))
+                    Self.end(&partial.values[i], at: e.time)
+                }
+                return
+            }
+            guard period.contains(e.time.date) else { return }
             let request = Job(behavior: d.behavior, duration: d.duration, resolution: d.requiredResolution, mode: d.requiredMode, tags: d.tags)
             var offer: OfferRef?
             if let p = e.provider, let m = d.mode, let r = d.resolution { offer = OfferRef(provider: p, mode: m, resolution: r) }

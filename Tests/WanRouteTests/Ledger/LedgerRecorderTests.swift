@@ -98,6 +98,38 @@ final class LedgerRecorderTests: XCTestCase {
         XCTAssertEqual(c?.openReservation.nanos, 0)
     }
 
+    func testAJobTheBudgetRefusesAtReservationEndsRefusedWithTheReasonAndAClosingEvent() async throws {
+        // DashScope std 720p is USD 0.12/s: a 10 s job may cost USD 1.20 against a USD 2.00 budget.
+        let (executor, recorder, store) = try setUp(policy: """
+            "objective": "cheapest", "constraints": {"providers": {"allow": ["dashscope-intl"]}, "modes": {"deny": ["wan-pro"]}},
+            "failover": {"alternates": 0, "on": []},
+            "budgets": [{"id": "studio", "monthly": {"amount": "2.00", "currency": "USD"}}]
+            """)
+        let job = order("late", "10")
+        let decision = try await recorder.decision(for: job)
+        XCTAssertNotNil(decision.choice, "the router's check passes: the budget has room")
+        // Another process reserves USD 1.50 between the decision and the reservation.
+        let at = LedgerTime(VirtualTimeSource().date())
+        let other = LedgerEvent(time: at, jobID: "other", provider: ProviderEndpoints.dashscopeIntl,
+                                body: .reserved(LedgerBudgetAmount(amount: usd("1.50"), budgets: [.total])))
+        _ = try await store.append([other])
+        let report = await executor.run(job, decision: decision)
+        XCTAssertEqual(report.status, .refused, report.message)
+        for part in ["budget \"studio\" (total)", "limit USD 2.00", "settled + reserved USD 1.50", "the job may cost USD 1.20"] {
+            XCTAssertTrue(report.message.contains(part), "\(part) in: \(report.message)")
+        }
+        XCTAssertTrue(simulator.billing.isEmpty, "nothing was submitted")
+        let recorded = try await store.job("late")
+        let state = try XCTUnwrap(recorded)
+        XCTAssertEqual(state.status, .refused)
+        XCTAssertTrue(state.isFinished)
+        XCTAssertEqual(state.submissions, 0)
+        XCTAssertEqual(state.mode, .wanStd, "the first decision's choice is kept")
+        XCTAssertEqual(state.detail, report.message)
+        let open = try await store.openJobs()
+        XCTAssertFalse(open.contains { $0.id == "late" }, "the job is closed")
+    }
+
     func testAFailedTaskIsRecordedFinalAndItsFreeCostReleasesTheReservation() async throws {
         let (executor, recorder, store) = try setUp(policy: """
             "objective": "cheapest", "constraints": {"providers": {"allow": ["dashscope-intl"]}, "modes": {"deny": ["wan-pro"]}},
