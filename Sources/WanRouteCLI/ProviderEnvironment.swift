@@ -52,16 +52,17 @@ struct ProviderEnvironment {
             let simulator = ProviderSimulator(configuration: configuration)
             let base: URL
             do { base = try simulator.start() } catch { throw .failure("the sandbox's simulator could not start: \(error)") }
+            let time = SystemTimeSource(speed: scale ?? sandboxSpeed)
             var adapters: [ProviderID: any ProviderAdapter] = [:]
-            for p in providers { adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport) }
-            return ProviderEnvironment(adapters: adapters, apiKeys: keys,
-                                       time: SystemTimeSource(speed: scale ?? sandboxSpeed), stop: { simulator.stop() })
+            for p in providers { adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport, now: { time.date() }) }
+            return ProviderEnvironment(adapters: adapters, apiKeys: keys, time: time, stop: { simulator.stop() })
         }
+        let time = SystemTimeSource(speed: scale ?? 1)
         var adapters: [ProviderID: any ProviderAdapter] = [:]
         for p in providers {
             do {
                 if let base = try ProviderEndpoints.baseURL(for: p, environment: context.environment) {
-                    adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport)
+                    adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport, now: { time.date() })
                 }
             } catch {
                 throw .failure("\(error)")
@@ -69,6 +70,6 @@ struct ProviderEnvironment {
         }
         let keys: [ProviderID: String]
         do { keys = try ProviderCredentials.keys(for: providers, in: context.environment) } catch { throw .failure("\(error)") }
-        return ProviderEnvironment(adapters: adapters, apiKeys: keys, time: SystemTimeSource(speed: scale ?? 1), stop: {})
+        return ProviderEnvironment(adapters: adapters, apiKeys: keys, time: time, stop: {})
     }
 }

@@ -96,7 +96,7 @@ func runInFlightBenchmark() throws {
           let base = URL(string: String(text[range])) else {
         throw NSError(domain: "bench", code: 4, userInfo: [NSLocalizedDescriptionKey: "wanroute simulate did not print its URL; build it first"])
     }
-    let adapter = makeAdapter(for: apixo, baseURL: base, transport: URLSessionTransport())!
+    let adapter = makeAdapter(for: apixo, baseURL: base, transport: URLSessionTransport(), now: { Date() })!
     let executor = Executor(catalog: catalog, adapters: [apixo: adapter], apiKeys: [apixo: "bench"],
                             time: VirtualTimeSource(), options: options, seed: 2)
     let thousand = try benchmarkOrders(1_000, catalog: catalog)

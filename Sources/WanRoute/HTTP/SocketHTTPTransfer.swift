@@ -47,13 +47,9 @@ final class SocketHTTPTransfer: @unchecked Sendable {
     /// The largest head (status line and fields) accepted.
     static let maximumHeadBytes = 64 << 10
 
-    // Every field below is guarded by `condition`.
-    private let condition = NSCondition()
+    /// The body; every field below is guarded by its lock too.
+    private let buffer: TransferBuffer<Failure>
     private var _head: TransferHead?
-    private var data: [UInt8] = []
-    private var finished = false
-    private var _failure: Failure?
-    private var _overflowed = false
     private var cancelled = false
     private var descriptor: Int32 = -1
     private var onFinish: (@Sendable (SocketHTTPTransfer) -> Void)?
@@ -67,58 +63,40 @@ final class SocketHTTPTransfer: @unchecked Sendable {
          onFinish: (@Sendable (SocketHTTPTransfer) -> Void)? = nil) {
         self.limit = limit
         self.deadline = deadline
+        buffer = TransferBuffer(limit: limit)
         self.onFinish = onFinish
         let thread = Thread { [self] in run(method: method, url: url, headers: headers, body: body) }
         thread.name = "SocketHTTPTransfer"
         thread.start()
     }
 
-    var head: TransferHead? { locked { _head } }
-    var failure: Failure? { locked { _failure } }
-    var overflowed: Bool { locked { _overflowed } }
-    var received: Int { locked { data.count } }
-    var isFinished: Bool { locked { finished } }
-
-    private func locked<T>(_ body: () -> T) -> T {
-        condition.lock()
-        defer { condition.unlock() }
-        return body()
-    }
-
-    private func wait(until: Date, for done: () -> Bool) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while !done() {
-            if !condition.wait(until: until) { return done() }
-        }
-        return true
-    }
+    var head: TransferHead? { buffer.locked { _ in _head } }
+    var failure: Failure? { buffer.failure }
+    var overflowed: Bool { buffer.overflowed }
+    var received: Int { buffer.received }
+    var isFinished: Bool { buffer.isFinished }
 
     /// Waits for the head (or the end); false when `until` passed first.
-    func waitForHead(until: Date) -> Bool { wait(until: until) { _head != nil || finished } }
+    func waitForHead(until: Date) -> Bool { buffer.wait(until: until) { _head != nil || $0.finished } }
     /// Waits for the end of the body; false when `until` passed first.
-    func waitForEnd(until: Date) -> Bool { wait(until: until) { finished } }
+    func waitForEnd(until: Date) -> Bool { buffer.waitForEnd(until: until) }
     /// Waits for `count` body bytes (or the end); false when `until` passed first.
-    func waitForBytes(_ count: Int, until: Date) -> Bool { wait(until: until) { data.count >= count || finished } }
+    func waitForBytes(_ count: Int, until: Date) -> Bool { buffer.waitForBytes(count, until: until) }
 
     /// The body so far.
-    func takeData() -> [UInt8] { locked { data } }
+    func takeData() -> [UInt8] { buffer.takeData() }
 
     /// Up to `count` body bytes from `offset`, with whether the body ended, overflowed or failed.
     func snapshot(from offset: Int, count: Int) -> ([UInt8], Bool, Bool, Failure?) {
-        locked {
-            let start = min(offset, data.count)
-            return (Array(data[start..<min(data.count, start + count)]), finished, _overflowed, _failure)
-        }
+        buffer.snapshot(from: offset, count: count)
     }
 
     /// Stops the exchange: the socket is shut down, so the thread's next poll returns at once.
     func cancel() {
-        condition.lock()
-        cancelled = true
-        if descriptor >= 0 { shutdown(descriptor, Int32(SHUT_RDWR)) }
-        condition.broadcast()
-        condition.unlock()
+        buffer.update { _ in
+            cancelled = true
+            if descriptor >= 0 { shutdown(descriptor, Int32(SHUT_RDWR)) }
+        }
     }
 
     // MARK: the exchange, on its own thread
@@ -131,14 +109,13 @@ final class SocketHTTPTransfer: @unchecked Sendable {
         } catch {
             outcome = error
         }
-        condition.lock()
-        if let outcome, _failure == nil, !_overflowed { _failure = outcome }
-        finished = true
-        if descriptor >= 0 { close(descriptor); descriptor = -1 }
-        let callback = onFinish
-        onFinish = nil
-        condition.broadcast()
-        condition.unlock()
+        let callback = buffer.update { state -> (@Sendable (SocketHTTPTransfer) -> Void)? in
+            if let outcome, state.failure == nil, !state.overflowed { state.failure = outcome }
+            state.finished = true
+            if descriptor >= 0 { close(descriptor); descriptor = -1 }
+            defer { onFinish = nil }
+            return onFinish
+        }
         callback?(self)
     }
 
@@ -146,14 +123,15 @@ final class SocketHTTPTransfer: @unchecked Sendable {
         guard let host = url.host, !host.isEmpty else { throw .notSent("the URL has no host") }
         let port = url.port ?? 80
         let fd = try connect(host: host, port: port)
-        condition.lock()
-        if cancelled {
-            condition.unlock()
+        let adopted = buffer.locked { _ in
+            if cancelled { return false }
+            descriptor = fd
+            return true
+        }
+        guard adopted else {
             close(fd)
             throw .notSent("cancelled")
         }
-        descriptor = fd
-        condition.unlock()
 
         try sendAll(fd, requestBytes(method: method, url: url, host: host, port: port, headers: headers, body: body))
 
@@ -193,21 +171,12 @@ final class SocketHTTPTransfer: @unchecked Sendable {
     }
 
     private func publish(_ head: TransferHead) {
-        condition.lock()
-        _head = head
-        condition.broadcast()
-        condition.unlock()
+        buffer.update { _ in _head = head }
     }
 
     /// Keeps body bytes up to the limit; past it, marks the overflow and ends the exchange.
     private func keep(_ bytes: ArraySlice<UInt8>) throws(Failure) {
-        condition.lock()
-        let room = limit - data.count
-        data.append(contentsOf: bytes.prefix(max(0, room)))
-        let over = bytes.count > room
-        if over { _overflowed = true }
-        condition.broadcast()
-        condition.unlock()
+        let over = buffer.update { $0.keep(bytes) }
         if over { throw .noAnswer("the answer is larger than \(limit) bytes") }
     }
 
@@ -340,7 +309,7 @@ final class SocketHTTPTransfer: @unchecked Sendable {
         return Int32(min(100, max(1, (left * 1000).rounded(.up))))
     }
 
-    private var isCancelled: Bool { locked { cancelled } }
+    private var isCancelled: Bool { buffer.locked { _ in cancelled } }
 
     /// Polls `fd` for `events` until ready; throws at the deadline or on cancellation.
     private func waitReady(_ fd: Int32, _ events: Int32, failure: (String) -> Failure) throws(Failure) {

@@ -220,19 +220,14 @@ private final class SocketBodyTransfer: BodyTransfer {
 /// refused at its head by cancelling the task (a `.cancel` disposition is ignored on Linux), and
 /// decoded bytes count against the cap.
 private final class Transfer: NSObject, URLSessionDataDelegate, BodyTransfer, @unchecked Sendable {
-    // Every field below is guarded by `condition`.
-    private let condition = NSCondition()
+    /// The body; every field below is guarded by its lock too.
+    private let buffer: TransferBuffer<ProbeError>
     private var _response: HTTPURLResponse?
-    private var data: [UInt8] = []
-    private var finished = false
-    private var _failure: ProbeError?
-    private var _overflowed = false
-    private let limit: Int
     private var session: URLSession?
     private var task: URLSessionDataTask?
 
     init(request: URLRequest, limit: Int, timeout: Double) {
-        self.limit = limit
+        buffer = TransferBuffer(limit: limit)
         super.init()
         let configuration = URLSessionConfiguration.ephemeral
         // Our own deadlines decide time-outs; FoundationNetworking truncates sub-second values to
@@ -241,14 +236,14 @@ private final class Transfer: NSObject, URLSessionDataDelegate, BodyTransfer, @u
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         let session = URLSession(configuration: configuration, delegate: self, delegateQueue: nil)
         let task = session.dataTask(with: request)
-        condition.lock()
-        self.session = session
-        self.task = task
-        condition.unlock()
+        buffer.locked { _ in
+            self.session = session
+            self.task = task
+        }
         task.resume()
     }
 
-    var response: HTTPURLResponse? { locked { _response } }
+    var response: HTTPURLResponse? { buffer.locked { _ in _response } }
     var head: TransferHead? {
         response.map { r in
             var headers = HTTPHeaders()
@@ -258,41 +253,23 @@ private final class Transfer: NSObject, URLSessionDataDelegate, BodyTransfer, @u
             return TransferHead(status: r.statusCode, headers: headers, expectedLength: r.expectedContentLength)
         }
     }
-    var failure: ProbeError? { locked { _failure } }
-    var overflowed: Bool { locked { _overflowed } }
-    var received: Int { locked { data.count } }
+    var failure: ProbeError? { buffer.failure }
+    var overflowed: Bool { buffer.overflowed }
+    var received: Int { buffer.received }
 
-    private func locked<T>(_ body: () -> T) -> T {
-        condition.lock()
-        defer { condition.unlock() }
-        return body()
-    }
+    func waitForResponse(until: Date) -> Bool { buffer.wait(until: until) { _response != nil || $0.finished } }
+    func waitForEnd(until: Date) -> Bool { buffer.waitForEnd(until: until) }
+    func waitForBytes(_ count: Int, until: Date) -> Bool { buffer.waitForBytes(count, until: until) }
 
-    private func wait(until: Date, for done: () -> Bool) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while !done() {
-            if !condition.wait(until: until) { return done() }
-        }
-        return true
-    }
-
-    func waitForResponse(until: Date) -> Bool { wait(until: until) { _response != nil || finished } }
-    func waitForEnd(until: Date) -> Bool { wait(until: until) { finished } }
-    func waitForBytes(_ count: Int, until: Date) -> Bool { wait(until: until) { data.count >= count || finished } }
-
-    func takeData() -> [UInt8] { locked { data } }
+    func takeData() -> [UInt8] { buffer.takeData() }
 
     func snapshot(from offset: Int, count: Int) -> ([UInt8], Bool, Bool, ProbeError?) {
-        locked {
-            let start = min(offset, data.count)
-            return (Array(data[start..<min(data.count, start + count)]), finished, _overflowed, _failure)
-        }
+        buffer.snapshot(from: offset, count: count)
     }
 
     func cancel() {
-        let session = locked { () -> URLSession? in
-            finished = true
+        let session = buffer.locked { state -> URLSession? in
+            state.finished = true
             defer { self.session = nil }
             return self.session
         }
@@ -304,43 +281,39 @@ private final class Transfer: NSObject, URLSessionDataDelegate, BodyTransfer, @u
         let http = response as? HTTPURLResponse
         let encoding = (http?.value(forHTTPHeaderField: "Content-Encoding") ?? "").trimmingCharacters(in: .whitespaces).lowercased()
         let refused = !encoding.isEmpty && encoding != "identity"
-        condition.lock()
-        _response = http
-        if refused {
-            _failure = .network("the server sent a body encoded as \"\(encoding.prefix(40))\" although wanroute asked for identity; encoded bodies are refused because they can expand without bound")
-            finished = true
+        buffer.update { state in
+            _response = http
+            if refused {
+                state.failure = .network("the server sent a body encoded as \"\(encoding.prefix(40))\" although wanroute asked for identity; encoded bodies are refused because they can expand without bound")
+                state.finished = true
+            }
         }
-        condition.broadcast()
-        condition.unlock()
         completionHandler(.allow)
         if refused { dataTask.cancel(); cancel() }
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive received: Data) {
-        condition.lock()
-        if finished {
-            // Refused or over the cap already: whatever libcurl still delivers is dropped.
-            condition.unlock()
+        // Refused or over the cap already: whatever libcurl still delivers is dropped (nil).
+        let over = buffer.update { state -> Bool? in
+            if state.finished { return nil }
+            let over = state.keep(received)
+            if over { state.finished = true }
+            return over
+        }
+        guard let over else {
             dataTask.cancel()
             return
         }
-        let room = limit - data.count
-        data.append(contentsOf: received.prefix(max(0, room)))
-        let over = received.count > room
-        if over { _overflowed = true; finished = true }
-        condition.broadcast()
-        condition.unlock()
         if over { cancel() }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        condition.lock()
-        if let error, !finished {
-            _failure = .network(error.localizedDescription)
+        buffer.update { state in
+            if let error, !state.finished {
+                state.failure = .network(error.localizedDescription)
+            }
+            state.finished = true
         }
-        finished = true
-        condition.broadcast()
-        condition.unlock()
         session.finishTasksAndInvalidate()
     }
 

@@ -85,14 +85,16 @@ public enum ProviderEndpoints {
 }
 
 /// The adapter for a provider, or nil for a provider that can only be quoted (fal, wavespeed,
-/// runware) or is unknown. `requestTimeout` bounds each HTTP exchange in seconds.
+/// runware) or is unknown. `requestTimeout` bounds each HTTP exchange in seconds; `now` is the
+/// calendar clock an adapter reads (the library reads none of its own), normally the run's
+/// ``TimeSource/date()``.
 public func makeAdapter(for provider: ProviderID, baseURL: URL, transport: any HTTPTransport,
-                        requestTimeout: Double = 30) -> (any ProviderAdapter)? {
+                        requestTimeout: Double = 30, now: @escaping @Sendable () -> Date) -> (any ProviderAdapter)? {
     switch provider {
     case ProviderEndpoints.dashscopeIntl, ProviderEndpoints.dashscopeCN:
         return DashScopeAdapter(provider: provider, baseURL: baseURL, transport: transport, requestTimeout: requestTimeout)
     case ProviderEndpoints.modellix:
-        return ModellixAdapter(baseURL: baseURL, transport: transport, requestTimeout: requestTimeout)
+        return ModellixAdapter(baseURL: baseURL, transport: transport, requestTimeout: requestTimeout, now: now)
     case ProviderEndpoints.aimlapi:
         return AIMLAPIAdapter(baseURL: baseURL, transport: transport, requestTimeout: requestTimeout)
     case ProviderEndpoints.apixo:

@@ -116,7 +116,7 @@ extension ExecutorTests {
         var options = ExecutorOptions()
         options.concurrency[ProviderEndpoints.dashscopeIntl] = 2
         _ = try executor(runningPolls: 3, options: options)
-        let counting = InFlightCounter(makeAdapter(for: ProviderEndpoints.dashscopeIntl, baseURL: simulator.baseURL!, transport: URLSessionTransport())!)
+        let counting = InFlightCounter(makeAdapter(for: ProviderEndpoints.dashscopeIntl, baseURL: simulator.baseURL!, transport: URLSessionTransport(), now: { Date() })!)
         let executor = Executor(catalog: Policies.catalog, adapters: [counting.provider: counting], apiKeys: [counting.provider: Self.keys[counting.provider]!],
                                 time: time, options: options, seed: 1)
         let j = job(.animate, "10", .p720)

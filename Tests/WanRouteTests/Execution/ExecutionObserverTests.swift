@@ -82,7 +82,7 @@ extension ExecutorTests {
         let executor = try self.executor()
         let simulator = simulator!
         // A task submitted by an earlier process that then died.
-        let adapter = makeAdapter(for: ProviderEndpoints.dashscopeIntl, baseURL: simulator.baseURL!, transport: URLSessionTransport())!
+        let adapter = makeAdapter(for: ProviderEndpoints.dashscopeIntl, baseURL: simulator.baseURL!, transport: URLSessionTransport(), now: { Date() })!
         let request = GenerationRequest(behavior: .animate, mode: .wanStd, resolution: .p720, imageURL: "https://media.example/face.png",
                                         videoURL: "https://media.example/dance.mp4?duration=12.34")
         let taskID = try await adapter.submit(request, apiKey: ExecutorTests.keys[ProviderEndpoints.dashscopeIntl]!)

@@ -24,7 +24,7 @@ final class ExecutorTests: XCTestCase {
         let base = try simulator.start()
         let transport = URLSessionTransport()
         var adapters: [ProviderID: any ProviderAdapter] = [:]
-        for p in ProviderEndpoints.defaults.keys { adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport, requestTimeout: 5) }
+        for p in ProviderEndpoints.defaults.keys { adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport, requestTimeout: 5, now: { Date() }) }
         time = VirtualTimeSource()
         return Executor(catalog: Policies.catalog, adapters: adapters, apiKeys: keys ?? Self.keys, time: time, options: options, seed: 7,
                         observers: observers)
@@ -168,7 +168,7 @@ final class ExecutorTests: XCTestCase {
 
     func testPerProviderInFlightLimitIsRespected() async throws {
         _ = try executor(runningPolls: 3)
-        let counting = InFlightCounter(makeAdapter(for: ProviderID("dashscope-intl")!, baseURL: simulator.baseURL!, transport: URLSessionTransport())!)
+        let counting = InFlightCounter(makeAdapter(for: ProviderID("dashscope-intl")!, baseURL: simulator.baseURL!, transport: URLSessionTransport(), now: { Date() })!)
         let executor = Executor(catalog: Policies.catalog, adapters: [counting.provider: counting], apiKeys: [counting.provider: Self.keys[counting.provider]!],
                                 time: time, seed: 1)
         let j = job(.animate, "10", .p720)

@@ -94,7 +94,7 @@ final class SecretsTests: XCTestCase {
         simulator = ProviderSimulator(configuration: configuration)
         let base = try simulator.start()
         let transport = EchoingTransport(base: URLSessionTransport(), keepIDsAndStates: keepIDsAndStates)
-        let adapters: [ProviderID: any ProviderAdapter] = [id: makeAdapter(for: id, baseURL: base, transport: transport, requestTimeout: 5)!]
+        let adapters: [ProviderID: any ProviderAdapter] = [id: makeAdapter(for: id, baseURL: base, transport: transport, requestTimeout: 5, now: { Date() })!]
         let observer = FileObserver(directory.appendingPathComponent("events-\(provider)-\(UUID().uuidString).log"))
         var options = ExecutorOptions()
         options.deadline = Seconds(whole: 600)

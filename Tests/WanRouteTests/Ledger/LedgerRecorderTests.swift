@@ -22,7 +22,7 @@ final class LedgerRecorderTests: XCTestCase {
         base = try simulator.start()
         let transport = URLSessionTransport()
         var adapters: [ProviderID: any ProviderAdapter] = [:]
-        for p in ProviderEndpoints.defaults.keys { adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport, requestTimeout: 5) }
+        for p in ProviderEndpoints.defaults.keys { adapters[p] = makeAdapter(for: p, baseURL: base, transport: transport, requestTimeout: 5, now: { Date() }) }
         let time = VirtualTimeSource()
         let store = try FileLedgerStore(directory: try Repository.temporaryDirectory().path + "/ledger")
         let router = try Policies.router(body)
@@ -126,7 +126,7 @@ extension LedgerRecorderTests {
         let provider = ProviderID("dashscope-intl")!
         let o = order("orphan", "10")
         // The dead run's steps, up to the accepted task (the task really exists at the simulator).
-        let adapter = try XCTUnwrap(makeAdapter(for: provider, baseURL: base, transport: URLSessionTransport(), requestTimeout: 5))
+        let adapter = try XCTUnwrap(makeAdapter(for: provider, baseURL: base, transport: URLSessionTransport(), requestTimeout: 5, now: { Date() }))
         let task = try await adapter.submit(GenerationRequest(behavior: .animate, mode: .wanStd, resolution: .p720, imageURL: o.imageURL, videoURL: o.videoURL),
                                             apiKey: Self.keys[provider]!)
         let t = LedgerTime(VirtualTimeSource().date())

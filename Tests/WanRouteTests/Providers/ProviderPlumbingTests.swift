@@ -19,7 +19,7 @@ final class ProviderPlumbingTests: XCTestCase {
         } catch {
             guard case .notSent = error else { return XCTFail("\(error)") }
         }
-        let adapter = makeAdapter(for: ProviderEndpoints.apixo, baseURL: url, transport: ProviderTestKit.transport, requestTimeout: 2)!
+        let adapter = makeAdapter(for: ProviderEndpoints.apixo, baseURL: url, transport: ProviderTestKit.transport, requestTimeout: 2, now: { Date() })!
         let e = await thrownError { () async throws(ProviderError) in try await adapter.submit(ProviderTestKit.request(ProviderEndpoints.apixo), apiKey: self.key) }
         XCTAssertEqual(e?.failureClass, .providerError)
     }
@@ -85,10 +85,10 @@ final class ProviderPlumbingTests: XCTestCase {
         }
         defer { server.stop() }
         let base = try ProviderEndpoints.validate(server.baseURL + "/gw/", variable: "X")
-        let adapter = makeAdapter(for: ProviderEndpoints.apixo, baseURL: base, transport: ProviderTestKit.transport)!
+        let adapter = makeAdapter(for: ProviderEndpoints.apixo, baseURL: base, transport: ProviderTestKit.transport, now: { Date() })!
         _ = await thrownError { () async throws(ProviderError) in try await adapter.status(taskID: "a b&c", apiKey: self.key) }
         XCTAssertEqual(seen.value, ["GET /gw/api/v1/statusTask/wan-2-2-animate?taskId=a%20b%26c"])
-        XCTAssertNil(makeAdapter(for: ProviderID("runware")!, baseURL: base, transport: ProviderTestKit.transport))
+        XCTAssertNil(makeAdapter(for: ProviderID("runware")!, baseURL: base, transport: ProviderTestKit.transport, now: { Date() }))
     }
 
     // MARK: APIXO callbacks

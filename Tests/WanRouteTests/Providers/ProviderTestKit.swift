@@ -23,7 +23,7 @@ final class ProviderTestKit {
     func stop() { simulator.stop() }
 
     func adapter(_ provider: ProviderID, timeout: Double = 10) -> any ProviderAdapter {
-        makeAdapter(for: provider, baseURL: baseURL, transport: Self.transport, requestTimeout: timeout)!
+        makeAdapter(for: provider, baseURL: baseURL, transport: Self.transport, requestTimeout: timeout, now: { Date() })!
     }
 
     /// A request each provider accepts; the video's `duration=` sets the simulated reference length.

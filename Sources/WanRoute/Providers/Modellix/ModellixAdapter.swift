@@ -15,11 +15,11 @@ public struct ModellixAdapter: ProviderAdapter {
         PollSchedule(firstPoll: Seconds(whole: 10), minimumInterval: Seconds(whole: 10), maximumInterval: Seconds(whole: 15))
     }
     let http: ProviderHTTP
-    /// The clock that turns an epoch `X-RateLimit-Reset` into a delay (injected for tests).
+    /// The clock that turns an epoch `X-RateLimit-Reset` into a delay (injected: the library reads no clock of its own).
     let now: @Sendable () -> Date
 
     /// Creates an adapter; `requestTimeout` bounds each HTTP exchange in seconds.
-    public init(baseURL: URL, transport: any HTTPTransport, requestTimeout: Double = 30, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(baseURL: URL, transport: any HTTPTransport, requestTimeout: Double = 30, now: @escaping @Sendable () -> Date) {
         http = ProviderHTTP(baseURL: baseURL, transport: transport, timeout: requestTimeout)
         self.now = now
     }
