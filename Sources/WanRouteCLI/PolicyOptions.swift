@@ -13,8 +13,13 @@ enum PolicyOptions {
         guard let text = args.value("policy") else {
             throw .usage("give the routing policy with --policy FILE|NAME (built-in: \(Policy.builtInNames.joined(separator: ", ")))")
         }
-        let policy = try policy(text, catalog, context)
-        do { return try Router(policy: policy, catalog: catalog) } catch { throw CLIError(error) }
+        return try routerAndDigest(text, context, catalog: catalog).router
+    }
+
+    /// The router for `--policy` (given) and the digest of the policy's text, which `run` records.
+    static func routerAndDigest(_ text: String, _ context: Context, catalog: PriceCatalog) throws(CLIError) -> (router: Router, digest: String) {
+        let (policy, digest) = try policyAndDigest(text, catalog, context)
+        do { return (try Router(policy: policy, catalog: catalog), digest) } catch { throw CLIError(error) }
     }
 
     /// The `--tag KEY=VALUE` options as a dictionary; a malformed or repeated key is a usage error.
@@ -45,17 +50,27 @@ enum PolicyOptions {
 
     /// A policy file when `text` names one; else a built-in policy; else a usage error listing the built-in names.
     static func policy(_ text: String, _ catalog: PriceCatalog, _ context: Context) throws(CLIError) -> Policy {
+        try policyAndDigest(text, catalog, context).policy
+    }
+
+    /// The policy, as ``policy(_:_:_:)``, with the digest of the very text it was read from.
+    static func policyAndDigest(_ text: String, _ catalog: PriceCatalog, _ context: Context) throws(CLIError) -> (policy: Policy, digest: String) {
         let url = context.url(text)
         var isDirectory: ObjCBool = false
+        let file: SourceFile
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
             if isDirectory.boolValue { throw .usage("--policy '\(text)' is a directory; give a policy file or a built-in policy name") }
-            do { return try Policy.load(contentsOf: url, catalog: catalog) } catch { throw CLIError(error) }
+            do throws(SourceFileError) { file = try SourceFile.read(url) } catch {
+                switch error { case .unreadable(let path, let reason): throw CLIError(PolicyError.unreadable(path: path, reason: reason)) }
+            }
+        } else {
+            let names = Policy.builtInNames
+            guard let builtIn = Policy.builtInFile(named: text) else {
+                let guess = Spelling.closest(to: text, among: names).map { " (did you mean '\($0)'?)" } ?? ""
+                throw .usage("--policy '\(text)' is neither a policy file nor a built-in policy\(guess); built-in: \(names.joined(separator: ", "))")
+            }
+            file = builtIn
         }
-        let names = Policy.builtInNames
-        guard names.contains(text) else {
-            let guess = Spelling.closest(to: text, among: names).map { " (did you mean '\($0)'?)" } ?? ""
-            throw .usage("--policy '\(text)' is neither a policy file nor a built-in policy\(guess); built-in: \(names.joined(separator: ", "))")
-        }
-        do { return try Policy.builtIn(named: text, catalog: catalog) } catch { throw CLIError(error) }
+        do { return (try Policy.load(file, catalog: catalog), SourceDigest.policy(file)) } catch { throw CLIError(error) }
     }
 }

@@ -65,7 +65,10 @@ enum RunCommand: Command {
 
     static func run(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         let catalog = try JobOptions.catalog(args, context)
-        let router = try PolicyOptions.router(args, context, catalog: catalog)
+        guard let policyText = args.value("policy") else {
+            throw .usage("give the routing policy with --policy FILE|NAME (built-in: \(Policy.builtInNames.joined(separator: ", ")))")
+        }
+        let (router, policyDigest) = try PolicyOptions.routerAndDigest(policyText, context, catalog: catalog)
         var options = ExecutorOptions()
         if let text = args.value("deadline") { options.deadline = try JobOptions.parseDuration(text, flag: "deadline") }
         options.concurrency.merge(router.policy.maxInFlight) { _, policy in policy }
@@ -169,7 +172,8 @@ enum RunCommand: Command {
             context.stdout.write(report.jsonLine)
         }
         orders = orders.filter { known[$0.id] == nil }
-        let recorder = LedgerRecorder(store: ledger, router: router, catalog: catalog, runID: runID, time: environment.time)
+        let recorder = LedgerRecorder(store: ledger, router: router, catalog: catalog, runID: runID, time: environment.time,
+                                      policyDigest: policyDigest, pricingDigest: catalog.sourceDigest)
         // Last among the observers: a task it lists is already recorded by those before it.
         let inFlight = InFlightTasks()
         let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,

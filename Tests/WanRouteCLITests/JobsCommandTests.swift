@@ -43,6 +43,10 @@ final class JobsCommandTests: XCTestCase {
         let showJSON = try await CLIRunner.run(["jobs", "--sandbox", "show", "job-1", "--format", "json"], environment: env)
         guard case .array(let events)? = try JSONParser.parse(showJSON.stdout)["events"] else { return XCTFail(showJSON.stdout) }
         XCTAssertEqual(events.first?["ev"], .string("decided"))
+        // The decision names the policy and the pricing tables in force by their digests.
+        let production = try XCTUnwrap(Policy.builtInFile(named: "production"))
+        XCTAssertEqual(events.first?["policy_digest"], .string(SourceDigest.policy(production)))
+        XCTAssertEqual(events.first?["pricing_digest"], .string(try XCTUnwrap(PriceCatalog.builtIn().sourceDigest)))
     }
 
     func testRouteChecksBudgetsAgainstTheLedgersSpend() async throws {

@@ -605,10 +605,13 @@ extension Policy {
 
     /// A built-in policy by name (`production`, `cheapest`, ...).
     public static func builtIn(named name: String, catalog: PriceCatalog) throws(PolicyError) -> Policy {
-        guard let file = BuiltInDefaults.policies.first(where: { builtInName($0.name) == name && DocumentKind(of: $0) == .policy }) else {
-            throw .noSuchPolicy(name: name, known: builtInNames)
-        }
+        guard let file = builtInFile(named: name) else { throw .noSuchPolicy(name: name, known: builtInNames) }
         return try load(file, catalog: catalog)
+    }
+
+    /// The text of a built-in policy by name, or nil (for its ``SourceDigest/policy(_:)``).
+    public static func builtInFile(named name: String) -> SourceFile? {
+        BuiltInDefaults.policies.first { builtInName($0.name) == name && DocumentKind(of: $0) == .policy }
     }
 
     static func builtInName(_ fileName: String) -> String {

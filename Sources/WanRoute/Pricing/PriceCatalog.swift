@@ -36,10 +36,14 @@ public struct PriceCatalog: Sendable {
     public let exchangeRates: ExchangeRates
     /// Warnings found while loading (errors make loading fail instead).
     public let warnings: [Diagnostic]
+    /// A digest of the files the catalog was loaded from, tables and overlays
+    /// (``SourceDigest/pricing(files:overlays:)``): the ledger records it with every decision.
+    public let sourceDigest: String?
     /// Per offer, everything pricing and ordering need as plain integers (see ``PricingRow``).
     let rows: [PricingRow]
 
-    init(providers: [ProviderPricing], offers: [Offer], exchangeRates: ExchangeRates, warnings: [Diagnostic]) {
+    init(providers: [ProviderPricing], offers: [Offer], exchangeRates: ExchangeRates, warnings: [Diagnostic], sourceDigest: String? = nil) {
+        self.sourceDigest = sourceDigest
         self.providers = providers
         self.offers = offers
         self.exchangeRates = exchangeRates
@@ -169,7 +173,8 @@ public struct PriceCatalog: Sendable {
             offers += doc.offers.map { $0.placed(at: index) }
         }
         if diagnostics.contains(where: { $0.severity == .error }) { throw .invalid(diagnostics) }
-        return PriceCatalog(providers: providers, offers: offers, exchangeRates: exchange, warnings: diagnostics)
+        return PriceCatalog(providers: providers, offers: offers, exchangeRates: exchange, warnings: diagnostics,
+                            sourceDigest: SourceDigest.pricing(files: files, overlays: overlays))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import WanRoute
 
 /// The client side of SCRAM-SHA-256 (RFC 5802 with RFC 7677's hash), as PostgreSQL speaks it: no
 /// channel binding (there is no TLS to bind to), and the server's signature checked before the

@@ -1,6 +1,6 @@
 /// SHA-256 (FIPS 180-4), written small because Foundation on Linux has no hash functions and the
-/// project takes no packages. Used only for SCRAM-SHA-256 authentication; tested against the
-/// published FIPS 180 examples.
+/// project takes no packages. Used for the ledger's digests of the pricing tables and policy in
+/// force, and by `WanRoutePostgres` for SCRAM-SHA-256; tested against the published FIPS 180 examples.
 public struct SHA256: Sendable {
     /// The digest length in bytes.
     public static let digestLength = 32
@@ -18,8 +18,8 @@ public struct SHA256: Sendable {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
-    typealias State = (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
-    fileprivate var state: State = (
+    package typealias State = (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+    package private(set) var state: State = (
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
     )
     private var pending: [UInt8] = []
@@ -99,7 +99,7 @@ public struct SHA256: Sendable {
 
     /// One compression of the 16 big-endian words in `w[0..<16]`; `w` has room for the 64-word schedule.
     /// Works on words so that PBKDF2's two-block HMACs allocate nothing (debug builds run the tests).
-    static func compress(_ state: inout State, _ w: UnsafeMutableBufferPointer<UInt32>) {
+    package static func compress(_ state: inout State, _ w: UnsafeMutableBufferPointer<UInt32>) {
         for i in 16..<64 {
             let a = w[i - 15], b = w[i - 2]
             let s0 = ((a >> 7) | (a << 25)) ^ ((a >> 18) | (a << 14)) ^ (a >> 3)
@@ -120,99 +120,40 @@ public struct SHA256: Sendable {
         }
         state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
     }
-
 }
 
-/// HMAC-SHA-256 (RFC 2104), tested against RFC 4231.
-public struct HMACSHA256: Sendable {
-    private let inner: SHA256
-    private let outer: SHA256
+/// The digests a ledger's `decided` events record: which pricing tables and which policy were in
+/// force. The first 16 hex digits (64 bits) of a SHA-256, enough to tell versions apart in a
+/// ledger, not a security claim.
+public enum SourceDigest {
+    /// The number of hex digits in a digest.
+    public static let length = 16
 
-    /// Prepares the keyed inner and outer hashes once, so that PBKDF2's many iterations reuse them.
-    public init(key: [UInt8]) {
-        var key = key.count > SHA256.blockLength ? SHA256.hash(key) : key
-        key += [UInt8](repeating: 0, count: SHA256.blockLength - key.count)
-        var inner = SHA256()
-        inner.update(key.map { $0 ^ 0x36 })
-        var outer = SHA256()
-        outer.update(key.map { $0 ^ 0x5c })
-        self.inner = inner
-        self.outer = outer
+    /// The digest of pricing tables and their overlays (`--contract`): over each table's file name
+    /// (its last path component, so the built-in copy and the repository's `pricing/` agree), byte
+    /// count and text, tables sorted by name, then the overlays in the order they are laid on.
+    public static func pricing(files: [SourceFile], overlays: [SourceFile]) -> String {
+        var hasher = SHA256()
+        func feed(_ kind: String, _ file: SourceFile) {
+            let name = file.name.split(separator: "/").last.map(String.init) ?? file.name
+            hasher.update(Array("\(kind)\0\(name)\0\(file.text.utf8.count)\0".utf8))
+            hasher.update(Array(file.text.utf8))
+        }
+        let named = files.map { ($0.name.split(separator: "/").last.map(String.init) ?? $0.name, $0) }
+        for (_, file) in named.sorted(by: { $0.0 < $1.0 }) { feed("table", file) }
+        for file in overlays { feed("overlay", file) }
+        return hex(hasher.finalize())
     }
 
-    /// The MAC of `message` under this key.
-    public func authenticate(_ message: [UInt8]) -> [UInt8] {
-        var inner = self.inner
-        inner.update(message)
-        var outer = self.outer
-        outer.update(inner.finalize())
-        return outer.finalize()
+    /// The digest of a policy file's text (its bytes, whatever its name).
+    public static func policy(_ file: SourceFile) -> String {
+        hex(SHA256.hash(Array(file.text.utf8)))
     }
 
-    /// PBKDF2's inner loop: U1 = `first`, U(n+1) = HMAC(U(n)); returns U1 xor ... xor U(iterations).
-    /// Each HMAC of a 32-byte digest is exactly two compressions on words, with no allocation.
-    func iterate(from first: [UInt8], iterations: Int) -> [UInt8] {
-        var u: SHA256.State = (0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &u) { raw in
-            for i in 0..<8 {
-                raw.storeBytes(of: UInt32(first[i * 4]) << 24 | UInt32(first[i * 4 + 1]) << 16 | UInt32(first[i * 4 + 2]) << 8 | UInt32(first[i * 4 + 3]),
-                               toByteOffset: i * 4, as: UInt32.self)
-            }
-        }
-        var t = u
-        let innerStart = inner.state, outerStart = outer.state
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            // Both blocks hold a 32-byte message after a 64-byte key block: 0x80, zeros, length 768 bits.
-            func load(_ words: SHA256.State) {
-                (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]) = words
-                w[8] = 0x8000_0000
-                for i in 9..<15 { w[i] = 0 }
-                w[15] = 768
-            }
-            if iterations > 1 {
-                for _ in 2...iterations {
-                    var innerState = innerStart
-                    load(u)
-                    SHA256.compress(&innerState, w)
-                    var outerState = outerStart
-                    load(innerState)
-                    SHA256.compress(&outerState, w)
-                    u = outerState
-                    t = (t.0 ^ u.0, t.1 ^ u.1, t.2 ^ u.2, t.3 ^ u.3, t.4 ^ u.4, t.5 ^ u.5, t.6 ^ u.6, t.7 ^ u.7)
-                }
-            }
-        }
+    static func hex(_ digest: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for word in [t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7] {
-            out += [UInt8(truncatingIfNeeded: word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word)]
-        }
-        return out
-    }
-
-    /// The MAC of `message` under `key` in one call.
-    public static func authenticate(_ message: [UInt8], key: [UInt8]) -> [UInt8] {
-        HMACSHA256(key: key).authenticate(message)
-    }
-}
-
-/// PBKDF2 with HMAC-SHA-256 as the pseudo-random function (RFC 8018 §5.2), tested against RFC 7914 §11.
-public enum PBKDF2SHA256 {
-    /// Derives `length` bytes from `password` and `salt` with `iterations` rounds.
-    public static func derive(password: [UInt8], salt: [UInt8], iterations: Int, length: Int = SHA256.digestLength) -> [UInt8] {
-        precondition(iterations >= 1 && length >= 1, "PBKDF2 needs at least one iteration and one byte")
-        let prf = HMACSHA256(key: password)
-        var output: [UInt8] = []
-        output.reserveCapacity(length)
-        var blockIndex: UInt32 = 1
-        while output.count < length {
-            let indexBytes = [UInt8(truncatingIfNeeded: blockIndex >> 24), UInt8(truncatingIfNeeded: blockIndex >> 16),
-                              UInt8(truncatingIfNeeded: blockIndex >> 8), UInt8(truncatingIfNeeded: blockIndex)]
-            let first = prf.authenticate(salt + indexBytes)
-            let t = prf.iterate(from: first, iterations: iterations)
-            output += t.prefix(length - output.count)
-            blockIndex += 1
-        }
-        return output
+        for b in digest.prefix(length / 2) { out += [digits[Int(b >> 4)], digits[Int(b & 15)]] }
+        return String(decoding: out, as: UTF8.self)
     }
 }
