@@ -24,23 +24,25 @@ struct ReportHTML {
         return out
     }
 
-    static func dollars(_ m: Money) -> Double { Double(m.nanos) / 1_000_000_000 }
+    /// An amount as a chart coordinate in USD. Pixel geometry only: every figure the page prints
+    /// (axis ticks included) is formatted from the exact nano-units.
+    static func chartValue(_ m: Money) -> Double { Double(m.nanos) / 1_000_000_000 }
 
-    /// A round step for an axis from 0 to `max` with about `ticks` divisions.
-    static func niceStep(_ max: Double, ticks: Int = 4) -> Double {
-        guard max > 0 else { return 1 }
-        let raw = max / Double(ticks)
-        let p = pow(10, floor(log10(raw)))
-        for m in [1.0, 2.0, 2.5, 5.0, 10.0] where m * p >= raw { return m * p }
-        return 10 * p
+    /// A round axis step in nano-units (1, 2, 2.5 or 5 times a power of ten) for an axis from 0 to
+    /// `maxNanos` with about `ticks` divisions. Integer arithmetic, so the tick labels are exact.
+    static func niceStep(nanos maxNanos: Int64, ticks: Int64 = 4) -> Int64 {
+        guard maxNanos > 0 else { return 1_000_000_000 }
+        let raw = maxNanos / ticks + (maxNanos % ticks == 0 ? 0 : 1)
+        var p: Int64 = 1
+        while p <= raw / 10 { p *= 10 }  // the largest power of ten not above raw
+        var candidates: [Int64] = [p, 2 * p]
+        if p % 2 == 0 { candidates.append(p / 2 * 5) }
+        candidates.append(5 * p)  // raw ≤ Int64.max / 4, so 5p cannot overflow
+        return candidates.first { $0 >= raw } ?? (p <= Int64.max / 10 ? 10 * p : Int64.max)
     }
 
-    static func axisLabel(_ v: Double) -> String {
-        if v == 0 { return "0" }
-        if v >= 1000 { return String(format: "%.0f", v) }
-        if v >= 1 { return v == v.rounded() ? String(format: "%.0f", v) : String(format: "%.1f", v) }
-        return String(format: "%.2f", v)
-    }
+    /// An axis tick's label: the exact decimal amount, without trailing zeros.
+    static func axisLabel(nanos: Int64) -> String { FixedDecimal.format(nanos, scale: Money.scale) }
 
     static func f(_ v: Double) -> String { String(format: "%.1f", v) }
 
@@ -131,26 +133,29 @@ struct ReportHTML {
         let r = report
         let width = 1080.0, height = 300.0, left = 64.0, right = 12.0, top = 14.0, bottom = 34.0
         let plotW = width - left - right, plotH = height - top - bottom
-        let maxDay = r.daily.map { Self.dollars($0.actualUSD) }.max() ?? 0
-        let step = Self.niceStep(maxDay)
-        let axisTop = max(step * ceil(maxDay / step), step)
+        let maxDay = r.daily.map { $0.actualUSD.nanos }.max() ?? 0
+        let step = Self.niceStep(nanos: maxDay)
+        // The first multiple of the step at or above the largest day (saturating near Int64.max).
+        let (rounded, overflow) = (maxDay / step + (maxDay % step == 0 ? 0 : 1)).multipliedReportingOverflow(by: step)
+        let axisTop = overflow ? maxDay : max(rounded, step)
         let n = Double(max(r.daily.count, 1))
         let slot = plotW / n
         let barW = max(slot * 0.7, 1)
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Daily actual spend in USD, stacked by provider\">\n"
         s += "<title>Daily actual spend in USD, stacked by provider</title>\n"
-        var v = 0.0
-        while v <= axisTop + step / 2 {
-            let y = top + plotH - v / axisTop * plotH
+        var tick: Int64 = 0
+        while tick <= axisTop {
+            let y = top + plotH - Double(tick) / Double(axisTop) * plotH
             s += "<line x1=\"\(Self.f(left))\" y1=\"\(Self.f(y))\" x2=\"\(Self.f(width - right))\" y2=\"\(Self.f(y))\" stroke=\"#e3e6eb\"/>"
-            s += "<text x=\"\(Self.f(left - 6))\" y=\"\(Self.f(y + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#5b6475\">$\(Self.axisLabel(v))</text>\n"
-            v += step
+            s += "<text x=\"\(Self.f(left - 6))\" y=\"\(Self.f(y + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#5b6475\">$\(Self.axisLabel(nanos: tick))</text>\n"
+            guard tick <= axisTop - step else { break }
+            tick += step
         }
         for (i, d) in r.daily.enumerated() {
             let x = left + Double(i) * slot + (slot - barW) / 2
             var y = top + plotH
             for (p, amount) in d.actualUSDByProvider.enumerated() where amount.nanos > 0 {
-                let hgt = Self.dollars(amount) / axisTop * plotH
+                let hgt = Double(amount.nanos) / Double(axisTop) * plotH
                 y -= hgt
                 s += "<rect class=\"bar\" x=\"\(Self.f(x))\" y=\"\(Self.f(y))\" width=\"\(Self.f(barW))\" height=\"\(Self.f(max(hgt, 0.5)))\" fill=\"\(Self.palette[p % Self.palette.count])\"><title>\(Self.escape("\(d.date) \(r.providers[p]): \(amount)"))</title></rect>\n"
             }
@@ -169,7 +174,7 @@ struct ReportHTML {
         let r = report
         let rowH = 46.0, left = 150.0, right = 220.0, width = 1080.0, top = 24.0
         let height = top + rowH * Double(max(r.byProvider.count, 1)) + 10
-        let maxV = r.byProvider.flatMap { [Self.dollars($0.totals.estimatedUSD), Self.dollars($0.totals.actualUSD)] }.max() ?? 0
+        let maxV = r.byProvider.flatMap { [Self.chartValue($0.totals.estimatedUSD), Self.chartValue($0.totals.actualUSD)] }.max() ?? 0
         let scale = maxV > 0 ? (width - left - right) / maxV : 0
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Estimated and actual USD per provider\">\n"
         s += "<title>Estimated and actual USD per provider</title>\n"
@@ -178,7 +183,7 @@ struct ReportHTML {
         for (i, g) in r.byProvider.enumerated() {
             let y = top + Double(i) * rowH
             let t = g.totals
-            let ew = Self.dollars(t.estimatedUSD) * scale, aw = Self.dollars(t.actualUSD) * scale
+            let ew = Self.chartValue(t.estimatedUSD) * scale, aw = Self.chartValue(t.actualUSD) * scale
             s += "<text x=\"\(Self.f(left - 8))\" y=\"\(Self.f(y + 20))\" font-size=\"13\" text-anchor=\"end\">\(Self.escape(g.key[0]))</text>\n"
             s += "<rect class=\"bar\" x=\"\(Self.f(left))\" y=\"\(Self.f(y + 4))\" width=\"\(Self.f(max(ew, 0.5)))\" height=\"14\" fill=\"#b8c4d6\"/>"
             s += "<text x=\"\(Self.f(left + ew + 6))\" y=\"\(Self.f(y + 15))\" font-size=\"11\" fill=\"#5b6475\">\(Self.escape("estimated " + MonthlyReport.estimatedUSD(t)))</text>\n"
@@ -194,9 +199,9 @@ struct ReportHTML {
         for (k, b) in r.budgets.enumerated() {
             let width = 350.0, height = 214.0, left = 56.0, right = 10.0, top = 28.0, bottom = 40.0
             let plotW = width - left - right, plotH = height - top - bottom
-            let limit = Self.dollars(b.limit)
-            let spent = b.cumulativeByDay.map(Self.dollars)
-            let projected = b.projectedMonthEnd.map(Self.dollars) ?? 0
+            let limit = Self.chartValue(b.limit)
+            let spent = b.cumulativeByDay.map(Self.chartValue)
+            let projected = b.projectedMonthEnd.map(Self.chartValue) ?? 0
             let maxV = max(limit, spent.last ?? 0, projected, 0.01)
             let days = Double(max(r.period.dayCount, 1))
             func x(_ day: Double) -> Double { left + day / days * plotW }
@@ -206,7 +211,7 @@ struct ReportHTML {
             s += "<title>\(Self.escape(label))</title>\n"
             s += "<text x=\"\(Self.f(left))\" y=\"16\" font-size=\"13\" font-weight=\"600\">\(Self.escape("\(b.id) · \(b.key)"))</text>\n"
             s += "<line x1=\"\(Self.f(left))\" y1=\"\(Self.f(y(0)))\" x2=\"\(Self.f(width - right))\" y2=\"\(Self.f(y(0)))\" stroke=\"#9aa3b2\"/>"
-            s += "<text x=\"\(Self.f(left - 6))\" y=\"\(Self.f(y(limit) + 4))\" font-size=\"10\" text-anchor=\"end\" fill=\"#5b6475\">$\(Self.axisLabel(limit))</text>"
+            s += "<text x=\"\(Self.f(left - 6))\" y=\"\(Self.f(y(limit) + 4))\" font-size=\"10\" text-anchor=\"end\" fill=\"#5b6475\">$\(Self.axisLabel(nanos: b.limit.nanos))</text>"
             s += "<text x=\"\(Self.f(left - 6))\" y=\"\(Self.f(y(0) + 4))\" font-size=\"10\" text-anchor=\"end\" fill=\"#5b6475\">$0</text>\n"
             // Remaining budget per day: the limit minus the report's cumulative actual spend.
             // Drawn up to the day of asOf: later days have no spend yet.
@@ -219,8 +224,8 @@ struct ReportHTML {
             s += "<polyline class=\"burn\" points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"#2f5d8a\" stroke-width=\"2\"/>\n"
             // Projection from now to the month's end at the current burn rate.
             if let p = b.projectedMonthEnd, elapsedDays > 0 {
-                let committed = Self.dollars(b.settled) + Self.dollars(b.reserved)
-                s += "<line class=\"projection\" x1=\"\(Self.f(x(elapsedDays)))\" y1=\"\(Self.f(y(max(limit - committed, 0))))\" x2=\"\(Self.f(x(days)))\" y2=\"\(Self.f(y(max(limit - Self.dollars(p), 0))))\" stroke=\"#e15759\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\n"
+                let committed = Self.chartValue(b.settled) + Self.chartValue(b.reserved)
+                s += "<line class=\"projection\" x1=\"\(Self.f(x(elapsedDays)))\" y1=\"\(Self.f(y(max(limit - committed, 0))))\" x2=\"\(Self.f(x(days)))\" y2=\"\(Self.f(y(max(limit - Self.chartValue(p), 0))))\" stroke=\"#e15759\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\n"
             }
             let color = b.runsOutOn == nil ? "#5b6475" : "#b3261e"
             s += "<text x=\"\(Self.f(left))\" y=\"\(Self.f(height - 22))\" font-size=\"11\" fill=\"\(color)\">\(Self.escape("left \(b.remaining) · runs out \(b.runsOutOn ?? "not this month")"))</text>\n"
