@@ -32,21 +32,30 @@ enum AuditOptions {
         return nil
     }
 
-    /// Hands every job decided in `period` to `body` as the ledger's fold ends it (streamed: only
-    /// jobs in flight are held); returns the store for its budget state (nil when there is no ledger).
+    /// Hands every job decided in `period` to `body` as the ledger's fold ends it (from the
+    /// ledger's job summaries where it keeps them); returns the store for its budget state (nil
+    /// when there is no ledger).
     static func forEachJob(_ period: ReportPeriod, _ catalog: PriceCatalog, _ args: ParsedArguments, _ context: Context, command: String,
                            _ body: (ReportJob) -> Void) async throws(CLIError) -> (any LedgerStore)? {
         guard let store = try LedgerOptions.store(args, context, command: command) else { return nil }
-        var fold = LedgerReportFold(period: period, catalog: catalog)
         do {
-            let have = Set(try await store.months())
-            for month in LedgerReportFold.months(for: period) where have.contains(month) {
-                try await store.forEachRecord(in: month) { fold.apply($0, emit: body) }
-            }
+            try await store.forEachReportJob(in: period, catalog: catalog, body)
         } catch {
             throw .dataMessage("\(error)")
         }
-        fold.finish(body)
+        return store
+    }
+
+    /// Adds every job decided in `period` to a report (row by row from the job summaries, where the
+    /// ledger keeps them); returns the store (nil when there is no ledger).
+    static func addJobs(_ period: ReportPeriod, _ catalog: PriceCatalog, to builder: inout MonthlyReportBuilder, _ args: ParsedArguments,
+                        _ context: Context, command: String) async throws(CLIError) -> (any LedgerStore)? {
+        guard let store = try LedgerOptions.store(args, context, command: command) else { return nil }
+        do {
+            try await store.addReportJobs(in: period, catalog: catalog, to: &builder)
+        } catch {
+            throw .dataMessage("\(error)")
+        }
         return store
     }
 }
@@ -116,7 +125,7 @@ enum ReportCommand: Command {
             budgets = policy.budgets
         }
         var builder = MonthlyReportBuilder(period: period, dimensions: dimensions, rates: catalog.exchangeRates, budgets: budgets)
-        let store = try await AuditOptions.forEachJob(period, catalog, args, context, command: spec.name) { builder.add($0) }
+        let store = try await AuditOptions.addJobs(period, catalog, to: &builder, args, context, command: spec.name)
         var spend = SpendSnapshot()
         if !budgets.isEmpty, let store {
             do {

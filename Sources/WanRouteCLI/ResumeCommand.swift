@@ -40,6 +40,7 @@ enum ResumeCommand: Command {
         }
         let catalog = try JobOptions.catalog(args, context)
         let open: [JobState]
+        defer { (store as? FileLedgerStore)?.saveSummaries() }
         do { open = try await store.openJobs() } catch { throw LedgerLocation.failure(error) }
         let steps = ResumePlan.steps(for: open, usd: catalog.exchangeRates.usd)
         if args.flag("dry-run") {

@@ -39,6 +39,8 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
     private var stoppedBy: String?
     private var laterRecoveries: [TornTail] = []
     private var budgets: [BudgetMonth: BudgetCache] = [:]
+    let summaryState = NSLock()           // guards jobSummaries
+    var jobSummaries: [LedgerMonth: JobSummaryCache] = [:]
     private let budgetLock: FileDescriptor
     private let writer = DispatchQueue(label: "wanroute.ledger.writer")
 
@@ -314,10 +316,13 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         var records: [LedgerRecord] = []
         records.reserveCapacity(events.count)
         var sequence = file.lastSequence
+        var lineStarts: [Int64] = []
+        lineStarts.reserveCapacity(events.count)
         for e in events {
             sequence += 1
             let r = LedgerRecord(sequence: sequence, event: e)
             let before = bytes.count
+            lineStarts.append(Int64(before))
             LedgerCodec.encode(r, into: &bytes)
             if bytes.count - before > ledgerMaximumLineBytes { throw LedgerError.eventTooLarge(jobID: e.jobID, bytes: bytes.count - before) }
             records.append(r)
@@ -340,6 +345,10 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         }
         file.knownSize = start + Int64(bytes.count)
         file.lastSequence = sequence
+        let lastLine = bytes.withUnsafeBytes { b in
+            LedgerFileScanner.storedCRC(UnsafeRawBufferPointer(rebasing: b[Int(lineStarts.last ?? 0)..<(b.count - 1)]))
+        }
+        foldAppended(month, records, lineStarts: lineStarts.map { start + $0 }, end: start + Int64(bytes.count), lastCRC: lastLine, file: file.fd)
         return records
     }
 
@@ -354,7 +363,7 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
     public func months() async throws -> [LedgerMonth] { try Self.listMonths(directory) }
 
     /// A read-only descriptor of a month file and the size every completed write has reached.
-    private func snapshot(_ m: LedgerMonth) throws -> (FileDescriptor, Int64, String)? {
+    func snapshot(_ m: LedgerMonth) throws -> (FileDescriptor, Int64, String)? {
         let path = directory + "/" + Self.fileName(m)
         do {
             guard let fd = try FileDescriptor.openIfExists(path, flags: O_RDONLY, calls: calls) else { return nil }
@@ -417,15 +426,6 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
             i = at + 1
         }
         return false
-    }
-
-    /// Every job not yet finished, folded.
-    public func openJobs() async throws -> [JobState] {
-        var fold = JobBook()
-        for m in try Self.listMonths(directory) {
-            try await forEachRecord(in: m) { fold.apply($0) }
-        }
-        return fold.unfinished
     }
 
     // MARK: budgets
@@ -493,9 +493,10 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         return true
     }
 
-    /// Writes the budget summaries now (they are also written as months grow).
+    /// Writes the budget and job summaries now (they are also written as months grow).
     public func saveSummaries() {
         let caches = state.withLock { Array(budgets.values) }
         for c in caches { c.withLock { c.saveSummary() } }
+        saveJobSummaries()
     }
 }

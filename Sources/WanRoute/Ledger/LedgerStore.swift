@@ -85,22 +85,63 @@ public protocol LedgerStore: Sendable {
     /// folded, ordered by the time of its first event.
     func openJobs() async throws -> [JobState]
 
+    /// The folded states of those of `ids` that have events, in any month (idempotency: a job the
+    /// ledger holds is not started again). The default folds every record; the file store reads
+    /// only the named jobs' lines, found through its job summaries.
+    func states(of ids: Set<String>) async throws -> [String: JobState]
+
     /// Month-to-date settled spend and open reservations per budget key.
     func budgetState(for month: BudgetMonth) async throws -> BudgetState
 
     /// Checks the request's limits against the month's state and, when every one leaves room,
     /// appends the reservation (and its following events) durably, all under one lock.
     func reserve(_ request: ReservationRequest) async throws -> ReservationOutcome
+
+    /// Hands on every job decided in `period` as the report fold (``LedgerReportFold``) ends it,
+    /// in that order: `report --format focus`, `reconcile` and `whatif` read their jobs here.
+    ///
+    /// The default folds the records of ``LedgerReportFold/months(for:)``. The file store answers
+    /// from its per-month job summaries; a database can answer from a table of the same rows (one
+    /// per job: ids, enum codes, integer money with its currency, seconds, instants), with the
+    /// jobs not yet ended folded from their events.
+    func forEachReportJob(in period: ReportPeriod, catalog: PriceCatalog, _ body: (ReportJob) -> Void) async throws
+
+    /// Adds every job decided in `period` to a report: the same jobs as
+    /// ``forEachReportJob(in:catalog:_:)``, in any order (the report's figures do not depend on it),
+    /// so that a store with a job summary can add rows without making a ``ReportJob`` of each.
+    func addReportJobs(in period: ReportPeriod, catalog: PriceCatalog, to builder: inout MonthlyReportBuilder) async throws
 }
 
 extension LedgerStore {
+    /// Folds the records of the period's months (see ``LedgerStore/forEachReportJob(in:catalog:_:)``).
+    public func forEachReportJob(in period: ReportPeriod, catalog: PriceCatalog, _ body: (ReportJob) -> Void) async throws {
+        try await foldReportJobsFromRecords(in: period, catalog: catalog, body)
+    }
+
+    /// The report fold over every record of the period's months: the default answer, and the file
+    /// store's when a job summary cannot be used.
+    func foldReportJobsFromRecords(in period: ReportPeriod, catalog: PriceCatalog, _ body: (ReportJob) -> Void) async throws {
+        var fold = LedgerReportFold(period: period, catalog: catalog)
+        let have = Set(try await months())
+        for month in LedgerReportFold.months(for: period) where have.contains(month) {
+            try await forEachRecord(in: month) { fold.apply($0, emit: body) }
+        }
+        fold.finish(body)
+    }
+
+    /// Adds the jobs ``forEachReportJob(in:catalog:_:)`` hands on.
+    public func addReportJobs(in period: ReportPeriod, catalog: PriceCatalog, to builder: inout MonthlyReportBuilder) async throws {
+        var b = builder
+        try await forEachReportJob(in: period, catalog: catalog) { b.add($0) }
+        builder = b
+    }
+
     /// The folded state of one job, or nil when the ledger has no events for it.
     public func job(_ jobID: String) async throws -> JobState? {
         JobState.fold(try await records(forJob: jobID))
     }
 
-    /// The folded states of those of `ids` that have events, in any month (idempotency: a job the
-    /// ledger holds is not started again).
+    /// Folds every record of every month for the jobs named (see ``LedgerStore/states(of:)``).
     public func states(of ids: Set<String>) async throws -> [String: JobState] {
         var book = JobBook()
         for m in try await months() {

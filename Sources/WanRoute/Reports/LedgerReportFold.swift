@@ -10,7 +10,7 @@ import Foundation
 /// decided outside the month are skipped.
 public struct LedgerReportFold {
     let period: ReportPeriod
-    let catalog: PriceCatalog
+    let catalog: PriceCatalog?
     var partial: [String: Partial] = [:]
     var order: [String] = []
 
@@ -62,22 +62,13 @@ public struct LedgerReportFold {
         let e = record.event
         if case .decided(let d) = e.body {
             if let i = partial.index(forKey: e.jobID) {
-                // A later refusal: the budget refused the choice at reservation; nothing was submitted.
-                if d.mode == nil, partial.values[i].job.status == .unfinished {
-                    partial.values[i].job.status = .refused
-                    partial.values[i].finalCost = .some(.zero(partial.values[i].job.estimatedCost?.currency ?? .usd))
-                    Self.end(&partial.values[i], at: e.time)
-                }
+                Self.decidedAgain(d, e, &partial.values[i])
                 return
             }
             guard period.contains(e.time.date) else { return }
-            let request = Job(behavior: d.behavior, duration: d.duration, resolution: d.requiredResolution, mode: d.requiredMode, tags: d.tags)
-            var offer: OfferRef?
-            if let p = e.provider, let m = d.mode, let r = d.resolution { offer = OfferRef(provider: p, mode: m, resolution: r) }
-            let job = ReportJob(id: e.jobID, status: offer == nil ? .refused : .unfinished, policy: d.policy, request: request, offer: offer,
-                                estimatedCost: d.estimate, actualCost: nil, decidedAt: e.time.date)
-            partial[e.jobID] = Partial(job: job, current: offer, ended: offer == nil)
-            if offer != nil { order.append(e.jobID) }
+            let p = Self.start(d, e)
+            partial[e.jobID] = p
+            if !p.ended { order.append(e.jobID) }
             return
         }
         // Mutated in place: copying a job's state out and back would copy its arrays on every event.
@@ -85,7 +76,27 @@ public struct LedgerReportFold {
         Self.fold(e, into: &partial.values[i], catalog: catalog)
     }
 
-    static func fold(_ e: LedgerEvent, into p: inout Partial, catalog: PriceCatalog) {
+    /// A job's state after its decision (ended at once when the decision refused it).
+    static func start(_ d: LedgerDecision, _ e: LedgerEvent) -> Partial {
+        let request = Job(behavior: d.behavior, duration: d.duration, resolution: d.requiredResolution, mode: d.requiredMode, tags: d.tags)
+        var offer: OfferRef?
+        if let p = e.provider, let m = d.mode, let r = d.resolution { offer = OfferRef(provider: p, mode: m, resolution: r) }
+        let job = ReportJob(id: e.jobID, status: offer == nil ? .refused : .unfinished, policy: d.policy, request: request, offer: offer,
+                            estimatedCost: d.estimate, actualCost: nil, decidedAt: e.time.date)
+        return Partial(job: job, current: offer, ended: offer == nil)
+    }
+
+    /// A second decision for a job in flight: a later refusal (the budget refused the choice at
+    /// reservation; nothing was submitted) ends it refused; any other is ignored.
+    static func decidedAgain(_ d: LedgerDecision, _ e: LedgerEvent, _ p: inout Partial) {
+        if d.mode == nil, p.job.status == .unfinished {
+            p.job.status = .refused
+            p.finalCost = .some(.zero(p.job.estimatedCost?.currency ?? .usd))
+            end(&p, at: e.time)
+        }
+    }
+
+    static func fold(_ e: LedgerEvent, into p: inout Partial, catalog: PriceCatalog?) {
         switch e.body {
         case .submitIntent(let mode, let resolution, _):
             p.submissions += 1
@@ -128,9 +139,14 @@ public struct LedgerReportFold {
         }
     }
 
-    static func ruleSeconds(_ p: Partial, _ catalog: PriceCatalog) -> Seconds? {
-        guard let offer = p.current ?? p.job.offer, let rule = catalog.provider(offer.provider)?.billing,
-              let units = rule.billableUnits(for: p.job.request.duration) else { return nil }
+    static func ruleSeconds(_ p: Partial, _ catalog: PriceCatalog?) -> Seconds? {
+        guard let catalog, let offer = p.current ?? p.job.offer else { return nil }
+        return ruleSeconds(offer: offer, duration: p.job.request.duration, catalog)
+    }
+
+    /// The seconds `offer`'s billing rule bills for `duration`, where the provider reports none.
+    static func ruleSeconds(offer: OfferRef, duration: Seconds, _ catalog: PriceCatalog) -> Seconds? {
+        guard let rule = catalog.provider(offer.provider)?.billing, let units = rule.billableUnits(for: duration) else { return nil }
         return rule.seconds(forUnits: units)
     }
 

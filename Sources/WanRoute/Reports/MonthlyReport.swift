@@ -223,6 +223,42 @@ public struct MonthlyReport: Sendable, Equatable {
     public let conversions: [ExchangeRates.Rate]
 }
 
+/// The figures of one job a report adds up, from a ``ReportJob`` or a job summary row.
+struct JobFigures {
+    var status: ReportJob.Status
+    var billedMicros: Int64?
+    var estimatedCost: Money?
+    var actualCost: Money?
+    var retries: Int
+    var failovers: Int
+    /// Submission to result in milliseconds (clamped to Int32), for succeeded jobs whose instants are known.
+    var timeToResultMillis: Int32?
+
+    var costIsUnknown: Bool { actualCost == nil && status != .refused }
+
+    init(status: ReportJob.Status, billedMicros: Int64?, estimatedCost: Money?, actualCost: Money?, retries: Int, failovers: Int,
+         timeToResultMillis: Int32?) {
+        self.status = status
+        self.billedMicros = billedMicros
+        self.estimatedCost = estimatedCost
+        self.actualCost = actualCost
+        self.retries = retries
+        self.failovers = failovers
+        self.timeToResultMillis = timeToResultMillis
+    }
+
+    init(_ job: ReportJob) {
+        var ms: Int32?
+        if job.status == .succeeded, let s = job.submittedAt, let f = job.finishedAt, f >= s {
+            // Milliseconds: instants carry no more precision than that in the ledger.
+            let v = ((f.timeIntervalSince1970 - s.timeIntervalSince1970) * 1_000).rounded()
+            ms = v >= Double(Int32.max) ? Int32.max : Int32(v)
+        }
+        self.init(status: job.status, billedMicros: job.billedSeconds?.micros, estimatedCost: job.estimatedCost, actualCost: job.actualCost,
+                  retries: job.retries, failovers: job.failedOver.count, timeToResultMillis: ms)
+    }
+}
+
 /// Accumulates one group's figures in one pass; no allocation per job except for timings.
 struct TotalsAccumulator {
     var t = ReportTotals()
@@ -237,6 +273,10 @@ struct TotalsAccumulator {
     var overflow = false
 
     mutating func add(_ job: ReportJob, estimateUSD: Int64?, estimateConverted: Bool, actualUSD: Int64?, actualConverted: Bool) {
+        add(JobFigures(job), estimateUSD: estimateUSD, estimateConverted: estimateConverted, actualUSD: actualUSD, actualConverted: actualConverted)
+    }
+
+    mutating func add(_ job: JobFigures, estimateUSD: Int64?, estimateConverted: Bool, actualUSD: Int64?, actualConverted: Bool) {
         t.jobs += 1
         switch job.status {
         case .succeeded: t.succeeded += 1
@@ -245,7 +285,7 @@ struct TotalsAccumulator {
         case .unfinished: t.unfinished += 1
         case .refused: t.refused += 1
         }
-        if let b = job.billedSeconds, !checkedAdd(&billedMicros, b.micros) { overflow = true }
+        if let b = job.billedMicros, !checkedAdd(&billedMicros, b) { overflow = true }
         if let e = job.estimatedCost {
             if !estimated.add(e) { overflow = true }
         }
@@ -272,14 +312,9 @@ struct TotalsAccumulator {
             }
         }
         t.retries += job.retries
-        t.failovers += job.failedOver.count
-        if job.status == .succeeded, let s = job.submittedAt, let f = job.finishedAt, f >= s {
-            // Milliseconds: instants carry no more precision than that in the ledger.
-            let ms = ((f.timeIntervalSince1970 - s.timeIntervalSince1970) * 1_000).rounded()
-            times.append(ms >= Double(Int32.max) ? Int32.max : Int32(ms))
-        }
+        t.failovers += job.failovers
+        if let ms = job.timeToResultMillis { times.append(ms) }
     }
-
 
     mutating func finish() -> ReportTotals {
         var r = t
@@ -433,60 +468,76 @@ public struct MonthlyReportBuilder {
     @discardableResult
     public mutating func add(_ job: ReportJob) -> Bool {
         guard let day = period.dayIndex(job.decidedAt) else { return false }
-        let est = job.estimatedCost.flatMap { usd($0) }
-        let act = job.actualCost.flatMap { usd($0) }
-        let estNanos = est?.nanos, actNanos = act?.nanos
-        let estConv = job.estimatedCost.map { $0.currency != .usd } ?? false
-        let actConv = job.actualCost.map { $0.currency != .usd } ?? false
-
-        total.add(job, estimateUSD: estNanos, estimateConverted: estConv, actualUSD: actNanos, actualConverted: actConv)
-        if !dimensions.isEmpty {
-            var key = GroupKey()
-            for (i, d) in dimensions.enumerated() { key[i] = intern(d.value(of: job), dimension: i) }
-            groups[key, default: TotalsAccumulator()].add(job, estimateUSD: estNanos, estimateConverted: estConv, actualUSD: actNanos, actualConverted: actConv)
-        }
-
+        var key = GroupKey()
+        for (i, d) in dimensions.enumerated() { key[i] = intern(d.value(of: job), dimension: i) }
         let provider = job.offer?.provider.rawValue ?? "-"
-        // A month has a handful of providers: comparing a few short strings beats hashing one.
-        let p: Int
-        if let known = providerNames.firstIndex(of: provider) { p = known } else {
-            p = providerTotals.count
-            providerIndex[provider] = p
-            providerNames.append(provider)
-            providerTotals.append(TotalsAccumulator())
-        }
-        providerTotals[p].add(job, estimateUSD: estNanos, estimateConverted: estConv, actualUSD: actNanos, actualConverted: actConv)
-
-        dayJobs[day] += 1
-        if let e = estNanos, job.status != .refused { if !checkedAdd(&dayEstimated[day], e) { overflow = true } }
-        if let a = actNanos {
-            if !checkedAdd(&dayActual[day], a) { overflow = true }
-            if dayByProvider[day].count <= p { dayByProvider[day] += Array(repeating: 0, count: p + 1 - dayByProvider[day].count) }
-            if !checkedAdd(&dayByProvider[day][p], a) { overflow = true }
+        let figures = JobFigures(job)
+        let actual = add(figures, day: day, key: key, provider: providerIndex(provider))
+        if let a = actual {
             for (k, b) in budgets.enumerated() {
                 switch b.scope {
                 case .total: break
                 case .provider(let id): if id != job.offer?.provider { continue }
                 case .tag(let t, let v):
-                    guard let actual = job.request.tags[t] else { continue }
+                    guard let value = job.request.tags[t] else { continue }
                     if let v {
-                        if v != actual { continue }
+                        if v != value { continue }
                     } else {
-                        let bk = BudgetKey.tag(t, actual)
-                        if budgetDaily[bk] == nil {
-                            budgetDaily[bk] = Array(repeating: 0, count: period.dayCount)
-                            budgetKeys.append((k, bk))
-                        }
-                        if !checkedAdd(&budgetDaily[bk]![day], a) { overflow = true }
+                        addToBudget(.tag(t, value), budget: k, day: day, a)
                         continue
                     }
                 }
                 if !checkedAdd(&fixedDaily[k]![day], a) { overflow = true }
             }
-        } else if job.costIsUnknown {
-            dayUnknown[day] += 1
         }
         return true
+    }
+
+    /// A provider's index in the per-provider figures, added when new.
+    mutating func providerIndex(_ provider: String) -> Int {
+        // A month has a handful of providers: comparing a few short strings beats hashing one.
+        if let known = providerNames.firstIndex(of: provider) { return known }
+        let p = providerTotals.count
+        providerIndex[provider] = p
+        providerNames.append(provider)
+        providerTotals.append(TotalsAccumulator())
+        return p
+    }
+
+    /// Adds a tag budget's daily actual under a key first seen here.
+    mutating func addToBudget(_ bk: BudgetKey, budget k: Int, day: Int, _ a: Int64) {
+        if budgetDaily[bk] == nil {
+            budgetDaily[bk] = Array(repeating: 0, count: period.dayCount)
+            budgetKeys.append((k, bk))
+        }
+        if !checkedAdd(&budgetDaily[bk]![day], a) { overflow = true }
+    }
+
+    /// Adds a job's figures to the total, its group, its provider and its day; returns its actual
+    /// cost in USD nanos when known (for the budgets).
+    mutating func add(_ figures: JobFigures, day: Int, key: GroupKey, provider p: Int) -> Int64? {
+        let est = figures.estimatedCost.flatMap { usd($0) }
+        let act = figures.actualCost.flatMap { usd($0) }
+        let estNanos = est?.nanos, actNanos = act?.nanos
+        let estConv = figures.estimatedCost.map { $0.currency != .usd } ?? false
+        let actConv = figures.actualCost.map { $0.currency != .usd } ?? false
+
+        total.add(figures, estimateUSD: estNanos, estimateConverted: estConv, actualUSD: actNanos, actualConverted: actConv)
+        if !dimensions.isEmpty {
+            groups[key, default: TotalsAccumulator()].add(figures, estimateUSD: estNanos, estimateConverted: estConv, actualUSD: actNanos, actualConverted: actConv)
+        }
+        providerTotals[p].add(figures, estimateUSD: estNanos, estimateConverted: estConv, actualUSD: actNanos, actualConverted: actConv)
+
+        dayJobs[day] += 1
+        if let e = estNanos, figures.status != .refused { if !checkedAdd(&dayEstimated[day], e) { overflow = true } }
+        if let a = actNanos {
+            if !checkedAdd(&dayActual[day], a) { overflow = true }
+            if dayByProvider[day].count <= p { dayByProvider[day] += Array(repeating: 0, count: p + 1 - dayByProvider[day].count) }
+            if !checkedAdd(&dayByProvider[day][p], a) { overflow = true }
+        } else if figures.costIsUnknown {
+            dayUnknown[day] += 1
+        }
+        return actNanos
     }
 
     private mutating func usd(_ m: Money) -> Money? {
@@ -495,7 +546,7 @@ public struct MonthlyReportBuilder {
     }
 
 
-    private mutating func intern(_ value: String, dimension i: Int) -> UInt32 {
+    mutating func intern(_ value: String, dimension i: Int) -> UInt32 {
         // Most dimensions have a handful of values: a short scan beats hashing.
         if values[i].count <= 16 {
             if let k = values[i].firstIndex(of: value) { return UInt32(k) }

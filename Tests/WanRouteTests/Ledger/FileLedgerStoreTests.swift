@@ -289,7 +289,8 @@ final class FileLedgerStoreTests: XCTestCase {
         XCTAssertEqual(settledOdd.settled[.provider(C.dashscope)], Money(decimal: "0.15", currency: .usd), "settled under the latest reservation's keys")
         XCTAssertNil(settledOdd.reserved[.tag("customer", "a b")])
         _ = try await store.append([C.reserved("b2", C.at(8), "0.00")])
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/summaries")
+        // Budget summaries are `MONTH@ZONE.json` (job summaries, `jobs-MONTH.bin`, sit beside them).
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/summaries").filter { $0.hasSuffix(".json") }
         XCTAssertEqual(names.count, 1)
         XCTAssertTrue(names[0].hasPrefix("2026-12@"), names[0])
         let summary = dir + "/summaries/" + names[0]
