@@ -16,7 +16,9 @@ import Glibc
 /// Roles (pg_hba.conf): `postgres` trust (the superuser that sets up), `wr_trust` trust,
 /// `wr_password` cleartext password, `wr_scram` and everyone else scram-sha-256.
 public final class PostgresTestServer: @unchecked Sendable {
+    /// `wr_scram`'s password: '@', ':', '/', '?', '#' and a non-ASCII letter, for URL and SCRAM edge cases.
     public static let scramPassword = "scr@m:pass/wörd?#"
+    /// `wr_password`'s password (cleartext login).
     public static let cleartextPassword = "clear-text-secret"
 
     /// The cluster's directory; its Unix socket is here.
