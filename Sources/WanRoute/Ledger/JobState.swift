@@ -109,6 +109,10 @@ public struct JobState: Sendable, Equatable {
         precondition(e.jobID == id, "folding another job's event")
         eventCount += 1
         lastEventAt = e.time
+        // A job ends once. What a second poller of its task records after the end (`resume`
+        // alongside `run`, or two `resume`s: another end, a state) changes nothing, so its cost and
+        // settlement count once; settling, releasing and notes still apply.
+        if status.isFinal, [.accepted, .state, .succeeded, .failed, .outcomeUnknown, .unfinished, .needsAttention].contains(e.type) { return }
         if runID == nil { runID = e.runID }
         if let p = e.provider { provider = p }
         if let t = e.taskID { taskID = t }
@@ -143,7 +147,10 @@ public struct JobState: Sendable, Equatable {
             taskID = e.taskID
             status = .submitted
         case .accepted:
-            if let p = e.provider, let t = e.taskID, !tasks.contains(LedgerTask(provider: p, taskID: t)) {
+            if let p = e.provider, let t = e.taskID {
+                // The same task accepted again (two `resume`s adopted it): nothing changes, so a
+                // job that already went on, or ended, is not reopened.
+                if tasks.contains(LedgerTask(provider: p, taskID: t)) { break }
                 tasks.append(LedgerTask(provider: p, taskID: t))
             }
             status = .accepted
