@@ -180,6 +180,8 @@ func generateLedgerMonth(directory: String, jobs: Int, seed: UInt64 = 7) throws 
         let b = batch
         _ = try blocking { try await store.append(b) }
     }
+    // As `run` ends: the summaries the writer kept current are written once more.
+    store.saveSummaries()
     let size = (try FileManager.default.attributesOfItem(atPath: directory + "/\(benchMonth).jsonl")[.size] as? NSNumber)?.int64Value ?? 0
     return (total, size)
 }
