@@ -164,7 +164,7 @@ struct LedgerLines {
     var jobsBetweenIntentAndAnswer: Set<String> {
         var open = Set<String>()
         for e in events {
-            guard let job = e["job"]?.stringValue, let ev = e["ev"]?.stringValue else { continue }
+            guard let job = (e["j"] ?? e["job"])?.stringValue, let ev = (e["e"] ?? e["ev"])?.stringValue else { continue }
             switch ev {
             case "submit-intent": open.insert(job)
             case "decided", "reserved", "note", "settled", "released": break
