@@ -368,9 +368,10 @@ struct LedgerKeys: Sendable {
 
     /// The member a key names, if any.
     func member(_ key: UnsafeRawBufferPointer) -> LedgerMember? {
-        for m in LedgerMember.allCases {
-            let name = names[m.rawValue]
-            if name.utf8CodeUnitCount == key.count, memcmp(name.utf8Start, key.baseAddress!, key.count) == 0 { return m }
+        // By index, not `allCases`: no array is made per key.
+        for index in 1..<names.count {
+            let name = names[index]
+            if name.utf8CodeUnitCount == key.count, memcmp(name.utf8Start, key.baseAddress!, key.count) == 0 { return LedgerMember(rawValue: index) }
         }
         return nil
     }
