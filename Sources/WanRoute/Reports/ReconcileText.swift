@@ -139,7 +139,12 @@ extension WhatIfReport {
 
     var notes: [String] {
         var out: [String] = []
-        if total.pastConverted || total.newConverted { out.append("~ includes figures converted to USD at the price tables' exchange rates") }
+        if total.pastConverted { out.append("~ past: estimates in other currencies, in USD as recorded when each job was decided") }
+        if total.newConverted { out.append("~ new: converted to USD at the price tables' exchange rates") }
+        if total.pastConvertedToday > 0 {
+            let n = total.pastConvertedToday
+            out.append("\(n) past estimate\(n == 1 ? "" : "s") had no recorded USD figure (an older ledger) and \(n == 1 ? "was" : "were") converted at the price tables' current rates")
+        }
         if total.pastUnpriced + total.newUnpriced > 0 { out.append("unpriced jobs are counted, never added as zero") }
         return out
     }
@@ -186,6 +191,7 @@ extension WhatIfReport {
             JSONMember("past_policies", .array(pastPolicies.map(JSONValue.string))),
             JSONMember("jobs", ReportJSON.number(jobs)),
             JSONMember("total", WhatIfReport.totalsJSON(total)),
+            JSONMember("past_converted_today_jobs", ReportJSON.number(total.pastConvertedToday)),
             JSONMember("by_provider", .object(byProvider.map { JSONMember($0.provider, WhatIfReport.totalsJSON($0.totals)) })),
             JSONMember("by_tag", .object(byTag.map { JSONMember($0.tag, WhatIfReport.totalsJSON($0.totals)) })),
             JSONMember("changed", .array(changed.map(WhatIfReport.changeJSON))),
