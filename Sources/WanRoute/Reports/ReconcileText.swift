@@ -149,8 +149,12 @@ extension WhatIfReport {
         return out
     }
 
+    /// Jobs listed per list in ``markdownText``: a pull-request comment holds at most 65,536
+    /// characters, and a month can move a million jobs.
+    static let markdownListLimit = 50
+
     /// Markdown fit for a pull-request comment: the verdict first, then totals, then the lists
-    /// (long lists folded in `<details>`).
+    /// (folded in `<details>`, the first ``markdownListLimit`` jobs of each).
     public var markdownText: String {
         var out = "### wanroute whatif: \(period.label) under `\(newPolicy)`\n\n"
         if let g = gateLine { out += (gateFailure == nil ? "✅ " : "❌ ") + g + "\n\n" }
@@ -158,7 +162,11 @@ extension WhatIfReport {
         out += ReportText.markdownTable(["", "past (USD)", "new (USD)", "change"], sliceRows, rightAligned: [1, 2, 3])
         for (title, list) in [("Route changed", changed), ("Refused under the replay", refused), ("Cannot be priced under the replay", unpriceable)] where !list.isEmpty {
             out += "\n<details><summary>\(title) (\(list.count))</summary>\n\n"
-            out += ReportText.markdownTable(["job", "past", "past cost", "new", "new cost", "refusal"], list.map(WhatIfReport.changeRow))
+            out += ReportText.markdownTable(["job", "past", "past cost", "new", "new cost", "refusal"],
+                                            list.prefix(Self.markdownListLimit).map(WhatIfReport.changeRow))
+            if list.count > Self.markdownListLimit {
+                out += "\n… and \(list.count - Self.markdownListLimit) more (`--format json` lists every job)\n"
+            }
             out += "\n</details>\n"
         }
         if !notes.isEmpty { out += "\n" + notes.map { "_\($0)_" }.joined(separator: "\n") + "\n" }

@@ -135,6 +135,54 @@ final class WhatIfTests: XCTestCase {
         XCTAssertEqual(w.total.new, F.usd("2.40"))
     }
 
+    func testRememberedDecisionsAreTheRoutersOwn() throws {
+        // Production without its budgets: rules read tags, no job depends on spend, so the replay
+        // remembers decisions by shape. Every job, fed three times over, gets exactly what the
+        // router decides for it alone.
+        var policy = try Policy.load(contentsOf: Repository.policies.appendingPathComponent("production.json"), catalog: F.catalog)
+        policy.budgets = []
+        let router = try Router(policy: policy, catalog: F.catalog)
+        var rng = SystemRandomNumberGenerator()
+        var jobs: [ReportJob] = []
+        for n in 0..<300 {
+            var tags: [String: String] = [:]
+            if Bool.random(using: &rng) { tags["customer"] = ["film", "acme", "tv"].randomElement(using: &rng)! }
+            if Bool.random(using: &rng) { tags["purpose"] = ["preview", "final"].randomElement(using: &rng)! }
+            let request = Job(behavior: Bool.random(using: &rng) ? .animate : .replace, duration: Seconds(whole: Int64.random(in: 1...40, using: &rng)),
+                              resolution: [nil, .p480, .p720].randomElement(using: &rng)!, tags: tags)
+            jobs.append(ReportJob(id: "r\(n)", status: .succeeded, policy: "other", request: request, offer: nil, estimatedCost: nil, actualCost: nil,
+                                  decidedAt: F.instant("2026-12-02T00:00:00Z").addingTimeInterval(Double(n))))
+        }
+        let w = replay(jobs + jobs + jobs, router)
+        var expected = Money.zero(.usd)
+        var refused: [String] = []
+        for job in jobs {
+            let d = router.decide(job.request)
+            if let c = d.choice { expected = expected + c.estimate.usd! } else { refused.append(job.id) }
+        }
+        XCTAssertEqual(w.jobs, 900)
+        XCTAssertEqual(w.total.new, expected + expected + expected)
+        XCTAssertEqual(Set(w.refused.map(\.id)), Set(refused))
+        XCTAssertEqual(w.refused.count, refused.count * 3)
+    }
+
+    func testTheMarkdownListsAreCutToFitAPullRequestComment() {
+        // 2,000 jobs whose route changed: the comment lists 50 and says how many more.
+        let moved = (0..<2_000).map { n in
+            RouteChange(id: String(format: "job-%05d", n), past: OfferRef(provider: ProviderID("apixo")!, mode: .standard, resolution: .p480),
+                        pastCost: F.usd("0.40"), new: OfferRef(provider: ProviderID("dashscope-intl")!, mode: .wanStd, resolution: .p720),
+                        newCost: F.usd("0.48"), refusal: nil)
+        }
+        let w = WhatIfReport(period: F.period, pastPolicies: ["studio"], newPolicy: "other", total: WhatIfTotals(), byProvider: [], byTag: [],
+                             changed: moved, refused: [], unpriceable: [], jobs: 2_000, threshold: nil)
+        let md = w.markdownText
+        XCTAssertTrue(md.contains("job-00049"))
+        XCTAssertFalse(md.contains("job-00050"))
+        XCTAssertTrue(md.contains("… and 1950 more (`--format json` lists every job)"), md)
+        XCTAssertLessThan(md.utf8.count, 65_536)
+        XCTAssertEqual(w.tableText.components(separatedBy: "job-0").count - 1, 2_000, "the table lists every job")
+    }
+
     func testThresholdParsing() {
         XCTAssertEqual(CostThreshold("+5%"), .percent(micros: 5_000_000))
         XCTAssertEqual(CostThreshold("12.5%"), .percent(micros: 12_500_000))
