@@ -30,9 +30,9 @@ let package = Package(
         .executableTarget(name: "wanroute-bench", dependencies: ["WanRoute", "WanRouteTesting", "WanRoutePostgres"]),
         // Regenerates the built-in copy of pricing/ and policies/: `swift run embed-defaults`.
         .executableTarget(name: "embed-defaults"),
-        // What both test targets share: repository paths, fixtures, a loopback file server,
-        // golden files. Not a product.
-        .target(name: "WanRouteTestSupport", dependencies: ["WanRoute"], path: "Tests/WanRouteTestSupport"),
+        // What the test targets share: repository paths, fixtures, a loopback file server,
+        // golden files, the throwaway PostgreSQL cluster. Not a product.
+        .target(name: "WanRouteTestSupport", dependencies: ["WanRoute", "WanRoutePostgres"], path: "Tests/WanRouteTestSupport"),
         // The library, type by type.
         .testTarget(
             name: "WanRouteTests",
@@ -40,16 +40,16 @@ let package = Package(
             path: "Tests/WanRouteTests"
         ),
         // The command line: in-process through CommandLineTool.run, plus a few end-to-end runs of
-        // the built binary (hence the dependency on it).
+        // the built binary (hence the dependency on it), and the crash drills over both ledgers.
         .testTarget(
             name: "WanRouteCLITests",
-            dependencies: ["WanRouteCLI", "WanRoute", "WanRouteTestSupport", "wanroute"],
+            dependencies: ["WanRouteCLI", "WanRoute", "WanRoutePostgres", "WanRouteTestSupport", "wanroute"],
             path: "Tests/WanRouteCLITests"
         ),
         // The PostgreSQL client against a throwaway cluster that the tests start themselves.
         .testTarget(
             name: "WanRoutePostgresTests",
-            dependencies: ["WanRoutePostgres", "WanRoute", "WanRouteTesting", "WanRouteCLI"],
+            dependencies: ["WanRoutePostgres", "WanRoute", "WanRouteTesting", "WanRouteTestSupport", "WanRouteCLI"],
             path: "Tests/WanRoutePostgresTests"
         ),
     ]

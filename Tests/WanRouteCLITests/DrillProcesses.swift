@@ -1,4 +1,5 @@
 import Foundation
+import WanRoutePostgres
 import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
@@ -153,5 +154,103 @@ enum Drill {
             usleep(5_000)
         }
         return true
+    }
+}
+
+/// The ledger a drill's processes share, and how the drill reads it behind their backs.
+enum DrillLedger: CustomStringConvertible {
+    /// A file ledger directory.
+    case files(URL)
+    /// A migrated database of its own in the test cluster, named to the processes by WANROUTE_LEDGER.
+    case postgres(PostgresTestServer, database: String)
+
+    /// A fresh PostgreSQL ledger for `test`, dropped when it ends (a skip when PostgreSQL is not
+    /// installed, a failure under CI=true: ``PostgresTestServer/shared()``).
+    static func postgres(for test: XCTestCase) throws -> DrillLedger {
+        let server = try PostgresTestServer.shared()
+        // Trust login: the drill is about the ledger, and a debug build's SCRAM (4,096 PBKDF2
+        // rounds per connection, each process opening several) would double its time.
+        let database = try server.createDatabase("drill", owner: "wr_trust")
+        test.addTeardownBlock { server.dropDatabase(database) }
+        let connection = try PostgresConnection.connect(server.tcp(user: "wr_trust", database: database))
+        defer { connection.close() }
+        try PostgresLedgerStore.migrate(connection)
+        return .postgres(server, database: database)
+    }
+
+    var description: String {
+        switch self {
+        case .files: return "file ledger"
+        case .postgres: return "PostgreSQL ledger"
+        }
+    }
+
+    /// What the processes need to find the ledger (the file ledger is WANROUTE_HOME's).
+    var environment: [String: String] {
+        switch self {
+        case .files: return [:]
+        case .postgres(let server, let database):
+            return ["WANROUTE_LEDGER": "postgres://wr_trust@127.0.0.1:\(server.port)/\(database)"]
+        }
+    }
+
+    private var configuration: PostgresConfiguration? {
+        guard case .postgres(let server, let database) = self else { return nil }
+        return server.tcp(user: "wr_trust", database: database)
+    }
+
+    /// Every event written so far, in order, read without opening a store (a file store would set
+    /// a torn tail aside, which is `resume`'s job): a torn last line is left out.
+    func lines() throws -> LedgerLines {
+        switch self {
+        case .files(let directory):
+            var lines: [[UInt8]] = []
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            for name in files.filter({ $0.hasSuffix(".jsonl") }).sorted() {
+                let data = try Data(contentsOf: directory.appendingPathComponent(name))
+                lines += data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).map { Array($0) }
+            }
+            return LedgerLines(lines)
+        case .postgres:
+            let connection = try PostgresConnection.connect(configuration!)
+            defer { connection.close() }
+            let rows = try connection.query("SELECT line FROM wanroute_ledger_events ORDER BY month, sequence").rows
+            return LedgerLines(try rows.map { Array(try $0.decode(String.self, at: 0).utf8) })
+        }
+    }
+
+    /// Runs `body` with a store over the ledger.
+    func withStore<T>(_ body: (any LedgerStore) async throws -> T) async throws -> T {
+        switch self {
+        case .files(let directory):
+            return try await body(try FileLedgerStore(directory: directory.path))
+        case .postgres:
+            let pool = PostgresPool(configuration: configuration!)
+            defer { pool.close() }
+            return try await body(PostgresLedgerStore(pool: pool))
+        }
+    }
+}
+
+/// A ledger's events in ledger order, decoded by the ledger's own codec.
+struct LedgerLines {
+    var events: [LedgerEvent]
+
+    /// Decodes each line; one that does not decode (a torn tail) is left out.
+    init(_ lines: [[UInt8]]) {
+        events = lines.compactMap { try? LedgerCodec.decode($0).event }
+    }
+
+    /// Jobs whose last `submit-intent` has no answer recorded after it (accepted, a failure, an end).
+    var jobsBetweenIntentAndAnswer: Set<String> {
+        var open = Set<String>()
+        for event in events {
+            switch event.type {
+            case .submitIntent: open.insert(event.jobID)
+            case .decided, .reserved, .note, .settled, .released: break
+            default: open.remove(event.jobID)
+            }
+        }
+        return open
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import WanRouteCLI
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoutePostgres
 

@@ -1,6 +1,7 @@
 import Foundation
 import WanRoute
 import WanRouteCLI
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoutePostgres
 
@@ -15,15 +16,8 @@ final class PostgresLedgerCommandTests: XCTestCase {
 
     /// A fresh database owned by wr_scram, migrated; its URL (without the password).
     private func migratedDatabase(_ server: PostgresTestServer, migrate: Bool = true) async throws -> String {
-        let database = PostgresTestServer.uniqueTable("cli")
-        let admin = try server.superuser()
-        defer { admin.close() }
-        try admin.query("CREATE DATABASE \(database) OWNER wr_scram")
-        addTeardownBlock {
-            let admin = try server.superuser()
-            defer { admin.close() }
-            _ = try? admin.query("DROP DATABASE \(database) WITH (FORCE)")
-        }
+        let database = try server.createDatabase("cli")
+        addTeardownBlock { server.dropDatabase(database) }
         let url = "postgres://wr_scram@127.0.0.1:\(server.port)/\(database)"
         if migrate {
             let migrated = await run(["ledger", "migrate", "--ledger", url], ["WANROUTE_LEDGER_PASSWORD": PostgresTestServer.scramPassword])

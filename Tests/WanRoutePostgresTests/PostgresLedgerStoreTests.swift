@@ -1,5 +1,6 @@
 import Foundation
 import WanRoute
+import WanRouteTestSupport
 import WanRouteTesting
 import XCTest
 @testable import WanRoutePostgres
@@ -88,6 +89,72 @@ final class PostgresLedgerStoreTests: XCTestCase {
         XCTAssertEqual(admitted, ["a1", "b1", "b2"], "a2 and a3 are refused only if store a sees the reservations b committed")
         let state = try await a.budgetState(for: month)
         XCTAssertEqual(state.committed(.total), LedgerStoreConformance.usd("2.00"))
+    }
+
+    /// Concurrent callers share transactions (group commit) and every guarantee holds: each call's
+    /// events contiguous and in order, one unbroken sequence, reservations checked one after the
+    /// other inside a batch so that together they never pass the limit, and settlements in the same
+    /// batch counted.
+    func testConcurrentCallersShareCommitsAndKeepEveryGuarantee() async throws {
+        typealias C = LedgerStoreConformance
+        let pool = pool()
+        defer { pool.close() }
+        let schema = try await freshSchema(pool)
+        let store = PostgresLedgerStore(pool: pool, schema: schema)
+        let month = BudgetMonth(C.t0.month)
+        let limits = [BudgetLimit(budgetID: "all", key: .total, monthly: C.usd("50.00"))]
+        // 30 reservations of USD 1.00 first; then, all at once, 150 reservations of USD 0.70 beside
+        // 150 three-event appends, 30 of which settle one of the first jobs at USD 0.50.
+        for i in 0..<30 {
+            guard case .reserved = try await store.reserve(ReservationRequest(event: C.reserved("early-\(i)", C.at(Int64(i)), "1.00"), limits: limits, month: month)) else {
+                return XCTFail("the early reservations fit")
+            }
+        }
+        let outcomes = try await withThrowingTaskGroup(of: (String, [LedgerRecord]?).self) { group in
+            for i in 0..<150 {
+                group.addTask {
+                    let job = "r-\(i)"
+                    let intent = LedgerEvent(time: C.at(100 + Int64(i)), jobID: job, provider: C.apixo, body: .submitIntent(mode: .standard, resolution: .p720, attempt: 1))
+                    let outcome = try await store.reserve(ReservationRequest(event: C.reserved(job, C.at(100 + Int64(i)), "0.70"), limits: limits, month: month,
+                                                                             following: [intent]))
+                    if case .reserved(let records) = outcome { return (job, records) }
+                    return (job, nil)
+                }
+                group.addTask {
+                    let job = "a-\(i)"
+                    var events = [C.decided(job, C.at(100 + Int64(i))), C.decided(job, C.at(101 + Int64(i))), C.decided(job, C.at(102 + Int64(i)))]
+                    if i < 30 { events[2] = C.settled("early-\(i)", C.at(102 + Int64(i)), "0.50") }
+                    return (job, try await store.append(events))
+                }
+            }
+            var all: [(String, [LedgerRecord]?)] = []
+            for try await outcome in group { all.append(outcome) }
+            return all
+        }
+        // Before any settlement 20.00 is left (28 fit); after all of them 35.00 (50 fit): how many
+        // fit depends on when the settlements landed, and never more than 50.
+        let admitted = outcomes.filter { $0.0.hasPrefix("r-") && $0.1 != nil }.count
+        XCTAssertGreaterThanOrEqual(admitted, 28)
+        XCTAssertLessThanOrEqual(admitted, 50)
+        let state = try await store.budgetState(for: month)
+        XCTAssertLessThanOrEqual(state.committed(.total).nanos, C.usd("50.00").nanos)
+        XCTAssertEqual(state.committed(.total), Money(nanos: C.usd("15.00").nanos + Int64(admitted) * C.usd("0.70").nanos, currency: .usd))
+
+        let records = try await store.records(in: C.t0.month)
+        XCTAssertEqual(records.map(\.sequence), Array(1...Int64(records.count)), "one unbroken sequence")
+        XCTAssertEqual(records.count, 30 + 150 * 3 + admitted * 2)
+        for (job, written) in outcomes {
+            guard let written else { continue }
+            let sequences = written.map(\.sequence)
+            XCTAssertEqual(sequences, Array(sequences[0]..<(sequences[0] + Int64(sequences.count))), "\(job)'s events are contiguous")
+            XCTAssertEqual(written.map { records[Int($0.sequence) - 1] }, written, "\(job): read back as recorded")
+        }
+        // The rows' inserting transactions: far fewer than the 300 calls.
+        let transactions = try await pool.withConnection { connection in
+            try connection.query("SELECT count(DISTINCT xmin::text) FROM \(schema).wanroute_ledger_events WHERE sequence > 30").rows[0].decode(Int.self, at: 0)
+        }
+        XCTAssertLessThan(transactions, 150, "concurrent appends and reservations share commits")
+        print("group commit: 300 concurrent calls in \(transactions) transactions, \(admitted) of 150 reservations admitted")
     }
 
     func testAFailedWriteStopsTheStore() async throws {

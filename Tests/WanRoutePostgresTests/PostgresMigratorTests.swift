@@ -1,4 +1,5 @@
 import Foundation
+import WanRouteTestSupport
 import XCTest
 @testable import WanRoutePostgres
 

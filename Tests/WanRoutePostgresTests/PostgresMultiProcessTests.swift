@@ -1,5 +1,6 @@
 import Foundation
 import WanRoute
+import WanRouteTestSupport
 import WanRouteTesting
 import XCTest
 @testable import WanRoutePostgres

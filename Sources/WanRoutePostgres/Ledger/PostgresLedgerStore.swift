@@ -5,16 +5,21 @@ import WanRoute
 /// budgets. The same events as the file store, stored as the very lines the file store writes
 /// (with their checksums), one row each, in the append-only table `wanroute_ledger_events`.
 ///
-/// - Appends: one transaction per call. It takes a transaction-scoped advisory lock per UTC month
-///   touched (in month order, so two appenders never deadlock), numbers the events after the
-///   month's highest sequence, inserts them and commits: a batch is contiguous and numbered in
-///   order, and durable once COMMIT returns (with the server's `synchronous_commit`).
-/// - Reservations: one transaction takes the budget lock (an advisory lock), folds the budget
-///   month's reservation and settlement events, checks every limit (settled + reserved + this
-///   estimate ≤ limit), appends the reservation with its following events, and commits; so any
-///   number of processes on any number of machines never commit more than a limit.
-/// - A failed append or reservation stops the store: a COMMIT whose answer was lost may or may not
-///   have happened, and a ledger must never retry and trust.
+/// - Group commit: appends and reservations from concurrent callers in this process queue up and
+///   are written together, one transaction (one COMMIT, one WAL flush) per batch, as the file store
+///   writes the jobs in flight with one fdatasync. Each caller is answered when its batch committed.
+/// - A batch's transaction takes a transaction-scoped advisory lock per UTC month touched (in month
+///   order, so two writers never deadlock), numbers the events after each month's highest sequence,
+///   caller after caller, inserts them and commits: each call's events are contiguous and numbered
+///   in order, and durable once COMMIT returns (with the server's `synchronous_commit`).
+/// - Reservations: a batch holding any first takes the budget lock (an advisory lock), then reads
+///   the budget events committed since this process last folded the budget month, and checks each
+///   reservation in turn (settled + reserved + this estimate ≤ limit) against the tally that holds
+///   everything before it in the batch; an admitted one is numbered with its following events, a
+///   refused one adds nothing. So any number of processes on any number of machines never commit
+///   more than a limit.
+/// - A failed batch fails every caller in it and stops the store: a COMMIT whose answer was lost
+///   may or may not have happened, and a ledger must never retry and trust.
 ///
 /// The tables come from ``migrations`` (`wanroute ledger migrate`). The role wanroute runs as needs
 /// only SELECT and INSERT on the events table: a trigger refuses UPDATE, DELETE and TRUNCATE to
@@ -93,58 +98,20 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
 
     // MARK: - LedgerStore
 
-    /// Appends events durably in one transaction (see ``LedgerStore/append(_:)``).
+    /// Appends events durably, in the next group commit (see ``LedgerStore/append(_:)``).
     public func append(_ events: [LedgerEvent]) async throws -> [LedgerRecord] {
         if events.isEmpty { return [] }
         try checkWritable()
         try Self.checkSizes(events)
-        return try await write { [self] connection in
-            let (next, _) = try begin(connection, locking: events, after: [])
-            return try insertAndCommit(connection, events, numbering: next)
-        }
+        return try await withCheckedThrowingContinuation { enqueue(.append(events, $0)) }
     }
 
-    /// Checks the limits and reserves in one transaction under the budget lock (see ``LedgerStore/reserve(_:)``).
+    /// Checks the limits and reserves in the next group commit, under the budget lock (see
+    /// ``LedgerStore/reserve(_:)``).
     public func reserve(_ request: ReservationRequest) async throws -> ReservationOutcome {
         try checkWritable()
         try Self.checkSizes([request.event] + request.following)
-        let events = [request.event] + request.following
-        return try await write { [self] connection in
-            // One round trip: BEGIN, the budget lock, the month's budget events, the month locks and
-            // the next sequence numbers; then a second one inserts and commits, or rolls back.
-            // Only the budget events after those this process has already folded are read.
-            let cached = cachedTally(request.month)
-            let ledgerMonths = request.month.ledgerMonths
-            let (next, results) = try begin(connection, locking: events, after: [
-                ("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [.int(Self.budgetLockClass), 0]),
-            ] + ledgerMonths.map { deltaStatement($0, after: cached.after[$0] ?? 0) })
-            var tally: BudgetTally
-            var after: [LedgerMonth: Int64]
-            if let folded = try fold(cached, Array(results.dropFirst()), months: ledgerMonths) {
-                (tally, after) = folded
-            } else {
-                // A month before the newest one grew (events with earlier times came late): fold the
-                // budget month again from its start, in order, as a fresh store would.
-                var fresh = BudgetTally(month: request.month)
-                after = [:]
-                for month in ledgerMonths {
-                    let (sql, parameters) = deltaStatement(month, after: 0)
-                    for row in try connection.query(sql, parameters).rows {
-                        let record = try decode(row)
-                        fresh.apply(record.event)
-                        after[month] = record.sequence
-                    }
-                }
-                tally = fresh
-            }
-            remember(tally, after: after)
-            let short = request.shortfalls(in: tally.state)
-            if !short.isEmpty {
-                try connection.query("ROLLBACK")
-                return .refused(short)
-            }
-            return .reserved(try insertAndCommit(connection, events, numbering: next))
-        }
+        return try await withCheckedThrowingContinuation { enqueue(.reserve(request, $0)) }
     }
 
     /// The UTC months that hold events, oldest first.
@@ -192,48 +159,188 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         try await read { [self] connection in try tally(month, connection).state }
     }
 
-    // MARK: - Inside transactions
+    // MARK: - Group commit
 
-    /// In one round trip: BEGIN, the statements `after` (their results are returned), a lock per
-    /// UTC month the events fall in (in month order, so appenders never deadlock), and each month's
-    /// next sequence number.
-    private func begin(_ connection: PostgresConnection, locking events: [LedgerEvent],
-                       after: [(sql: String, parameters: [PostgresValue])]) throws -> ([LedgerMonth: Int64], [PostgresQueryResult]) {
-        let months = Array(Set(events.map(\.time.month))).sorted()
-        var statements: [(sql: String, parameters: [PostgresValue])] = [("BEGIN", [])] + after
+    /// A caller waiting for the next group commit.
+    private enum Work {
+        case append([LedgerEvent], CheckedContinuation<[LedgerRecord], any Error>)
+        case reserve(ReservationRequest, CheckedContinuation<ReservationOutcome, any Error>)
+
+        /// The events it would add.
+        var events: [LedgerEvent] {
+            switch self {
+            case .append(let events, _): return events
+            case .reserve(let request, _): return [request.event] + request.following
+            }
+        }
+    }
+
+    /// What one caller's part of a batch came to.
+    private enum Done {
+        case recorded([LedgerRecord])
+        case refused([BudgetShortfall])
+    }
+
+    /// At most this many events go into one transaction (the rest wait for the next).
+    static let batchEvents = 1_000
+
+    private let writer = DispatchQueue(label: "wanroute.postgres-ledger.writer")
+    private var pending: [Work] = []
+    private var draining = false
+
+    private func enqueue(_ work: Work) {
+        let start: Bool = lock.withLock {
+            pending.append(work)
+            if draining { return false }
+            draining = true
+            return true
+        }
+        if start { writer.async { self.drain() } }
+    }
+
+    /// Runs on the writer queue: takes what is pending (up to ``batchEvents`` events, at least one
+    /// caller's), commits it as one transaction, and answers each caller; again until none wait.
+    /// Callers that arrive during a commit form the next batch: one commit, one WAL flush, for all
+    /// the jobs in flight, as the file store's group commit does with one fdatasync.
+    private func drain() {
+        while true {
+            let batch: [Work] = lock.withLock {
+                var count = 0
+                var taken = 0
+                while taken < pending.count {
+                    let size = pending[taken].events.count
+                    if taken > 0 && count + size > Self.batchEvents { break }
+                    count += size
+                    taken += 1
+                }
+                let batch = Array(pending.prefix(taken))
+                pending.removeFirst(taken)
+                if batch.isEmpty { draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            do {
+                try checkWritable()
+                let done = try write { [self] connection in try commit(batch, connection) }
+                for (work, outcome) in zip(batch, done) {
+                    switch (work, outcome) {
+                    case (.append(_, let caller), .recorded(let records)): caller.resume(returning: records)
+                    case (.reserve(_, let caller), .recorded(let records)): caller.resume(returning: .reserved(records))
+                    case (.reserve(_, let caller), .refused(let short)): caller.resume(returning: .refused(short))
+                    case (.append(_, let caller), .refused): caller.resume(throwing: PostgresError.transactionRolledBack)  // never: appends are not checked
+                    }
+                }
+            } catch {
+                for work in batch {
+                    switch work {
+                    case .append(_, let caller): caller.resume(throwing: error)
+                    case .reserve(_, let caller): caller.resume(throwing: error)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One transaction for a batch, in two round trips (three when a budget month must be folded
+    /// again from its start):
+    /// 1. BEGIN; the budget lock when the batch holds reservations; a lock per UTC month touched
+    ///    (the events' months and the reservations' budget months, in month order, so two writers
+    ///    never deadlock); each month's highest sequence; then the budget events committed since this
+    ///    process last folded each budget month: complete, because they are read under the month locks.
+    /// 2. Callers in arrival order: an append is numbered; a reservation is checked against its budget
+    ///    month's tally, which includes the reservations admitted before it in this batch, and numbered
+    ///    or refused. Then the INSERTs and COMMIT (or ROLLBACK when nothing was admitted).
+    private func commit(_ batch: [Work], _ connection: PostgresConnection) throws -> [Done] {
+        var budgetMonths: [BudgetMonth] = []
+        for case .reserve(let request, _) in batch where !budgetMonths.contains(request.month) { budgetMonths.append(request.month) }
+        var lockedMonths = Set(batch.flatMap { $0.events.map(\.time.month) })
+        for month in budgetMonths { lockedMonths.formUnion(month.ledgerMonths) }
+        let months = lockedMonths.sorted()
+
+        var statements: [(sql: String, parameters: [PostgresValue])] = [("BEGIN", [])]
+        if !budgetMonths.isEmpty { statements.append(("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [.int(Self.budgetLockClass), 0])) }
         statements += months.map { ("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [.int(Self.monthLockClass), .int($0.year * 12 + $0.month)]) }
+        let firstMaximum = statements.count
         statements += months.map { ("SELECT coalesce(max(sequence), 0) FROM \(table) WHERE month = $1", [.text($0.description)]) }
+        let caches = budgetMonths.map(cachedTally)
+        let firstDelta = statements.count
+        for (month, cache) in zip(budgetMonths, caches) {
+            statements += month.ledgerMonths.map { deltaStatement($0, after: cache.after[$0] ?? 0) }
+        }
         let results = try connection.pipeline(statements)
         var next: [LedgerMonth: Int64] = [:]
-        let firstMax = 1 + after.count + months.count
         for (index, month) in months.enumerated() {
-            next[month] = try results[firstMax + index].rows[0].decode(Int64.self, at: 0) + 1
+            next[month] = try results[firstMaximum + index].rows[0].decode(Int64.self, at: 0) + 1
         }
-        return (next, Array(results[1..<(1 + after.count)]))
+        var folded: [BudgetMonth: BudgetTally] = [:]
+        var deltaIndex = firstDelta
+        for (month, cache) in zip(budgetMonths, caches) {
+            let ledgerMonths = month.ledgerMonths
+            let deltas = Array(results[deltaIndex..<(deltaIndex + ledgerMonths.count)])
+            deltaIndex += ledgerMonths.count
+            folded[month] = try fold(cache, deltas, months: ledgerMonths)?.0 ?? refold(month, connection)
+        }
+
+        var done: [Done] = []
+        var records: [LedgerRecord] = []
+        func record(_ events: [LedgerEvent]) -> [LedgerRecord] {
+            let numbered = events.map { event in
+                let month = event.time.month
+                defer { next[month]! += 1 }
+                return LedgerRecord(sequence: next[month]!, event: event)
+            }
+            for event in events { for month in budgetMonths { folded[month]!.apply(event) } }
+            records += numbered
+            return numbered
+        }
+        for work in batch {
+            switch work {
+            case .append(let events, _):
+                done.append(.recorded(record(events)))
+            case .reserve(let request, _):
+                let short = request.shortfalls(in: folded[request.month]!.state)
+                done.append(short.isEmpty ? .recorded(record([request.event] + request.following)) : .refused(short))
+            }
+        }
+        if records.isEmpty {
+            try connection.query("ROLLBACK")
+        } else {
+            try insertAndCommit(connection, records)
+        }
+        // Every budget event up to each month's last number is now folded: the deltas read under the
+        // month locks, then this batch's own events.
+        for month in budgetMonths {
+            remember(folded[month]!, after: Dictionary(uniqueKeysWithValues: month.ledgerMonths.map { ($0, next[$0]! - 1) }))
+        }
+        return done
     }
 
-    /// Numbers the events, inserts them and commits, in one round trip.
-    private func insertAndCommit(_ connection: PostgresConnection, _ events: [LedgerEvent], numbering start: [LedgerMonth: Int64]) throws -> [LedgerRecord] {
-        var next = start
-        var records: [LedgerRecord] = []
-        var inserts: [(sql: String, parameters: [PostgresValue])] = []
-        for event in events {
-            let month = event.time.month
-            let record = LedgerRecord(sequence: next[month]!, event: event)
-            next[month]! += 1
-            records.append(record)
-            let line = LedgerCodec.encode(record).dropLast()  // the newline is the file's, not the event's
-            inserts.append((
-                "INSERT INTO \(table) (month, sequence, at, job_id, event_type, budget, line) VALUES ($1, $2, to_timestamp($3::int8 / 1000.0), $4, $5, $6, $7)",
-                [.text(month.description), .int(record.sequence), .int(event.time.milliseconds), .text(event.jobID),
-                 .text(event.type.rawValue), .bool(BudgetTally.matters(event.type)), .text(String(decoding: line, as: UTF8.self))]
-            ))
+    /// Inserts the records (a multi-row INSERT per ``insertRows`` rows) and commits, in one round trip.
+    private func insertAndCommit(_ connection: PostgresConnection, _ records: [LedgerRecord]) throws {
+        var statements: [(sql: String, parameters: [PostgresValue])] = []
+        var start = 0
+        while start < records.count {
+            let chunk = records[start..<min(records.count, start + Self.insertRows)]
+            var values: [String] = []
+            var parameters: [PostgresValue] = []
+            for record in chunk {
+                let event = record.event
+                let n = parameters.count
+                values.append("($\(n + 1), $\(n + 2), to_timestamp($\(n + 3)::int8 / 1000.0), $\(n + 4), $\(n + 5), $\(n + 6), $\(n + 7))")
+                let line = LedgerCodec.encode(record).dropLast()  // the newline is the file's, not the event's
+                parameters += [.text(event.time.month.description), .int(record.sequence), .int(event.time.milliseconds), .text(event.jobID),
+                               .text(event.type.rawValue), .bool(BudgetTally.matters(event.type)), .text(String(decoding: line, as: UTF8.self))]
+            }
+            statements.append(("INSERT INTO \(table) (month, sequence, at, job_id, event_type, budget, line) VALUES " + values.joined(separator: ", "), parameters))
+            start += chunk.count
         }
-        inserts.append(("COMMIT", []))
-        let done = try connection.pipeline(inserts)
+        statements.append(("COMMIT", []))
+        let done = try connection.pipeline(statements)
         guard done.last?.commandTag == "COMMIT" else { throw PostgresError.transactionRolledBack }
-        return records
     }
+
+    /// Rows per INSERT statement (7 parameters each; the protocol allows 65,535 parameters).
+    static let insertRows = 500
 
     /// A budget month's tally as this process last folded it, with the last sequence folded per UTC month.
     private struct TallyCache {
@@ -280,6 +387,17 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         return (tally, after)
     }
 
+    /// A budget month folded from its start, in order, as a fresh store would: for when a month before
+    /// the newest one grew (events with earlier times came late). Called under the month locks.
+    private func refold(_ month: BudgetMonth, _ connection: PostgresConnection) throws -> BudgetTally {
+        var fresh = BudgetTally(month: month)
+        for ledgerMonth in month.ledgerMonths {
+            let (sql, parameters) = deltaStatement(ledgerMonth, after: 0)
+            for row in try connection.query(sql, parameters).rows { fresh.apply(try decode(row).event) }
+        }
+        return fresh
+    }
+
     /// The statement that reads a budget month's budget events in order (one statement: one snapshot).
     private func tallyStatement(_ month: BudgetMonth) -> (sql: String, parameters: [PostgresValue]) {
         let months = month.ledgerMonths
@@ -322,9 +440,9 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     }
 
     /// Runs a write; any failure stops the store (the outcome of a lost COMMIT is unknown).
-    private func write<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+    private func write<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         do {
-            return try await pool.withConnection { connection in
+            return try pool.withConnection { connection in
                 do {
                     return try body(connection)
                 } catch {

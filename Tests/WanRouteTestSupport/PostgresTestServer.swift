@@ -15,15 +15,19 @@ import Glibc
 ///
 /// Roles (pg_hba.conf): `postgres` trust (the superuser that sets up), `wr_trust` trust,
 /// `wr_password` cleartext password, `wr_scram` and everyone else scram-sha-256.
-final class PostgresTestServer: @unchecked Sendable {
-    static let scramPassword = "scr@m:pass/wörd?#"
-    static let cleartextPassword = "clear-text-secret"
+public final class PostgresTestServer: @unchecked Sendable {
+    /// `wr_scram`'s password: '@', ':', '/', '?', '#' and a non-ASCII letter, for URL and SCRAM edge cases.
+    public static let scramPassword = "scr@m:pass/wörd?#"
+    /// `wr_password`'s password (cleartext login).
+    public static let cleartextPassword = "clear-text-secret"
 
-    let directory: String
-    let port: Int
+    /// The cluster's directory; its Unix socket is here.
+    public let directory: String
+    /// The loopback TCP port (and the socket file's number).
+    public let port: Int
 
     /// The shared cluster; throws XCTSkip when PostgreSQL is not installed (a failure when CI=true).
-    static func shared() throws -> PostgresTestServer {
+    public static func shared() throws -> PostgresTestServer {
         switch started {
         case .success(let server): return server
         case .failure(let error): throw error
@@ -39,7 +43,7 @@ final class PostgresTestServer: @unchecked Sendable {
     }
 
     /// A configuration for TCP on loopback.
-    func tcp(user: String, password: String? = nil, database: String = "postgres") -> PostgresConfiguration {
+    public func tcp(user: String, password: String? = nil, database: String = "postgres") -> PostgresConfiguration {
         var configuration = PostgresConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port), user: user, password: password, database: database)
         configuration.connectTimeout = 10
         configuration.queryTimeout = 20
@@ -47,15 +51,32 @@ final class PostgresTestServer: @unchecked Sendable {
     }
 
     /// A configuration for the Unix socket.
-    func unixSocket(user: String, password: String? = nil) -> PostgresConfiguration {
+    public func unixSocket(user: String, password: String? = nil) -> PostgresConfiguration {
         PostgresConfiguration(endpoint: .unixSocket(directory: directory, port: port), user: user, password: password, database: "postgres")
     }
 
     /// The superuser, for setting up and for terminating other sessions.
-    func superuser() throws -> PostgresConnection { try PostgresConnection.connect(unixSocket(user: "postgres")) }
+    public func superuser() throws -> PostgresConnection { try PostgresConnection.connect(unixSocket(user: "postgres")) }
+
+    /// Creates a database no other test uses, owned by `owner`, and returns its name; the caller
+    /// drops it with ``dropDatabase(_:)``.
+    public func createDatabase(_ stem: String, owner: String = "wr_scram") throws -> String {
+        let name = Self.uniqueTable(stem)
+        let admin = try superuser()
+        defer { admin.close() }
+        try admin.query("CREATE DATABASE \(name) OWNER \(PostgresIdentifier.quoted(owner))")
+        return name
+    }
+
+    /// Drops a database made by ``createDatabase(_:owner:)``, ending its sessions.
+    public func dropDatabase(_ name: String) {
+        guard let admin = try? superuser() else { return }
+        defer { admin.close() }
+        _ = try? admin.query("DROP DATABASE \(PostgresIdentifier.quoted(name)) WITH (FORCE)")
+    }
 
     /// A table name no other test uses.
-    static func uniqueTable(_ stem: String) -> String {
+    public static func uniqueTable(_ stem: String) -> String {
         "\(stem)_\(UUID().uuidString.prefix(8).lowercased())"
     }
 
