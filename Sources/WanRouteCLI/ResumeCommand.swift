@@ -9,7 +9,7 @@ enum ResumeCommand: Command {
         summary: "Finish jobs a crash left in flight, from the ledger: poll their tasks to the end, never re-submit.",
         synopsis: "wanroute resume [--dry-run] [--sandbox] [--ledger DIR|URL] [--pricing DIR]",
         options: [
-            OptionSpec("dry-run", help: "Say what would be done for each unfinished job; change nothing."),
+            OptionSpec("dry-run", help: "Say what would be done for each unfinished job (reading DashScope's task list); change nothing."),
             OptionSpec("sandbox", help: "Resume the sandbox's ledger against the built-in simulator (tasks of an earlier sandbox process are gone: they end needing attention)."),
             OptionSpec("pricing", "DIR", help: "Price billed quantities with the pricing tables in DIR instead of the built-in copy."),
             LedgerLocation.option,
@@ -20,14 +20,23 @@ enum ResumeCommand: Command {
         - a task the provider accepted (accepted, queued, running, unfinished) is polled to its end on
           the provider's schedule, and its result, cost and settlement recorded;
         - a submission with no recorded answer (submitted, outcome-unknown) is an unknown outcome: a
-          task may exist and bill. The job ends needs-attention with everything known; it is never
-          submitted again;
+          task may exist and bill. It is never submitted again. For DashScope, whose task list shows
+          an account's tasks by creation time, resume looks there: from the submit-intent's time less
+          5 minutes (clock skew) to it plus the request timeout (30 s) and 5 minutes, it takes the
+          tasks of the job's model that no job in the ledger holds. Exactly one, which no other lost
+          submission's window also holds: it is adopted (recorded as accepted, with a note, before
+          the first poll) and polled to its end. None, or several: the job ends needs-attention,
+          naming them (the list is not promised complete, so none is not proof of nothing). A
+          window that is not yet past by 6 minutes, or a list that fails, is left for a later
+          resume. For other providers the job ends needs-attention with everything known;
         - a job that stopped before anything was sent ends failed at no cost, its reservation released;
         - a finished job whose reservation a dead process left open is settled to its known cost.
-        Each job ended prints one JSON line as `run` does. Safe to run twice, or while `run` runs.
+        Each job ended prints one JSON line as `run` does. Safe to run twice, or while `run` runs:
+        two resumes that adopt one task both record it, and only the first in ledger order polls.
+        --dry-run says what each job would get (it reads DashScope's task list, which changes nothing).
 
         Exit codes as `run`: 0 every resumed job succeeded (or there was nothing to do), 1 a job
-        failed or needs attention.
+        failed, needs attention or was left open.
         """
     )
 
@@ -41,16 +50,27 @@ enum ResumeCommand: Command {
         let catalog = try JobOptions.catalog(args, context)
         let open: [JobState]
         do { open = try await store.openJobs() } catch { throw LedgerLocation.failure(error) }
-        let steps = ResumePlan.steps(for: open, usd: catalog.exchangeRates.usd)
-        if args.flag("dry-run") {
-            for step in steps { context.stdout.write(describe(step) + "\n") }
-            if steps.isEmpty { context.stdout.write("nothing to resume\n") }
+        let plan = ResumePlan.steps(for: open, usd: catalog.exchangeRates.usd)
+        if plan.isEmpty {
+            if args.flag("dry-run") { context.stdout.write("nothing to resume\n") }
             return .ok
         }
-        if steps.isEmpty { return .ok }
-
         let environment = try ProviderEnvironment.make(sandbox: sandbox, context: context)
         defer { environment.stop() }
+        // A lost submission to a provider that lists its tasks (DashScope) is looked for there.
+        let scale = Double((environment.time as? SystemTimeSource)?.speed ?? 1)
+        let resolver = LostSubmissionResolver(store: store, adapters: environment.adapters, apiKeys: environment.apiKeys,
+                                              allowances: LostSubmissionResolver.Allowances(timeScale: scale))
+        let findings: [String: LostSubmissionResolver.Finding]
+        do { findings = try await resolver.find(open, now: environment.time.date()) } catch { throw LedgerLocation.failure(error) }
+        let steps = plan.map { step -> Step in
+            guard case .unknownOutcome(let id, _) = step, let finding = findings[id] else { return .plan(step) }
+            return .resolve(finding)
+        }
+        if args.flag("dry-run") {
+            for step in steps { context.stdout.write(describe(step) + "\n") }
+            return .ok
+        }
         let router: Router
         do { router = try Router(policy: Policy.builtIn(named: "cheapest", catalog: catalog), catalog: catalog) } catch { throw .failure("\(error)") }
         let runID = "resume-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
@@ -67,7 +87,9 @@ enum ResumeCommand: Command {
                 for step in steps {
                     if running == 16, let r = try await group.next() { running -= 1; if let r { done.append(r) } }
                     running += 1
-                    group.addTask { try await finish(step, store: store, executor: executor, recorder: recorder, runID: runID, time: environment.time) }
+                    group.addTask {
+                        try await finish(step, store: store, executor: executor, recorder: recorder, resolver: resolver, runID: runID, time: environment.time)
+                    }
                 }
                 for try await r in group { if let r { done.append(r) } }
                 return done
@@ -79,9 +101,35 @@ enum ResumeCommand: Command {
         return reports.contains { [.failed, .needsAttention, .unfinished, .stopped].contains($0.status) } ? .failure : .ok
     }
 
-    static func finish(_ step: ResumeStep, store: any LedgerStore, executor: Executor, recorder: LedgerRecorder, runID: String,
-                       time: any TimeSource) async throws -> JobReport? {
+    /// A step of the plan, or what the provider's task list said about a lost submission.
+    enum Step {
+        case plan(ResumeStep)
+        case resolve(LostSubmissionResolver.Finding)
+    }
+
+    static func finish(_ step: Step, store: any LedgerStore, executor: Executor, recorder: LedgerRecorder, resolver: LostSubmissionResolver,
+                       runID: String, time: any TimeSource) async throws -> JobReport? {
         let at = LedgerTime(time.date())
+        switch step {
+        case .plan(let step): return try await finish(step, store: store, executor: executor, recorder: recorder, runID: runID, at: at)
+        case .resolve(.found(let task, let reserved, let note)):
+            // Durable before the first poll; polled only by the resume whose adoption came first.
+            guard try await resolver.adopt(task, note: note, runID: runID, at: at) else {
+                return JobReport(id: task.order.id, status: .unfinished, provider: task.provider, taskID: task.taskID,
+                                 message: "task \(task.taskID) was found in \(task.provider)'s task list, but another resume adopted it first")
+            }
+            recorder.adopt(jobID: task.order.id, reserved: reserved)
+            return await executor.poll(task)
+        case .resolve(.needsAttention(let id, let detail)):
+            _ = try await store.append([LedgerEvent(time: at, jobID: id, runID: runID, body: .needsAttention(detail: detail))])
+            return JobReport(id: id, status: .needsAttention, message: detail)
+        case .resolve(.later(let id, let detail)):
+            return JobReport(id: id, status: .unfinished, message: "left open: \(detail)")
+        }
+    }
+
+    static func finish(_ step: ResumeStep, store: any LedgerStore, executor: Executor, recorder: LedgerRecorder, runID: String,
+                       at: LedgerTime) async throws -> JobReport? {
         switch step {
         case .poll(let task, let reserved):
             recorder.adopt(jobID: task.order.id, reserved: reserved)
@@ -99,6 +147,15 @@ enum ResumeCommand: Command {
             return nil
         case .leave:
             return nil
+        }
+    }
+
+    static func describe(_ step: Step) -> String {
+        switch step {
+        case .plan(let step): return describe(step)
+        case .resolve(.found(let task, _, let note)): return "\(task.order.id): adopt task \(task.taskID) at \(task.provider) and poll it to its end: \(note)"
+        case .resolve(.needsAttention(let id, let detail)): return "\(id): end needs-attention: \(detail)"
+        case .resolve(.later(let id, let detail)): return "\(id): leave open: \(detail)"
         }
     }
 

@@ -32,14 +32,29 @@ final class CrashDrillTests: XCTestCase {
         for seed in Self.seeds { try await drill(seed: seed, jobs: 240, kills: 12) { _ in try .postgres(for: self) } }
     }
 
+    /// The file drill with every job on DashScope, one task at a time (its account limit), so most
+    /// kills land between a submit-intent and its answer: `resume` must find each such task in
+    /// DashScope's task list, adopt it and poll it to its bill.
+    func testKillNineOnDashScopeThenResumeAdoptsTheLostTasks() async throws {
+        for seed in Self.seeds {
+            try await drill(seed: seed, jobs: 80, kills: 8, step: 8, concurrency: 1, policy: Drill.dashScopePolicy, listsTasks: true) {
+                .files($0.appendingPathComponent("ledger"))
+            }
+        }
+    }
+
     /// One drill: a 500-job run killed at `kills` seeded points (each once the simulator has seen
     /// a seeded number of further submissions, so the last of them are still waiting for their
     /// answers), each kill followed by `resume` and the same jobs file run again; then the run
     /// finishes, and the ledger is checked against the simulator. `ledger` makes the ledger the
-    /// processes share, given their WANROUTE_HOME.
-    func drill(seed: UInt64, jobs: Int = 500, kills: Int = 24, ledger makeLedger: (_ home: URL) throws -> DrillLedger) async throws {
+    /// processes share, given their WANROUTE_HOME. `step` bounds the submissions between two kills;
+    /// `concurrency` is the run's (one for a provider that takes one task at a time, so a kill does
+    /// not end jobs that were decided and waiting); `listsTasks` says the provider lists its tasks,
+    /// so `resume` resolves a lost submission whose task exists.
+    func drill(seed: UInt64, jobs: Int = 500, kills: Int = 24, step: UInt64 = 16, concurrency: Int = 16, policy: String = Drill.policy,
+               listsTasks: Bool = false, ledger makeLedger: (_ home: URL) throws -> DrillLedger) async throws {
         let directory = try Repository.temporaryDirectory()
-        try Drill.policy.write(to: directory.appendingPathComponent("policy.json"), atomically: true, encoding: .utf8)
+        try policy.write(to: directory.appendingPathComponent("policy.json"), atomically: true, encoding: .utf8)
         try Drill.jobs(jobs, seed: seed).write(to: directory.appendingPathComponent("jobs.jsonl"), atomically: true, encoding: .utf8)
         let simulator = try SimulatorProcess(speed: Self.speed, submitDelay: Self.submitDelay, in: directory)
         defer { simulator.stop() }
@@ -47,13 +62,13 @@ final class CrashDrillTests: XCTestCase {
         let ledger = try makeLedger(home)
         let environment = simulator.environment.merging(["WANROUTE_TIME_SCALE": String(Self.speed), "WANROUTE_HOME": home.path]) { $1 }
             .merging(ledger.environment) { $1 }
-        let run = ["run", "--jobs", "jobs.jsonl", "--policy", "policy.json", "--concurrency", "16"]
+        let run = ["run", "--jobs", "jobs.jsonl", "--policy", "policy.json", "--concurrency", String(concurrency)]
         var random = SplitMix64(seed: seed)
         var killedInWindow = Set<String>()   // jobs whose submit-intent had no answer recorded when killed
         var windowKills = 0
         for k in 0..<kills {
-            // At most 16 more submissions per kill: 24 kills never use up the 500 jobs.
-            let target = try simulator.record().submissions + 1 + Int(random.next() % 16)
+            // At most `step` more submissions per kill: the kills never use up the jobs.
+            let target = try simulator.record().submissions + 1 + Int(random.next() % step)
             let process = try WanrouteProcess(run, in: directory, environment: environment)
             XCTAssertTrue(Drill.eventually(timeout: 60) { ((try? simulator.record().submissions) ?? 0) >= target || !process.process.isRunning },
                           "seed \(seed) kill \(k): the run never reached its kill point; stderr: \(process.stderr)")
@@ -80,12 +95,12 @@ final class CrashDrillTests: XCTestCase {
         XCTAssertEqual(try simulator.record().submissions, submissions, "seed \(seed): running the jobs file once more submitted something")
 
         try await check(seed: seed, jobs: jobs, ledger: ledger, directory: directory, environment: environment,
-                  record: simulator.record(), killedInWindow: killedInWindow)
+                  record: simulator.record(), killedInWindow: killedInWindow, listsTasks: listsTasks)
     }
 
     /// What must hold after a drill.
     func check(seed: UInt64, jobs: Int, ledger: DrillLedger, directory: URL, environment: [String: String],
-               record: SimulatorProcess.Record, killedInWindow: Set<String>) async throws {
+               record: SimulatorProcess.Record, killedInWindow: Set<String>, listsTasks: Bool) async throws {
         // Every job ends exactly once in `jobs`.
         let listed = try BinaryRunner.run(["jobs", "--format", "json"], in: directory, environment: environment)
         XCTAssertEqual(listed.status, 0, listed.stderr)
@@ -116,15 +131,33 @@ final class CrashDrillTests: XCTestCase {
             if let known = states[job]?.taskID {
                 XCTAssertEqual(known, tasks[0].id, "seed \(seed): job \(job)")
             } else {
-                // A task the ledger never heard of: only a submission killed before its answer.
+                // A task the ledger never heard of: only a submission killed before its answer, and
+                // never one `resume` could have found in the provider's task list.
                 XCTAssertTrue(killedInWindow.contains(job), "seed \(seed): job \(job)'s task \(tasks[0].id) is not in the ledger")
+                XCTAssertFalse(listsTasks, "seed \(seed): resume did not adopt job \(job)'s task \(tasks[0].id) from the task list")
                 XCTAssertFalse(tasks[0].finished, "seed \(seed): nobody polls an unknown task")
             }
         }
 
-        // The outcome-unknown jobs are exactly those killed between intent and answer.
+        // The outcome-unknown jobs are exactly those killed between intent and answer, less (where
+        // the provider lists its tasks) those whose request created a task: `resume` adopted each
+        // of those, on record as found through the task list, and polled it to its bill.
+        let adopted = listsTasks ? killedInWindow.filter { tasksByJob[$0] != nil } : []
+        let notes = try await ledger.withStore { store in
+            var notes: [String: [String]] = [:]
+            for job in adopted {
+                notes[job] = try await store.records(forJob: job).compactMap { if case .note(let text) = $0.event.body { return text } else { return nil } }
+            }
+            return notes
+        }
+        for job in adopted {
+            XCTAssertEqual(states[job]?.taskID, tasksByJob[job]?.first?.id, "seed \(seed): job \(job)")
+            XCTAssertEqual(states[job]?.status, .succeeded, "seed \(seed): job \(job)")
+            XCTAssertTrue(notes[job]?.contains { $0.contains("task list") } ?? false, "seed \(seed): job \(job)'s adoption is not on record")
+        }
         let unknown = Set(states.values.filter(\.outcomeWasUnknown).map(\.id))
-        XCTAssertEqual(unknown, killedInWindow, "seed \(seed): unknown outcomes")
+        XCTAssertEqual(unknown, killedInWindow.subtracting(adopted), "seed \(seed): unknown outcomes")
+        if listsTasks { XCTAssertFalse(adopted.isEmpty, "seed \(seed): no kill left a task for resume to find") }
 
         // The ledger's actual costs equal the simulator's bill, to the nano-unit.
         let byTask = Dictionary(uniqueKeysWithValues: states.values.compactMap { s in s.taskID.map { ($0, s) } })
@@ -140,9 +173,14 @@ final class CrashDrillTests: XCTestCase {
         let billTotal = record.billing.compactMap(\.cost).reduce(Int64(0)) { $0 + $1.nanos }
         XCTAssertEqual(ledgerTotal, billTotal, "seed \(seed): the ledger's total against the simulator's bill (nano-units)")
         let orphans = record.tasks.filter { states[SimulatorProcess.Record.jobID($0.videoURL)]?.taskID != $0.id }.count
-        print("drill seed \(seed) (\(ledger)): \(jobs) jobs, \(unknown.count) outcome-unknown (killed between intent and answer), \(orphans) tasks the ledger never heard of, "
+        print("drill seed \(seed) (\(ledger)): \(jobs) jobs, \(unknown.count) outcome-unknown (killed between intent and answer), \(adopted.count) adopted from the task list, \(orphans) tasks the ledger never heard of, "
               + "\(record.tasks.count) tasks, \(record.billing.count) bills, USD \(Money(nanos: billTotal, currency: .usd).decimalString) billed = the ledger's actual costs")
     }
+}
+
+extension Drill {
+    /// Every job goes to DashScope (international): one task in flight, and a task list.
+    static let dashScopePolicy = #"{"kind": "policy", "version": 1, "name": "drill-dashscope", "objective": "cheapest", "constraints": {"providers": {"allow": ["dashscope-intl"]}}}"#
 }
 
 extension JobState {

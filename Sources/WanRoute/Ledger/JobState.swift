@@ -143,7 +143,10 @@ public struct JobState: Sendable, Equatable {
             taskID = e.taskID
             status = .submitted
         case .accepted:
-            if let p = e.provider, let t = e.taskID, !tasks.contains(LedgerTask(provider: p, taskID: t)) {
+            if let p = e.provider, let t = e.taskID {
+                // The same task accepted again (two `resume`s adopted it): nothing changes, so a
+                // job that already went on, or ended, is not reopened.
+                if tasks.contains(LedgerTask(provider: p, taskID: t)) { break }
                 tasks.append(LedgerTask(provider: p, taskID: t))
             }
             status = .accepted

@@ -5,7 +5,8 @@ import Foundation
 /// Start it, point every adapter (or every `WANROUTE_*_BASE_URL`) at ``baseURL``, and it answers
 /// DashScope, Modellix, AI/ML API and APIXO calls in their own wire formats. Their paths do not
 /// collide except `GET /api/v1/tasks/{id}`, shared by DashScope and Modellix, which is answered
-/// in the format of whichever provider created the task.
+/// in the format of whichever provider created the task. DashScope's task list, `GET /api/v1/tasks`,
+/// lists a DashScope account's tasks by creation time (see ``TaskListQuery``).
 ///
 /// - Time: a task's state follows the number of status answers it has had, never the clock:
 ///   queued for ``Configuration/queuedPolls`` answers, running for ``Configuration/runningPolls``,
@@ -49,6 +50,10 @@ public final class ProviderSimulator: @unchecked Sendable {
         /// the waits of `slowAnswer` and `stall` faults are this many times shorter (task progress
         /// follows polls, not the clock, so it needs no scaling).
         public var speed: Int64
+        /// The provider's own calendar clock: when a task is created (DashScope's task list
+        /// reports it). A real provider keeps its own time, so this reads the system clock unless
+        /// a test gives its virtual one.
+        public var clock: @Sendable () -> Date
 
         /// Creates a configuration in which every provider with an adapter accepts `apiKey`, except
         /// DashScope China, which accepts ``chinaKey(for:)``: the two DashScope regions are separate
@@ -69,6 +74,7 @@ public final class ProviderSimulator: @unchecked Sendable {
             stallLimit = 300
             retainedFinishedTasks = 10_000
             speed = 1
+            clock = { Date() }
         }
 
         /// The key DashScope China accepts in a configuration made with `apiKey`: `apiKey-cn`.
@@ -149,6 +155,24 @@ public final class ProviderSimulator: @unchecked Sendable {
                         JSONMember("tasks", .array(tasks)), JSONMember("billing", .array(bills))])
     }
 
+    /// DashScope's task list for the account `account` (see ``TaskListQuery``): its tasks of either
+    /// model, newest first, one page. Call with the lock held.
+    private func taskListJSON(_ q: TaskListQuery, account: ProviderID, requestID: String) -> JSONValue {
+        var listed: [(SimulatedTask, String)] = []
+        for t in taskList.reversed() where t.provider == account {
+            let status = t.finished ? (t.outcome == .success ? "SUCCEEDED" : "FAILED") : t.polls <= configuration.queuedPolls ? "PENDING" : "RUNNING"
+            if q.includes(created: t.createdAt, model: SimulatorWire.dashScopeModel(t.behavior), status: status) { listed.append((t, status)) }
+        }
+        listed.sort { $0.0.createdAt > $1.0.createdAt }
+        let pages = (listed.count + q.pageSize - 1) / q.pageSize
+        let first = min(listed.count, (q.pageNumber - 1).multipliedReportingOverflow(by: q.pageSize).overflow ? listed.count : (q.pageNumber - 1) * q.pageSize)
+        let page = listed[first..<min(listed.count, first + q.pageSize)]
+        return SimulatorWire.obj(("request_id", .string(requestID)),
+                                 ("data", .array(page.map { SimulatorWire.listedTask($0.0, status: $0.1, requestID: requestID) })),
+                                 ("total", .number(String(listed.count))), ("total_page", .number(String(pages))),
+                                 ("page_no", .number(String(q.pageNumber))), ("page_size", .number(String(q.pageSize))))
+    }
+
     /// The task with an id, or nil.
     public func task(_ id: String) -> SimulatedTask? { condition.withLock { taskIndex[id].map { taskList[$0] } } }
 
@@ -213,6 +237,7 @@ public final class ProviderSimulator: @unchecked Sendable {
             let model = String(r.path.dropFirst(modellixPrefix.count).dropLast("/async".count))
             return Route(family: .modellix, endpoint: .submit, argument: model)
         }
+        if r.method == "GET", r.path == "/api/v1/tasks" || r.path == "/api/v1/tasks/" { return Route(family: .dashscope, endpoint: .list) }
         if r.method == "GET", r.path.hasPrefix("/api/v1/tasks/") {
             let id = String(r.path.dropFirst("/api/v1/tasks/".count)).removingPercentEncoding ?? ""
             // Shared by DashScope and Modellix: the task's creator decides; an unknown id is
@@ -259,6 +284,18 @@ public final class ProviderSimulator: @unchecked Sendable {
             }
         case .record:
             return .text(404, "no such endpoint in the provider simulator\n")  // answered above
+        case .list:
+            let fault = nextFault(route.family, .list)
+            if let early = respond(to: fault, fail: fail) { return early }
+            switch fault {
+            case .malformedJSON: return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: SimulatorWire.malformed)
+            case .truncatedJSON: return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: SimulatorWire.truncated)
+            default: break
+            }
+            switch TaskListQuery.parse(Self.query(request.query)) {
+            case .failure(let e): return fail(e)
+            case .success(let q): return SimulatorWire.json(200, condition.withLock { taskListJSON(q, account: provider, requestID: requestID) })
+            }
         case .status:
             let id = route.argument ?? ""
             let fault = nextFault(route.family, .status)
@@ -453,7 +490,7 @@ public final class ProviderSimulator: @unchecked Sendable {
             }
             let task = SimulatedTask(id: id, provider: provider, behavior: s.behavior, mode: s.mode, resolution: s.resolution,
                                      referenceDuration: Self.duration(of: s.videoURL), videoURL: s.videoURL, outcome: outcome, polls: 0,
-                                     answerLost: answerLost, callbackURL: s.callbackURL, finished: false)
+                                     answerLost: answerLost, callbackURL: s.callbackURL, finished: false, createdAt: configuration.clock())
             taskIndex[id] = taskList.count
             taskList.append(task)
             if taskList.count > 2 * max(1, configuration.retainedFinishedTasks) { compact() }

@@ -12,6 +12,8 @@ public enum SimulatedEndpoint: String, Sendable, Hashable {
     case submit
     /// Task status (GET).
     case status
+    /// DashScope's task list (`GET /api/v1/tasks?start_time=…`).
+    case list
     /// The simulator's own record (``ProviderSimulator/recordPath``); no fault applies.
     case record
 }
@@ -142,6 +144,9 @@ public struct SimulatedTask: Sendable, Equatable {
     public var callbackURL: String?
     /// Whether the task has reached its end (and been billed).
     public var finished: Bool
+    /// When the provider created the task, by the simulator's ``ProviderSimulator/Configuration/clock``
+    /// (DashScope's task list reports it as `gmt_create`).
+    public var createdAt: Date
 }
 
 /// What a provider would bill for one finished task.
