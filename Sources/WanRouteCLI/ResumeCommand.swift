@@ -32,7 +32,8 @@ enum ResumeCommand: Command {
         - a job that stopped before anything was sent ends failed at no cost, its reservation released;
         - a finished job whose reservation a dead process left open is settled to its known cost.
         Each job ended prints one JSON line as `run` does. Safe to run twice, or while `run` runs:
-        two resumes that adopt one task both record it, and only the first in ledger order polls.
+        two resumes that adopt one task both record it, and only the first in ledger order polls; a
+        task's end recorded twice (two processes polled it) counts once.
         --dry-run says what each job would get (it reads DashScope's task list, which changes nothing).
 
         Exit codes as `run`: 0 every resumed job succeeded (or there was nothing to do), 1 a job

@@ -178,6 +178,22 @@ final class ResumeTaskListTests: XCTestCase {
         XCTAssertEqual(fresh.status, .submitted, "left open for a later resume")
     }
 
+    func testAListThatFailsLeavesTheJobOpenForALaterResume() async throws {
+        try await lostSubmission("lost", at: Self.intent)
+        let task = try await reached("lost", at: Self.intent.addingTimeInterval(0.04))
+        simulator.inject(FaultRule(.serverError(500), provider: .dashscope, endpoint: .list, times: 1))
+        let failed = try await resume()
+        XCTAssertEqual(failed.status, 1)
+        XCTAssertTrue(failed.stdout.contains("left open: looking for its task in dashscope-intl's task list failed"), failed.stdout)
+        let open = try await state("lost")
+        XCTAssertEqual(open.status, .submitted, "nothing recorded: a later resume looks again")
+        let later = try await resume()
+        XCTAssertEqual(later.status, 0, later.stdout)
+        let s = try await state("lost")
+        XCTAssertEqual(s.status, .succeeded)
+        XCTAssertEqual(s.taskID, task)
+    }
+
     func testTwoResumesAtOnceAdoptAndPollTheTaskOnce() async throws {
         try await lostSubmission("lost", at: Self.intent)
         let task = try await reached("lost", at: Self.intent.addingTimeInterval(0.04))

@@ -109,6 +109,10 @@ public struct JobState: Sendable, Equatable {
         precondition(e.jobID == id, "folding another job's event")
         eventCount += 1
         lastEventAt = e.time
+        // A job ends once. What a second poller of its task records after the end (`resume`
+        // alongside `run`, or two `resume`s: another end, a state) changes nothing, so its cost and
+        // settlement count once; settling, releasing and notes still apply.
+        if status.isFinal, [.accepted, .state, .succeeded, .failed, .outcomeUnknown, .unfinished, .needsAttention].contains(e.type) { return }
         if runID == nil { runID = e.runID }
         if let p = e.provider { provider = p }
         if let t = e.taskID { taskID = t }

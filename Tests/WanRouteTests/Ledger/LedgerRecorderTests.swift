@@ -189,6 +189,17 @@ extension LedgerRecorderTests {
         XCTAssertTrue(state?.isFinished ?? false, "the dead run's reservation is settled")
         XCTAssertEqual(state?.actualCost, simulator.billing.first?.cost)
         XCTAssertEqual(simulator.billing.count, 1, "nothing was submitted again")
+        // A second poller of the same task (a resume alongside run, or a second resume) records its
+        // end too: the job's cost and settlement still count once.
+        recorder.adopt(jobID: "orphan", reserved: true)
+        let twice = await executor.poll(accepted)
+        XCTAssertEqual(twice.status, .succeeded, twice.message)
+        let records = try await store.records(forJob: "orphan")
+        XCTAssertEqual(records.filter { $0.event.type == .succeeded }.count, 2)
+        let once = try XCTUnwrap(JobState.fold(records))
+        XCTAssertEqual(once.actualCost, simulator.billing.first?.cost)
+        XCTAssertEqual(once.settled, simulator.billing.first?.cost)
+        XCTAssertEqual(once.finishedAt, state?.finishedAt)
         let again = ResumePlan.steps(for: try await store.openJobs(), usd: Policies.catalog.exchangeRates.usd)
         XCTAssertEqual(again.count, 1, "only the unknown outcome is left")
     }
