@@ -109,7 +109,13 @@ func runLedgerAppendChild(_ args: [String]) throws {
 /// settlement), with free failures (7%), unknown outcomes (1%) and refusals (2%) mixed in.
 /// Written by the real file store.
 func generateLedgerMonth(directory: String, jobs: Int, seed: UInt64 = 7) throws -> (events: Int, bytes: Int64) {
-    let store = try FileLedgerStore(directory: directory)
+    let total = try generateLedgerMonth(into: FileLedgerStore(directory: directory), jobs: jobs, seed: seed)
+    let size = (try FileManager.default.attributesOfItem(atPath: directory + "/\(benchMonth).jsonl")[.size] as? NSNumber)?.int64Value ?? 0
+    return (total, size)
+}
+
+/// The same month appended to any store, in batches of 20,000 events; returns the number of events.
+func generateLedgerMonth(into store: any LedgerStore, jobs: Int, seed: UInt64 = 7) throws -> Int {
     var rng = BenchRandom(state: seed)
     let span = benchMonth.end.milliseconds - benchMonth.start.milliseconds - 3_600_000
     var batch: [LedgerEvent] = []
@@ -180,8 +186,7 @@ func generateLedgerMonth(directory: String, jobs: Int, seed: UInt64 = 7) throws 
         let b = batch
         _ = try blocking { try await store.append(b) }
     }
-    let size = (try FileManager.default.attributesOfItem(atPath: directory + "/\(benchMonth).jsonl")[.size] as? NSNumber)?.int64Value ?? 0
-    return (total, size)
+    return total
 }
 
 /// A 1,000,000-job month: bytes per job, folding budgets from scratch, opening budget state from

@@ -1,5 +1,6 @@
 import Foundation
 import WanRoute
+import WanRoutePostgres
 
 /// Report benchmarks: the cost of the monthly report's fold and of the what-if replay per job,
 /// with the jobs already in memory (reading the ledger is the ledger's benchmark). A pool of 1,000
@@ -122,14 +123,14 @@ func runReportLedgerBenchmark() throws {
     let home = try benchmarkDirectory("report-home")
     let (events, bytes) = try generateLedgerMonth(directory: home + "/ledger", jobs: jobs)
     report("report ledger written", "\(jobs) jobs, \(events) events, \(bytes / 1_000_000) MB")
-    func spawn(_ arguments: [String]) throws -> (ms: Double, maxRSSMiB: Int) {
+    func spawn(_ arguments: [String], environment extra: [String] = []) throws -> (ms: Double, maxRSSMiB: Int) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         defer { posix_spawn_file_actions_destroy(&actions) }
         var argv: [UnsafeMutablePointer<CChar>?] = ([binary] + arguments).map { strdup($0) } + [nil]
         defer { for arg in argv { free(arg) } }
-        let environment: [String] = ["WANROUTE_HOME=\(home)", "PATH=/usr/bin:/bin", "HOME=\(home)"]
+        let environment: [String] = ["WANROUTE_HOME=\(home)", "PATH=/usr/bin:/bin", "HOME=\(home)"] + extra
         var env: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
         defer { for e in env { free(e) } }
         var pid: pid_t = 0
@@ -151,4 +152,35 @@ func runReportLedgerBenchmark() throws {
     let whatIf = try spawn(["whatif", "--month", "2026-12", "--policy", "balanced"])
     report("wanroute whatif --month 2026-12 --policy balanced", String(format: "%.0f ms", whatIf.ms), "peak \(whatIf.maxRSSMiB) MiB resident")
     if ProcessInfo.processInfo.environment["WANROUTE_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: home) }
+
+    // The same month in PostgreSQL, when WANROUTE_BENCH_POSTGRES names a database for the benchmark
+    // alone (the commands read its schema public): written through PostgresLedgerStore in batches
+    // of 20,000 events unless the database already holds exactly this month, then `report` over it.
+    let environment = ProcessInfo.processInfo.environment
+    guard let url = environment["WANROUTE_BENCH_POSTGRES"] else {
+        print("report-ledger postgres: skipped (set WANROUTE_BENCH_POSTGRES=postgres://USER@HOST:PORT/DB; see BENCHMARKS.md)")
+        return
+    }
+    let configuration = try PostgresConfiguration(url: url, fallbackPassword: environment["PGPASSWORD"])
+    let pool = PostgresPool(configuration: configuration, maximumConnections: 2)
+    defer { pool.close() }
+    let held = try pool.withConnection { connection in
+        try PostgresLedgerStore.migrate(connection)
+        return try connection.query("SELECT count(*) FROM wanroute_ledger_events WHERE month = $1", [.text(benchMonth.description)]).rows[0].decode(Int.self, at: 0)
+    }
+    if held == 0 {
+        let start = monotonicNanos()
+        _ = try generateLedgerMonth(into: PostgresLedgerStore(pool: pool), jobs: jobs)
+        let seconds = Double(monotonicNanos() - start) / 1e9
+        report("report ledger written to PostgreSQL", String(format: "%.0f s", seconds), String(format: "%.0f events/s in batches of 20,000", Double(events) / seconds))
+    } else if held != events {
+        throw NSError(domain: "bench", code: 4, userInfo: [NSLocalizedDescriptionKey: "\(configuration.redactedURL) holds \(held) events of \(benchMonth), not the \(events) this benchmark writes; give it an empty database"])
+    }
+    let size = try pool.withConnection { try $0.query("SELECT pg_total_relation_size('wanroute_ledger_events')").rows[0].decode(Int64.self, at: 0) }
+    report("report ledger in PostgreSQL", "\(size / 1_000_000) MB", "table and indexes")
+    let postgres = ["WANROUTE_LEDGER=\(url)"] + (environment["PGPASSWORD"].map { ["PGPASSWORD=\($0)"] } ?? [])
+    let pgCold = try spawn(["report", "--month", "2026-12"], environment: postgres)
+    report("wanroute report --month 2026-12, PostgreSQL, first run", String(format: "%.0f ms", pgCold.ms), "peak \(pgCold.maxRSSMiB) MiB resident")
+    let pgWarm = try spawn(["report", "--month", "2026-12"], environment: postgres)
+    report("wanroute report --month 2026-12, PostgreSQL, second run", String(format: "%.0f ms", pgWarm.ms), "peak \(pgWarm.maxRSSMiB) MiB resident")
 }

@@ -157,6 +157,28 @@ final class PostgresLedgerStoreTests: XCTestCase {
         print("group commit: 300 concurrent calls in \(transactions) transactions, \(admitted) of 150 reservations admitted")
     }
 
+    /// A month with more budget events than one page: a new process's budget state and first
+    /// reservation read them a page at a time (a reply is bounded; a month may hold millions).
+    func testBudgetsOfAMonthLargerThanAPageAreFoldedAPageAtATime() async throws {
+        typealias C = LedgerStoreConformance
+        let pool = pool()
+        defer { pool.close() }
+        let schema = try await freshSchema(pool)
+        let count = PostgresLedgerStore.pageSize * 2 + 7
+        let events = (0..<count).map { C.reserved("job-\($0)", C.at(Int64($0)), "0.01") }
+        _ = try await PostgresLedgerStore(pool: pool, schema: schema).append(events)
+        let month = BudgetMonth(C.t0.month)
+        let expected = Money(nanos: Int64(count) * C.usd("0.01").nanos, currency: .usd)
+        let state = try await PostgresLedgerStore(pool: pool, schema: schema).budgetState(for: month)
+        XCTAssertEqual(state.committed(.total), expected)
+        let limits = [BudgetLimit(budgetID: "all", key: .total, monthly: expected + C.usd("0.50"))]
+        let fresh = PostgresLedgerStore(pool: pool, schema: schema)
+        let fits = try await fresh.reserve(ReservationRequest(event: C.reserved("fits", C.at(20_000), "0.50"), limits: limits, month: month))
+        guard case .reserved = fits else { return XCTFail("\(fits): the month's \(count) reservations are \(expected)") }
+        let over = try await fresh.reserve(ReservationRequest(event: C.reserved("over", C.at(20_001), "0.01"), limits: limits, month: month))
+        guard case .refused = over else { return XCTFail("\(over)") }
+    }
+
     func testAFailedWriteStopsTheStore() async throws {
         let pool = pool()
         defer { pool.close() }

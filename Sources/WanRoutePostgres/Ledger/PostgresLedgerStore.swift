@@ -156,7 +156,11 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
 
     /// The month's settled and reserved spend per budget key.
     public func budgetState(for month: BudgetMonth) async throws -> BudgetState {
-        try await read { [self] connection in try tally(month, connection).state }
+        try await read { [self] connection in
+            let caught = try catchUp(cachedTally(month), connection)
+            remember(caught.tally, after: caught.after)
+            return caught.tally.state
+        }
     }
 
     // MARK: - Group commit
@@ -278,7 +282,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
             let ledgerMonths = month.ledgerMonths
             let deltas = Array(results[deltaIndex..<(deltaIndex + ledgerMonths.count)])
             deltaIndex += ledgerMonths.count
-            folded[month] = try fold(cache, deltas, months: ledgerMonths)?.0 ?? refold(month, connection)
+            folded[month] = try catchUp(cache, firstPages: deltas, connection).tally
         }
 
         var done: [Done] = []
@@ -363,55 +367,47 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         }
     }
 
-    /// Budget events of one UTC month after a sequence, in order. Correct as a delta because each
-    /// month's numbers are given and committed under that month's lock: once N is visible, so is
-    /// every number below it.
+    /// A page of one UTC month's budget events after a sequence, in order. Correct as a delta
+    /// because each month's numbers are given and committed under that month's lock: once N is
+    /// visible, so is every number below it.
     private func deltaStatement(_ month: LedgerMonth, after: Int64) -> (sql: String, parameters: [PostgresValue]) {
-        ("SELECT sequence, line FROM \(table) WHERE budget AND month = $1 AND sequence > $2 ORDER BY sequence",
+        ("SELECT sequence, line FROM \(table) WHERE budget AND month = $1 AND sequence > $2 ORDER BY sequence LIMIT \(Self.pageSize)",
          [.text(month.description), .int(after)])
     }
 
-    /// Folds the deltas (one result per UTC month, in month order) onto the cached tally; nil when an
-    /// earlier month has new events while a later one was already folded (order would differ).
-    private func fold(_ cached: TallyCache, _ deltas: [PostgresQueryResult], months: [LedgerMonth]) throws -> (BudgetTally, [LedgerMonth: Int64])? {
-        var tally = cached.tally
-        var after = cached.after
-        for (index, month) in months.enumerated() where !deltas[index].rows.isEmpty {
-            if months[(index + 1)...].contains(where: { (cached.after[$0] ?? 0) > 0 }) { return nil }
-            for row in deltas[index].rows {
-                let record = try decode(row)
-                tally.apply(record.event)
-                after[month] = record.sequence
+    /// The cached tally caught up: each UTC month's budget events after those folded, a page at a time
+    /// (a month may hold millions; a reply is bounded), `firstPages` being each month's first page
+    /// when already read. When a month before one already folded has new events (events with earlier
+    /// times came late), the budget month is folded again from its start, in order, as a fresh store would.
+    private func catchUp(_ cache: TallyCache, firstPages: [PostgresQueryResult]? = nil, _ connection: PostgresConnection) throws -> TallyCache {
+        let months = cache.tally.month.ledgerMonths
+        var caught = cache
+        for (index, month) in months.enumerated() {
+            var first = firstPages?[index].rows
+            var last = caught.after[month] ?? 0
+            while true {
+                let rows: [PostgresRow]
+                if let page = first {
+                    rows = page
+                    first = nil
+                } else {
+                    let (sql, parameters) = deltaStatement(month, after: last)
+                    rows = try connection.query(sql, parameters).rows
+                }
+                if rows.isEmpty { break }
+                if months[(index + 1)...].contains(where: { (caught.after[$0] ?? 0) > 0 }) {
+                    return try catchUp(TallyCache(tally: BudgetTally(month: cache.tally.month), after: [:]), connection)
+                }
+                for row in rows {
+                    let record = try decode(row)
+                    caught.tally.apply(record.event)
+                    last = record.sequence
+                }
+                caught.after[month] = last
+                if rows.count < Self.pageSize { break }
             }
         }
-        return (tally, after)
-    }
-
-    /// A budget month folded from its start, in order, as a fresh store would: for when a month before
-    /// the newest one grew (events with earlier times came late). Called under the month locks.
-    private func refold(_ month: BudgetMonth, _ connection: PostgresConnection) throws -> BudgetTally {
-        var fresh = BudgetTally(month: month)
-        for ledgerMonth in month.ledgerMonths {
-            let (sql, parameters) = deltaStatement(ledgerMonth, after: 0)
-            for row in try connection.query(sql, parameters).rows { fresh.apply(try decode(row).event) }
-        }
-        return fresh
-    }
-
-    /// The statement that reads a budget month's budget events in order (one statement: one snapshot).
-    private func tallyStatement(_ month: BudgetMonth) -> (sql: String, parameters: [PostgresValue]) {
-        let months = month.ledgerMonths
-        let placeholders = months.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
-        return ("SELECT sequence, line FROM \(table) WHERE budget AND month IN (\(placeholders)) ORDER BY month, sequence",
-                months.map { .text($0.description) })
-    }
-
-    /// Folds the budget month's reservation and settlement events.
-    private func tally(_ month: BudgetMonth, _ connection: PostgresConnection) throws -> BudgetTally {
-        var tally = BudgetTally(month: month)
-        let (sql, parameters) = tallyStatement(month)
-        for row in try connection.query(sql, parameters).rows { tally.apply(try decode(row).event) }
-        return tally
+        return caught
     }
 
     private func decode(_ row: PostgresRow) throws -> LedgerRecord {
