@@ -19,7 +19,7 @@ import Foundation
 /// these columns (see ``LedgerStore/addReportJobs(in:catalog:to:)``).
 struct JobSummary {
     /// Fixed bytes per row.
-    static let rowSize = 112
+    static let rowSize = 120
     /// Fixed bytes per earlier attempt.
     static let attemptSize = 48
     /// `none` for a string id.
@@ -132,7 +132,7 @@ struct JobSummary {
         static let reported = 48, duration = 56, jobID = 64, taskID = 68, policy = 72, tagSet = 76, attemptsStart = 80
         static let retries = 84, provider = 88, attemptCount = 92, status = 96, behavior = 97, mode = 98, resolution = 99
         static let requiredMode = 100, requiredResolution = 101, flags = 102, estimateCurrency = 103, actualCurrency = 104
-        static let costSource = 105, eventCount = 106, eventsStart = 108
+        static let costSource = 105, eventCount = 106, eventsStart = 108, estimateUSD = 112
     }
 
     /// Row flags.
@@ -140,6 +140,8 @@ struct JobSummary {
         static let estimateKnown: UInt8 = 1, actualKnown: UInt8 = 2, reportedKnown: UInt8 = 4, offer: UInt8 = 8, task: UInt8 = 16
         /// The job still held a budget reservation when it ended (nothing settled or released it).
         static let reservationOpen: UInt8 = 32
+        /// The decision recorded the estimate's USD figure.
+        static let estimateUSDKnown: UInt8 = 64
     }
 
     /// Adds a job the fold ended (its billed seconds are what the provider reported; the billing
@@ -161,6 +163,7 @@ struct JobSummary {
         if job.offer != nil { flags |= Flag.offer }
         if job.taskID != nil { flags |= Flag.task }
         if reservationOpen { flags |= Flag.reservationOpen }
+        if job.estimatedUSD != nil { flags |= Flag.estimateUSDKnown }
         let eventsStart = UInt32(events.count)
         events += jobEvents
         row.withUnsafeMutableBytes { r in
@@ -192,6 +195,7 @@ struct JobSummary {
             r[Field.costSource] = Self.code(job.actualCostSource)
             r.storeBytes(of: UInt16(jobEvents.count), toByteOffset: Field.eventCount, as: UInt16.self)
             r.storeBytes(of: eventsStart, toByteOffset: Field.eventsStart, as: UInt32.self)
+            r.storeBytes(of: job.estimatedUSD?.nanos ?? 0, toByteOffset: Field.estimateUSD, as: Int64.self)
         }
         rows.append(contentsOf: row)
         rowCount += 1
@@ -354,7 +358,8 @@ struct JobSummary {
         guard !damaged, let id = heapString(r.u32(Field.jobID)) else { return nil }
         return ReportJob(id: id, status: status, policy: strings[Int(r.policy)], request: request, offer: offer,
                          taskID: taskID,
-                         estimatedCost: money(Field.estimate, Field.estimateCurrency, Flag.estimateKnown), billedSeconds: billed,
+                         estimatedCost: money(Field.estimate, Field.estimateCurrency, Flag.estimateKnown),
+                         estimatedUSD: flags & Flag.estimateUSDKnown != 0 ? Money(nanos: r.i64(Field.estimateUSD), currency: .usd) : nil, billedSeconds: billed,
                          reportedSeconds: reported, actualCost: money(Field.actual, Field.actualCurrency, Flag.actualKnown),
                          actualCostSource: Self.value(r.u8(Field.costSource), JobReport.CostSource.self), retries: r.retries,
                          failedOver: failedOver, decidedAt: LedgerTime(milliseconds: r.decidedAt).date,
