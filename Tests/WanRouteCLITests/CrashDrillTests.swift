@@ -78,7 +78,18 @@ final class CrashDrillTests: XCTestCase {
             let window = try ledger.lines().jobsBetweenIntentAndAnswer
             if !window.isEmpty { windowKills += 1 }
             killedInWindow.formUnion(window)
-            let resume = try BinaryRunner.run(["resume"], in: directory, environment: environment)
+            var resume = try BinaryRunner.run(["resume"], in: directory, environment: environment)
+            if listsTasks {
+                // A lost submission whose list window is not yet past is left open for a later
+                // resume. Run that resume before the next kill, as a user would after a crash: left
+                // open, the next kill's lost submission could share its window, and a task either
+                // could claim is (rightly) adopted by neither.
+                XCTAssertTrue(Drill.eventually(timeout: 60) {
+                    guard resume.stdout.contains("left open") else { return true }
+                    resume = (try? BinaryRunner.run(["resume"], in: directory, environment: environment)) ?? resume
+                    return false
+                }, "seed \(seed) kill \(k): resume kept leaving a lost submission open: \(resume.stdout)")
+            }
             XCTAssertTrue([0, 1].contains(resume.status), "seed \(seed) kill \(k): resume exited \(resume.status): \(resume.stderr)")
         }
         XCTAssertGreaterThanOrEqual(windowKills, kills / 2, "seed \(seed): too few kills landed between a submit-intent and its answer")
@@ -152,7 +163,7 @@ final class CrashDrillTests: XCTestCase {
         }
         for job in adopted {
             XCTAssertEqual(states[job]?.taskID, tasksByJob[job]?.first?.id, "seed \(seed): job \(job)")
-            XCTAssertEqual(states[job]?.status, .succeeded, "seed \(seed): job \(job)")
+            XCTAssertEqual(states[job]?.status, .succeeded, "seed \(seed): job \(job): \(states[job]?.detail ?? "")")
             XCTAssertTrue(notes[job]?.contains { $0.contains("task list") } ?? false, "seed \(seed): job \(job)'s adoption is not on record")
         }
         let unknown = Set(states.values.filter(\.outcomeWasUnknown).map(\.id))
