@@ -85,6 +85,11 @@ public protocol LedgerStore: Sendable {
     /// folded, ordered by the time of its first event.
     func openJobs() async throws -> [JobState]
 
+    /// The folded states of those of `ids` that have events, in any month (idempotency: a job the
+    /// ledger holds is not started again). The default folds every month; a store with an index by
+    /// job reads only those jobs' events.
+    func states(of ids: Set<String>) async throws -> [String: JobState]
+
     /// Month-to-date settled spend and open reservations per budget key.
     func budgetState(for month: BudgetMonth) async throws -> BudgetState
 
@@ -99,8 +104,7 @@ extension LedgerStore {
         JobState.fold(try await records(forJob: jobID))
     }
 
-    /// The folded states of those of `ids` that have events, in any month (idempotency: a job the
-    /// ledger holds is not started again).
+    /// The folded states of those of `ids` that have events, in any month, by folding every month.
     public func states(of ids: Set<String>) async throws -> [String: JobState] {
         var book = JobBook()
         for m in try await months() {
