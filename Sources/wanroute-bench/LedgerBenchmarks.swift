@@ -237,6 +237,21 @@ func runLedgerMonthBenchmark() throws {
     let readSeconds = Double(monotonicNanos() - t) / 1e9
     report("read and decode every record of the month", String(format: "%.2f s", readSeconds),
            String(format: "%d records, %.0f MB/s, %.2f M records/s; CPU %.2f s", n, Double(bytes) / readSeconds / 1e6, Double(n) / readSeconds / 1e6, cpuSeconds() - readCPU))
+
+    // The same records in schema version 1, the form older ledgers hold, for comparison.
+    let v1Bytes = try blocking {
+        let store = try FileLedgerStore(directory: dir)
+        var total = 0
+        var line: [UInt8] = []
+        try await store.forEachRecord(in: benchMonth) { r in
+            line.removeAll(keepingCapacity: true)
+            LedgerCodec.encode(r, version: 1, into: &line)
+            total += line.count
+        }
+        return total
+    }
+    report("the same month in schema version 1", "\(v1Bytes / 1_000_000) MB",
+           String(format: "%.0f bytes per job (version 2: %.0f, %.0f%% of it)", Double(v1Bytes) / Double(jobs), Double(bytes) / Double(jobs), 100 * Double(bytes) / Double(v1Bytes)))
     if ProcessInfo.processInfo.environment["WANROUTE_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: dir) }
 }
 
@@ -259,13 +274,22 @@ func runLedgerCodecBenchmarks() throws {
     let store = try FileLedgerStore(directory: dir)
     let records = try blocking { try await store.records(in: benchMonth) }
     try? FileManager.default.removeItem(atPath: dir)
-    for type in [LedgerEventType.decided, .submitIntent, .accepted, .state, .succeeded] {
-        guard let record = records.first(where: { $0.event.type == type }) else { continue }
-        let line = Array(LedgerCodec.encode(record).dropLast())
-        let encode = medianNanosPerCall(batch: 2_000) { blackHole(LedgerCodec.encode(record)) }
-        let decode = medianNanosPerCall(batch: 2_000) { blackHole(try? LedgerCodec.decode(line)) }
-        let verify = medianNanosPerCall(batch: 2_000) { blackHole(line.withUnsafeBytes { LedgerCodec.verify($0) }) }
-        report("codec, \(type.rawValue) line (\(line.count + 1) bytes)", String(format: "decode %.0f ns", decode),
-               String(format: "encode %.0f ns, checksum check %.0f ns", encode, verify))
+    // Schema version 2 (written now) and version 1 (older ledgers, still read), line for line.
+    for version in [2, 1] {
+        for type in [LedgerEventType.decided, .submitIntent, .accepted, .state, .succeeded] {
+            guard let record = records.first(where: { $0.event.type == type }) else { continue }
+            func encoded() -> [UInt8] {
+                var out: [UInt8] = []
+                out.reserveCapacity(256)
+                LedgerCodec.encode(record, version: version, into: &out)
+                return out
+            }
+            let line = Array(encoded().dropLast())
+            let encode = medianNanosPerCall(batch: 2_000) { blackHole(encoded()) }
+            let decode = medianNanosPerCall(batch: 2_000) { blackHole(try? LedgerCodec.decode(line)) }
+            let verify = medianNanosPerCall(batch: 2_000) { blackHole(line.withUnsafeBytes { LedgerCodec.verify($0) }) }
+            report("codec v\(version), \(type.rawValue) line (\(line.count + 1) bytes)", String(format: "decode %.0f ns", decode),
+                   String(format: "encode %.0f ns, checksum check %.0f ns", encode, verify))
+        }
     }
 }

@@ -28,21 +28,36 @@ final class AuditCommandTests: XCTestCase {
 
     let month = ["--month", "2026-12", "--tz", "Asia/Shanghai"]
 
-    func testTheCommittedLedgerIsWhatTheWriterWrites() async throws {
+    /// The committed ledger holds schema version 1 lines, as users' older ledgers do, so every
+    /// report golden below is also a test that version 1 still reads. Its events are exactly those
+    /// the writer writes now (in version 2).
+    func testTheCommittedLedgerHoldsWhatTheWriterWrites() async throws {
         let dir = try Repository.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try await ReportLedgerFixture.write(to: dir.path)
         let written = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".jsonl") }.sorted()
         XCTAssertEqual(written, ["2026-11.jsonl", "2026-12.jsonl"])
-        if GoldenFile.isRecording {
-            try? FileManager.default.createDirectory(at: Self.committed, withIntermediateDirectories: true)
+        func records(_ url: URL) throws -> [LedgerMonth: [LedgerRecord]] {
+            try LedgerImport.records(Array(try Data(contentsOf: url)), file: url.path)
         }
         for name in written {
-            let text = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
-            let url = Self.committed.appendingPathComponent(name)
-            if GoldenFile.isRecording { try Data(text.utf8).write(to: url); continue }
-            XCTAssertEqual(text, try String(contentsOf: url, encoding: .utf8), "\(name) differs from Tests/Fixtures/reports/ledger; WANROUTE_RECORD_GOLDEN=1 re-records it")
+            let fresh = dir.appendingPathComponent(name), committed = Self.committed.appendingPathComponent(name)
+            XCTAssertTrue(try String(contentsOf: fresh, encoding: .utf8).hasPrefix(#"{"v":2,"#))
+            XCTAssertTrue(try String(contentsOf: committed, encoding: .utf8).hasPrefix(#"{"v":1,"#))
+            XCTAssertEqual(try records(fresh), try records(committed), "\(name): the committed version 1 lines differ from the writer's events")
         }
+    }
+
+    /// The same month written now, in version 2, gives the same report byte for byte.
+    func testTheReportOfTheVersion2LedgerIsTheSame() async throws {
+        let home = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: home) }
+        try await ReportLedgerFixture.write(to: home.appendingPathComponent("ledger").path)
+        let r = try await CLIRunner.run(["report"] + month + ["--policy", "Tests/Fixtures/reports/studio.json", "--as-of", "2026-12-20T12:00:00Z",
+                                         "--group-by", "provider,tag:customer"],
+                                        in: Repository.root, environment: ["WANROUTE_HOME": home.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        assertGolden(r.stdout, named: "cli-report.txt")
     }
 
     func testReportInEveryFormat() async throws {

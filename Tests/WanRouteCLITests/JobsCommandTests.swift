@@ -38,15 +38,15 @@ final class JobsCommandTests: XCTestCase {
         XCTAssertEqual(show.status, 0, show.stderr)
         XCTAssertTrue(show.stdout.hasPrefix("job job-1: succeeded on apixo"), show.stdout)
         for ev in ["decided", "reserved", "submit-intent", "accepted", "succeeded"] {
-            XCTAssertTrue(show.stdout.contains("\"ev\":\"\(ev)\""), "missing \(ev): \(show.stdout)")
+            XCTAssertTrue(show.stdout.contains("\"e\":\"\(ev)\""), "missing \(ev): \(show.stdout)")
         }
         let showJSON = try await CLIRunner.run(["jobs", "--sandbox", "show", "job-1", "--format", "json"], environment: env)
         guard case .array(let events)? = try JSONParser.parse(showJSON.stdout)["events"] else { return XCTFail(showJSON.stdout) }
-        XCTAssertEqual(events.first?["ev"], .string("decided"))
+        XCTAssertEqual(events.first?["e"], .string("decided"))
         // The decision names the policy and the pricing tables in force by their digests.
         let production = try XCTUnwrap(Policy.builtInFile(named: "production"))
-        XCTAssertEqual(events.first?["policy_digest"], .string(SourceDigest.policy(production)))
-        XCTAssertEqual(events.first?["pricing_digest"], .string(try XCTUnwrap(PriceCatalog.builtIn().sourceDigest)))
+        XCTAssertEqual(events.first?["pd"], .string(SourceDigest.policy(production)))
+        XCTAssertEqual(events.first?["td"], .string(try XCTUnwrap(PriceCatalog.builtIn().sourceDigest)))
     }
 
     func testRouteChecksBudgetsAgainstTheLedgersSpend() async throws {

@@ -173,7 +173,7 @@ final class PostgresLedgerCommandTests: XCTestCase {
 
         // A damaged line is refused with its file and line, and nothing is written.
         var lines = original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        lines[2] = lines[2].replacingOccurrences(of: "\"ev\":", with: "\"ev\" :")
+        lines[2] = lines[2].replacingOccurrences(of: "\"v\":", with: "\"v\" :")
         let damaged = home + "/damaged.jsonl"
         try lines.joined(separator: "\n").write(toFile: damaged, atomically: true, encoding: .utf8)
         let refused = await run(["ledger", "import", damaged, "--ledger", other], password)

@@ -390,13 +390,15 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
 
     /// One job's records across all months, in order.
     public func records(forJob jobID: String) async throws -> [LedgerRecord] {
-        var needle: [UInt8] = Array(#","job":"#.utf8)
+        // The job member as versions 2 and 1 write it.
+        var needle: [UInt8] = Array(#","j":"#.utf8), oldNeedle: [UInt8] = Array(#","job":"#.utf8)
         LedgerCodec.string(jobID, &needle)
+        LedgerCodec.string(jobID, &oldNeedle)
         var found: [LedgerRecord] = []
         for m in try Self.listMonths(directory) {
             let path = directory + "/" + Self.fileName(m)
             _ = try scan(m) { line, number, _ in
-                guard needle.withUnsafeBytes({ contains(line, $0) }) else { return }
+                guard needle.withUnsafeBytes({ contains(line, $0) }) || oldNeedle.withUnsafeBytes({ contains(line, $0) }) else { return }
                 do throws(LedgerLineError) {
                     let r = try LedgerCodec.decode(line)
                     if r.event.jobID == jobID { found.append(r) }

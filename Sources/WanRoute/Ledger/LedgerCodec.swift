@@ -20,43 +20,70 @@ public enum LedgerLineError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 /// The ledger's line format: one JSON object per line, keys in a fixed order, a CRC-32C of the line
-/// before its `,"crc"` member written last. Written and read by purpose-built code (not
+/// before its checksum member written last. Written and read by purpose-built code (not
 /// `JSONEncoder`/`JSONDecoder`), because reports read a month of millions of lines.
 ///
+/// Version 2, written now, is compact (short keys, epoch-millisecond times, seconds as numbers,
+/// `USD` implied, alternates as one string each); version 1 lines stay readable:
+///
 /// ```
+/// {"v":2,"n":7,"t":1796176767123,"e":"accepted","j":"j1","p":"apixo","task":"t-9","c":"5f3c2a10"}
 /// {"v":1,"seq":7,"at":"2026-12-02T01:59:27.123Z","ev":"accepted","job":"j1","provider":"apixo","task":"t-9","crc":"5f3c2a10"}
 /// ```
 public enum LedgerCodec {
-    /// The bytes of `,"crc":"` plus 8 hex digits plus `}`.
+    /// The bytes of a version 1 line's `,"crc":"` plus 8 hex digits plus `}`.
     static let trailerLength = 18
+    /// The same for version 2: `,"c":"` plus 8 hex digits plus `}`.
+    static let compactTrailerLength = 16
 
     // MARK: writing
 
-    /// Appends the record's line, newline included, to `out`.
+    /// Appends the record's line in the current schema version, newline included, to `out`.
     public static func encode(_ record: LedgerRecord, into out: inout [UInt8]) {
+        encode(record, version: ledgerSchemaVersion, into: &out)
+    }
+
+    /// The record's line in the current schema version, newline included.
+    public static func encode(_ record: LedgerRecord) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        encode(record, version: ledgerSchemaVersion, into: &out)
+        return out
+    }
+
+    /// Appends the record's line in schema `version` (1 or 2), newline included, to `out`. Stores
+    /// write the current version; version 1 is for tests and benchmarks (old ledgers must still read).
+    public static func encode(_ record: LedgerRecord, version: Int, into out: inout [UInt8]) {
         let start = out.count
         let e = record.event
+        let compact = version >= 2
+        let k = compact ? LedgerKeys.compact : LedgerKeys.original
         out.append(contentsOf: #"{"v":"#.utf8)
-        appendInt(Int64(ledgerSchemaVersion), &out)
-        out.append(contentsOf: #","seq":"#.utf8)
+        appendInt(Int64(version), &out)
+        key(k[.seq], &out)
         appendInt(record.sequence, &out)
-        out.append(contentsOf: #","at":""#.utf8)
-        e.time.write(into: &out)
-        out.append(contentsOf: #"","ev":""#.utf8)
-        out.append(contentsOf: e.type.rawValue.utf8)
-        out.append(UInt8(ascii: "\""))
-        field("job", e.jobID, &out)
-        if let r = e.runID { field("run", r, &out) }
-        if let p = e.provider { field("provider", p.rawValue, &out) }
-        if let t = e.taskID { field("task", t, &out) }
+        key(k[.at], &out)
+        if compact {
+            appendInt(e.time.milliseconds, &out)
+        } else {
+            out.append(UInt8(ascii: "\""))
+            e.time.write(into: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        field(k[.ev], e.type.rawValue, &out)
+        field(k[.job], e.jobID, &out)
+        if let r = e.runID { field(k[.run], r, &out) }
+        if let p = e.provider { field(k[.provider], p.rawValue, &out) }
+        if let t = e.taskID { field(k[.task], t, &out) }
         switch e.body {
         case .decided(let d):
-            field("behavior", d.behavior.rawValue, &out)
-            field("duration", d.duration.decimalString, &out)
-            if let r = d.requiredResolution { field("required_resolution", r.rawValue, &out) }
-            if let m = d.requiredMode { field("required_mode", m.rawValue, &out) }
+            field(k[.behavior], d.behavior.rawValue, &out)
+            seconds(k[.duration], d.duration, compact, &out)
+            if let r = d.requiredResolution { field(k[.requiredResolution], r.rawValue, &out) }
+            if let m = d.requiredMode { field(k[.requiredMode], m.rawValue, &out) }
             if !d.tags.isEmpty {
-                out.append(contentsOf: #","tags":{"#.utf8)
+                key(k[.tags], &out)
+                out.append(UInt8(ascii: "{"))
                 for (i, (k, v)) in d.tags.sorted(by: { $0.key < $1.key }).enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
                     string(k, &out)
@@ -65,107 +92,128 @@ public enum LedgerCodec {
                 }
                 out.append(UInt8(ascii: "}"))
             }
-            field("policy", d.policy, &out)
-            if let x = d.policyDigest { field("policy_digest", x, &out) }
-            if let x = d.pricingDigest { field("pricing_digest", x, &out) }
-            if let m = d.mode { field("mode", m.rawValue, &out) }
-            if let r = d.resolution { field("resolution", r.rawValue, &out) }
-            money("estimate", d.estimate, &out)
+            field(k[.policy], d.policy, &out)
+            if let x = d.policyDigest { field(k[.policyDigest], x, &out) }
+            if let x = d.pricingDigest { field(k[.pricingDigest], x, &out) }
+            if let m = d.mode { field(k[.mode], m.rawValue, &out) }
+            if let r = d.resolution { field(k[.resolution], r.rawValue, &out) }
+            money(k[.estimate], d.estimate, k, &out)
             // The USD figure is written only where it says something the estimate does not.
-            if let u = d.estimateUSD, u != d.estimate { field("estimate_usd", u.decimalString, &out) }
+            if let u = d.estimateUSD, u != d.estimate { field(k[.estimateUSD], u.decimalString, &out) }
             if !d.alternates.isEmpty {
-                out.append(contentsOf: #","alternates":["#.utf8)
+                key(k[.alternates], &out)
+                out.append(UInt8(ascii: "["))
                 for (i, a) in d.alternates.enumerated() {
-                    out.append(contentsOf: (i > 0 ? #",{"provider":"# : #"{"provider":"#).utf8)
-                    string(a.provider.rawValue, &out)
-                    field("mode", a.mode.rawValue, &out)
-                    field("resolution", a.resolution.rawValue, &out)
-                    money("estimate", a.estimate, &out)
-                    out.append(UInt8(ascii: "}"))
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    if compact {
+                        // One string, "provider mode resolution [estimate [currency]]": a third of the bytes.
+                        var text = a.provider.rawValue + " " + a.mode.rawValue + " " + a.resolution.rawValue
+                        if let m = a.estimate { text += " " + m.decimalString + (m.currency == .usd ? "" : " " + m.currency.code) }
+                        string(text, &out)
+                    } else {
+                        out.append(contentsOf: #"{"provider":"#.utf8)
+                        string(a.provider.rawValue, &out)
+                        field("mode", a.mode.rawValue, &out)
+                        field("resolution", a.resolution.rawValue, &out)
+                        money("estimate", a.estimate, k, &out)
+                        out.append(UInt8(ascii: "}"))
+                    }
                 }
                 out.append(UInt8(ascii: "]"))
             }
-            if let r = d.refusal { field("refusal", r, &out) }
+            if let r = d.refusal { field(k[.refusal], r, &out) }
             if let b = d.reservation {
                 // The keys a decision's reservation counts under are implied when they are the usual
                 // ones (total, its provider, each of its tags): a million jobs a month, 60 bytes each.
                 if let p = e.provider, b.budgets == BudgetKey.keys(provider: p, tags: d.tags) {
-                    field("reserve_usd", b.amount.decimalString, &out)
+                    field(k[.reserveUSD], b.amount.decimalString, &out)
                 } else {
-                    budget("reserve_usd", b, &out)
+                    budget(k[.reserveUSD], b, k, &out)
                 }
             }
         case .reserved(let b):
-            budget("usd", b, &out)
+            budget(k[.usd], b, k, &out)
         case .settled(let m):
-            field("usd", m.decimalString, &out)
+            field(k[.usd], m.decimalString, &out)
         case .submitIntent(let mode, let resolution, let attempt):
-            field("mode", mode.rawValue, &out)
-            field("resolution", resolution.rawValue, &out)
-            out.append(contentsOf: #","attempt":"#.utf8)
+            field(k[.mode], mode.rawValue, &out)
+            field(k[.resolution], resolution.rawValue, &out)
+            key(k[.attempt], &out)
             appendInt(Int64(attempt), &out)
         case .accepted:
             break
         case .state(let s):
-            field("state", s.rawValue, &out)
+            field(k[.state], s.rawValue, &out)
         case .succeeded(let s):
-            if let u = s.resultURL { field("result_url", u, &out) }
-            if let b = s.billedSeconds { field("billed_seconds", b.decimalString, &out) }
-            if let c = s.billedCredits { field("billed_credits", c, &out) }
-            money("cost", s.cost, &out)
-            if let c = s.costSource { field("cost_source", c.rawValue, &out) }
-            if let m = s.settlement { field("settle_usd", m.decimalString, &out) }
+            if let u = s.resultURL { field(k[.resultURL], u, &out) }
+            if let b = s.billedSeconds { seconds(k[.billedSeconds], b, compact, &out) }
+            if let c = s.billedCredits { field(k[.billedCredits], c, &out) }
+            money(k[.cost], s.cost, k, &out)
+            if let c = s.costSource { field(k[.costSource], c.rawValue, &out) }
+            if let m = s.settlement { field(k[.settleUSD], m.decimalString, &out) }
         case .failed(let f):
-            field("class", f.failure.rawValue, &out)
-            money("cost", f.cost, &out)
-            if let c = f.costSource { field("cost_source", c.rawValue, &out) }
-            out.append(contentsOf: (f.final ? #","final":true"# : #","final":false"#).utf8)
-            if let d = f.detail { field("detail", d, &out) }
-            if let m = f.settlement { field("settle_usd", m.decimalString, &out) }
+            field(k[.failureClass], f.failure.rawValue, &out)
+            money(k[.cost], f.cost, k, &out)
+            if let c = f.costSource { field(k[.costSource], c.rawValue, &out) }
+            key(k[.final], &out)
+            out.append(contentsOf: (f.final ? "true" : "false").utf8)
+            if let d = f.detail { field(k[.detail], d, &out) }
+            if let m = f.settlement { field(k[.settleUSD], m.decimalString, &out) }
         case .outcomeUnknown(let d), .unfinished(let d), .needsAttention(let d):
-            field("detail", d, &out)
+            field(k[.detail], d, &out)
         case .released(let d):
-            if let d { field("detail", d, &out) }
+            if let d { field(k[.detail], d, &out) }
         case .note(let text):
-            field("text", text, &out)
+            field(k[.text], text, &out)
         }
         let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start...])) }
-        out.append(contentsOf: #","crc":""#.utf8)
+        out.append(contentsOf: (compact ? #","c":""# : #","crc":""#).utf8)
         appendHex(crc, &out)
         out.append(contentsOf: "\"}\n".utf8)
     }
 
-    /// The record's line, newline included.
-    public static func encode(_ record: LedgerRecord) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        encode(record, into: &out)
-        return out
-    }
-
+    /// `,"key":`.
     @inline(__always)
-    static func field(_ key: StaticString, _ value: String, _ out: inout [UInt8]) {
+    static func key(_ key: StaticString, _ out: inout [UInt8]) {
         out.append(UInt8(ascii: ","))
         out.append(UInt8(ascii: "\""))
         out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
         out.append(contentsOf: "\":".utf8)
+    }
+
+    /// Seconds: a JSON number in version 2 (`12`, `12.5`), a decimal string in version 1.
+    static func seconds(_ name: StaticString, _ value: Seconds, _ compact: Bool, _ out: inout [UInt8]) {
+        if compact {
+            key(name, &out)
+            out.append(contentsOf: value.decimalString.utf8)
+        } else {
+            field(name, value.decimalString, &out)
+        }
+    }
+
+    @inline(__always)
+    static func field(_ name: StaticString, _ value: String, _ out: inout [UInt8]) {
+        key(name, &out)
         string(value, &out)
     }
 
-    /// `,"key":"1.50","currency":"USD"`; nothing at all for an unknown amount.
-    static func money(_ key: StaticString, _ value: Money?, _ out: inout [UInt8]) {
+    /// `,"key":"1.50","currency":"CNY"`; nothing at all for an unknown amount. Version 2 leaves the
+    /// currency out when it is USD.
+    static func money(_ name: StaticString, _ value: Money?, _ k: LedgerKeys, _ out: inout [UInt8]) {
         guard let value else { return }
-        field(key, value.decimalString, &out)
-        field("currency", value.currency.code, &out)
+        field(name, value.decimalString, &out)
+        if k.impliesUSD, value.currency == .usd { return }
+        field(k[.currency], value.currency.code, &out)
     }
 
     /// `,"key":"1.50","budgets":["total",…]`: a USD amount and the budget keys it counts under.
-    static func budget(_ key: StaticString, _ b: LedgerBudgetAmount, _ out: inout [UInt8]) {
-        field(key, b.amount.decimalString, &out)
-        out.append(contentsOf: #","budgets":["#.utf8)
-        for (i, k) in b.budgets.enumerated() {
+    static func budget(_ name: StaticString, _ b: LedgerBudgetAmount, _ k: LedgerKeys, _ out: inout [UInt8]) {
+        field(name, b.amount.decimalString, &out)
+        key(k[.budgets], &out)
+        out.append(UInt8(ascii: "["))
+        for (i, key) in b.budgets.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            string(k.description, &out)
+            string(key.description, &out)
         }
         out.append(UInt8(ascii: "]"))
     }
@@ -224,16 +272,28 @@ public enum LedgerCodec {
 
     // MARK: reading
 
-    /// Checks a line's checksum (without its newline) and returns its sequence number and event
-    /// type without decoding the rest: the fast path for folds that need only a few kinds of event.
-    public static func verify(_ line: UnsafeRawBufferPointer) -> Bool {
+    /// The length of a line's checksum trailer: `,"c":"…"}` (version 2) or `,"crc":"…"}` (version 1);
+    /// nil when the line ends in neither.
+    static func trailer(_ line: UnsafeRawBufferPointer) -> Int? {
         let n = line.count
-        guard n > trailerLength + 2, line[n - 1] == UInt8(ascii: "}"), line[n - 2] == UInt8(ascii: "\"") else { return false }
-        let t = n - trailerLength
-        let prefix: StaticString = #","crc":""#
-        for i in 0..<8 where line[t + i] != prefix.utf8Start[i] { return false }
+        guard n > trailerLength + 2, line[n - 1] == UInt8(ascii: "}"), line[n - 2] == UInt8(ascii: "\"") else { return nil }
+        func at(_ t: Int, _ prefix: StaticString) -> Bool {
+            for i in 0..<prefix.utf8CodeUnitCount where line[t + i] != prefix.utf8Start[i] { return false }
+            return true
+        }
+        if at(n - compactTrailerLength, #","c":""#) { return compactTrailerLength }
+        if at(n - trailerLength, #","crc":""#) { return trailerLength }
+        return nil
+    }
+
+    /// Checks a line's checksum (without its newline): cheap, and enough for the scanner to tell a
+    /// torn line from a whole one.
+    public static func verify(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard let trailer = trailer(line) else { return false }
+        let n = line.count
         var expected: UInt32 = 0
-        for i in (t + 8)..<(t + 16) {
+        // Both trailers end in 8 hex digits and `"}`.
+        for i in (n - 10)..<(n - 2) {
             let b = line[i]
             let v: UInt8
             switch b {
@@ -243,13 +303,13 @@ public enum LedgerCodec {
             }
             expected = expected << 4 | UInt32(v)
         }
-        return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: line[..<t])) == expected
+        return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: line[..<(n - trailer)])) == expected
     }
 
-    /// Decodes one line (without its newline), checksum first.
+    /// Decodes one line (without its newline) of either schema version, checksum first.
     public static func decode(_ line: UnsafeRawBufferPointer) throws(LedgerLineError) -> LedgerRecord {
-        guard verify(line) else { throw .badChecksum }
-        var p = LineParser(bytes: line, end: line.count - trailerLength)
+        guard verify(line), let trailer = trailer(line) else { throw .badChecksum }
+        var p = LineParser(bytes: line, end: line.count - trailer)
         return try p.record()
     }
 
@@ -263,8 +323,57 @@ public enum LedgerCodec {
 
     /// Reads the sequence number and event type of a verified line from its fixed-order envelope.
     static func envelope(_ line: UnsafeRawBufferPointer) -> (sequence: Int64, type: LedgerEventType)? {
-        var p = LineParser(bytes: line, end: line.count - trailerLength)
+        guard let trailer = trailer(line) else { return nil }
+        var p = LineParser(bytes: line, end: line.count - trailer)
         return try? p.envelope()
+    }
+}
+
+/// A line's members, by the numbers ``LineParser`` keeps in its bit set of members seen.
+enum LedgerMember: Int, CaseIterable {
+    case seq = 1
+    case at, ev, job, run, provider, task, behavior, duration, requiredResolution, requiredMode, tags, policy
+    case policyDigest, pricingDigest, mode, resolution, estimate, currency, estimateUSD, alternates, refusal, usd, budgets
+    case attempt, state, resultURL, billedSeconds, billedCredits, cost, costSource, failureClass, final, detail, text
+    case reserveUSD, settleUSD
+
+    var bit: UInt64 { 1 << UInt64(rawValue) }
+}
+
+/// The member names of one schema version. Version 2 shortens the members of the five lines every
+/// job writes (decided, submit-intent, accepted, state, succeeded) and keeps the rarer ones' names.
+struct LedgerKeys: Sendable {
+    let names: [StaticString]
+    /// Whether an amount without a currency member is in USD (version 2).
+    let impliesUSD: Bool
+
+    subscript(_ m: LedgerMember) -> StaticString { names[m.rawValue] }
+
+    /// The checksum member, always last (not among the members a line's parser reads).
+    var checksum: StaticString { impliesUSD ? "c" : "crc" }
+
+    static let original = LedgerKeys(names: [
+        "v", "seq", "at", "ev", "job", "run", "provider", "task", "behavior", "duration", "required_resolution", "required_mode",
+        "tags", "policy", "policy_digest", "pricing_digest", "mode", "resolution", "estimate", "currency", "estimate_usd",
+        "alternates", "refusal", "usd", "budgets", "attempt", "state", "result_url", "billed_seconds", "billed_credits", "cost",
+        "cost_source", "class", "final", "detail", "text", "reserve_usd", "settle_usd",
+    ], impliesUSD: false)
+
+    static let compact = LedgerKeys(names: [
+        "v", "n", "t", "e", "j", "r", "p", "task", "b", "d", "rres", "rmode",
+        "tags", "pol", "pd", "td", "m", "res", "est", "cur", "eu",
+        "alt", "refusal", "usd", "budgets", "a", "s", "url", "bs", "bc", "cost",
+        "src", "class", "final", "detail", "text", "rsv", "stl",
+    ], impliesUSD: true)
+
+    /// The member a key names, if any.
+    func member(_ key: UnsafeRawBufferPointer) -> LedgerMember? {
+        // By index, not `allCases`: no array is made per key.
+        for index in 1..<names.count {
+            let name = names[index]
+            if name.utf8CodeUnitCount == key.count, memcmp(name.utf8Start, key.baseAddress!, key.count) == 0 { return LedgerMember(rawValue: index) }
+        }
+        return nil
     }
 }
 
@@ -409,7 +518,10 @@ struct LineParser {
     }
 
     mutating func decimal(scale: Int, _ what: String) throws(Failure) -> Int64 {
-        let s = try string()
+        try bounded(try string(), scale: scale, what)
+    }
+
+    func bounded(_ s: String, scale: Int, _ what: String) throws(Failure) -> Int64 {
         guard case .success(let v) = FixedDecimal.parse(s, scale: scale) else { throw fail("\"\(s)\" is not a decimal \(what)") }
         // Bounded where read, so sums over a month's lines cannot overflow: amounts to 10^8 units
         // (a day at the highest price a table may hold is under 10^5), durations to a day.
@@ -418,32 +530,51 @@ struct LineParser {
         return v
     }
 
-    /// Reads `{"v":1,"seq":N,"at":"…","ev":"…"`, the fixed start of every line.
-    mutating func envelope() throws(Failure) -> (sequence: Int64, type: LedgerEventType) {
+    /// Reads the schema version: `{"v":1` or `{"v":2`, the start of every line.
+    mutating func version() throws(Failure) -> LedgerKeys {
         guard matches(#"{"v":"#) else { throw fail("a line must start with {\"v\":") }
         i += 5
         let vStart = i
-        let version = try integer()
-        guard version == Int64(ledgerSchemaVersion) else { throw .unsupportedVersion(text(vStart..<i)) }
-        guard matches(#","seq":"#) else { throw fail("expected \"seq\" second") }
-        i += 7
+        let keys: LedgerKeys
+        switch try integer() {
+        case 1: keys = .original
+        case 2: keys = .compact
+        default: throw .unsupportedVersion(text(vStart..<i))
+        }
+        // Each version spells its checksum member one way: `"c"` in version 2, `"crc"` in version 1.
+        guard keys.impliesUSD == (bytes.count - end == LedgerCodec.compactTrailerLength) else {
+            throw fail("a version \(text(vStart..<i)) line must end in its \"\(keys.checksum)\" member")
+        }
+        return keys
+    }
+
+    /// Reads the fixed start of every line: version, sequence, time and event type.
+    mutating func envelope() throws(Failure) -> (sequence: Int64, type: LedgerEventType) {
+        let k = try version()
+        try expectKey(k[.seq])
         let seq = try integer()
-        guard matches(#","at":"#) else { throw fail("expected \"at\" third") }
-        i += 6
-        _ = try rawString()
-        guard matches(#","ev":"#) else { throw fail("expected \"ev\" fourth") }
-        i += 6
+        try expectKey(k[.at])
+        if k.impliesUSD { _ = try integer() } else { _ = try rawString() }
+        try expectKey(k[.ev])
         let type = try word(LedgerEventType.self, "event type")
         return (seq, type)
     }
 
+    /// `,"key":` next, else an error.
+    mutating func expectKey(_ key: StaticString) throws(Failure) {
+        let n = key.utf8CodeUnitCount
+        guard i + n + 4 <= end, bytes[i] == UInt8(ascii: ","), bytes[i + 1] == UInt8(ascii: "\""),
+              memcmp(bytes.baseAddress! + i + 2, key.utf8Start, n) == 0,
+              bytes[i + n + 2] == UInt8(ascii: "\""), bytes[i + n + 3] == UInt8(ascii: ":") else {
+            throw fail("expected \"\(key)\" in the line's fixed start")
+        }
+        i += n + 4
+    }
+
     // swiftlint:disable:next cyclomatic_complexity function_body_length
     mutating func record() throws(Failure) -> LedgerRecord {
-        guard matches(#"{"v":"#) else { throw fail("a line must start with {\"v\":") }
-        i += 5
-        let vStart = i
-        let version = try integer()
-        guard version == Int64(ledgerSchemaVersion) else { throw .unsupportedVersion(text(vStart..<i)) }
+        let k = try version()
+        let compact = k.impliesUSD
         var seq: Int64?, at: LedgerTime?, type: LedgerEventType?, job: String?, run: String?, provider: ProviderID?, task: String?
         var behavior: Behavior?, duration: Int64?, reqRes: Resolution?, reqMode: Mode?, tags: [String: String]?
         var policy: String?, policyDigest: String?, pricingDigest: String?, mode: Mode?, resolution: Resolution?
@@ -452,76 +583,67 @@ struct LineParser {
         var resultURL: String?, billedSeconds: Int64?, billedCredits: String?, cost: Int64?, costSource: JobReport.CostSource?
         var failure: FailureClass?, final: Bool?, detail: String?, noteText: String?
         var seen: UInt64 = 0
-        func once(_ id: Int) throws(Failure) {
-            guard seen & (1 << UInt64(id)) == 0 else { throw fail("a key appears twice") }
-            seen |= 1 << UInt64(id)
-        }
         while i < end {
             try expect(UInt8(ascii: ","))
-            let k = try rawString()
+            let r = try rawString()
             try expect(UInt8(ascii: ":"))
-            if keyIs(k, "seq") { try once(1); seq = try integer() }
-            else if keyIs(k, "at") {
-                try once(2)
-                let r = try rawString()
-                guard let t = LedgerTime.parse(UnsafeRawBufferPointer(rebasing: bytes[r])) else { throw fail("\"at\" is not a time such as 2026-12-02T01:59:27.123Z") }
-                at = t
+            guard let m = k.member(UnsafeRawBufferPointer(rebasing: bytes[r])) else { throw fail("unknown key \"\(text(r))\"") }
+            guard seen & m.bit == 0 else { throw fail("a key appears twice") }
+            seen |= m.bit
+            switch m {
+            case .seq: seq = try integer()
+            case .at: at = try compact ? epochTime() : isoTime()
+            case .ev: type = try word(LedgerEventType.self, "event type")
+            case .job: job = try string()
+            case .run: run = try string()
+            case .provider: provider = try providerID()
+            case .task: task = try string()
+            case .behavior: behavior = try word(Behavior.self, "behavior")
+            case .duration: duration = try compact ? number(scale: Seconds.scale, "duration") : decimal(scale: Seconds.scale, "duration")
+            case .requiredResolution: reqRes = try word(Resolution.self, "resolution")
+            case .requiredMode: reqMode = try word(Mode.self, "mode")
+            case .tags: tags = try stringMap()
+            case .policy: policy = try string()
+            case .policyDigest: policyDigest = try string()
+            case .pricingDigest: pricingDigest = try string()
+            case .mode: mode = try word(Mode.self, "mode")
+            case .resolution: resolution = try word(Resolution.self, "resolution")
+            case .estimate: estimate = try decimal(scale: Money.scale, "amount")
+            case .currency:
+                currency = try currencyCode()
+                // One way to write USD in version 2: by leaving the currency out.
+                if compact, currency == .usd { throw fail("\"cur\" is left out for USD") }
+            case .estimateUSD: estimateUSD = try decimal(scale: Money.scale, "amount")
+            case .alternates: alternates = try compact ? alternateStrings() : alternateList()
+            case .refusal: refusal = try string()
+            case .usd: amount = try decimal(scale: Money.scale, "amount")
+            case .reserveUSD: reserveUSD = try decimal(scale: Money.scale, "amount")
+            case .settleUSD: settleUSD = try decimal(scale: Money.scale, "amount")
+            case .budgets: budgets = try budgetList()
+            case .attempt: attempt = try integer()
+            case .state: state = try word(TaskProgress.self, "task state")
+            case .resultURL: resultURL = try string()
+            case .billedSeconds:
+                billedSeconds = try compact ? number(scale: Seconds.scale, "number of seconds") : decimal(scale: Seconds.scale, "number of seconds")
+            case .billedCredits: billedCredits = try string()
+            case .cost: cost = try decimal(scale: Money.scale, "amount")
+            case .costSource: costSource = try word(JobReport.CostSource.self, "cost source")
+            case .failureClass: failure = try word(FailureClass.self, "failure class")
+            case .final: final = try bool()
+            case .detail: detail = try string()
+            case .text: noteText = try string()
             }
-            else if keyIs(k, "ev") { try once(3); type = try word(LedgerEventType.self, "event type") }
-            else if keyIs(k, "job") { try once(4); job = try string() }
-            else if keyIs(k, "run") { try once(5); run = try string() }
-            else if keyIs(k, "provider") {
-                try once(6)
-                let s = try string()
-                guard let p = ProviderID(s) else { throw fail("\"\(s)\" is not a provider id") }
-                provider = p
-            }
-            else if keyIs(k, "task") { try once(7); task = try string() }
-            else if keyIs(k, "behavior") { try once(8); behavior = try word(Behavior.self, "behavior") }
-            else if keyIs(k, "duration") { try once(9); duration = try decimal(scale: Seconds.scale, "duration") }
-            else if keyIs(k, "required_resolution") { try once(10); reqRes = try word(Resolution.self, "resolution") }
-            else if keyIs(k, "required_mode") { try once(11); reqMode = try word(Mode.self, "mode") }
-            else if keyIs(k, "tags") { try once(12); tags = try stringMap() }
-            else if keyIs(k, "policy") { try once(13); policy = try string() }
-            else if keyIs(k, "policy_digest") { try once(14); policyDigest = try string() }
-            else if keyIs(k, "pricing_digest") { try once(15); pricingDigest = try string() }
-            else if keyIs(k, "mode") { try once(16); mode = try word(Mode.self, "mode") }
-            else if keyIs(k, "resolution") { try once(17); resolution = try word(Resolution.self, "resolution") }
-            else if keyIs(k, "estimate") { try once(18); estimate = try decimal(scale: Money.scale, "amount") }
-            else if keyIs(k, "currency") {
-                try once(19)
-                let s = try string()
-                guard let c = Currency(code: s) else { throw fail("\"\(s)\" is not a known currency") }
-                currency = c
-            }
-            else if keyIs(k, "estimate_usd") { try once(20); estimateUSD = try decimal(scale: Money.scale, "amount") }
-            else if keyIs(k, "alternates") { try once(21); alternates = try alternateList() }
-            else if keyIs(k, "refusal") { try once(22); refusal = try string() }
-            else if keyIs(k, "usd") { try once(23); amount = try decimal(scale: Money.scale, "amount") }
-            else if keyIs(k, "reserve_usd") { try once(36); reserveUSD = try decimal(scale: Money.scale, "amount") }
-            else if keyIs(k, "settle_usd") { try once(37); settleUSD = try decimal(scale: Money.scale, "amount") }
-            else if keyIs(k, "budgets") { try once(24); budgets = try budgetList() }
-            else if keyIs(k, "attempt") { try once(25); attempt = try integer() }
-            else if keyIs(k, "state") { try once(26); state = try word(TaskProgress.self, "task state") }
-            else if keyIs(k, "result_url") { try once(27); resultURL = try string() }
-            else if keyIs(k, "billed_seconds") { try once(28); billedSeconds = try decimal(scale: Seconds.scale, "number of seconds") }
-            else if keyIs(k, "billed_credits") { try once(29); billedCredits = try string() }
-            else if keyIs(k, "cost") { try once(30); cost = try decimal(scale: Money.scale, "amount") }
-            else if keyIs(k, "cost_source") { try once(31); costSource = try word(JobReport.CostSource.self, "cost source") }
-            else if keyIs(k, "class") { try once(32); failure = try word(FailureClass.self, "failure class") }
-            else if keyIs(k, "final") { try once(33); final = try bool() }
-            else if keyIs(k, "detail") { try once(34); detail = try string() }
-            else if keyIs(k, "text") { try once(35); noteText = try string() }
-            else { throw fail("unknown key \"\(text(k))\"") }
         }
-        guard let seq, let at, let type, let job else { throw fail("\"seq\", \"at\", \"ev\" and \"job\" are required") }
-        func need<T>(_ v: T?, _ key: String) throws(Failure) -> T {
-            guard let v else { throw fail("a \(type.rawValue) event needs \"\(key)\"") }
+        guard let seq, let at, let type, let job else {
+            throw fail("\"\(k[.seq])\", \"\(k[.at])\", \"\(k[.ev])\" and \"\(k[.job])\" are required")
+        }
+        func need<T>(_ v: T?, _ m: LedgerMember) throws(Failure) -> T {
+            guard let v else { throw fail("a \(type.rawValue) event needs \"\(k[m])\"") }
             return v
         }
         func money(_ nanos: Int64?) throws(Failure) -> Money? {
             guard let nanos else { return nil }
-            return Money(nanos: nanos, currency: try need(currency, "currency"))
+            return Money(nanos: nanos, currency: compact ? currency ?? .usd : try need(currency, .currency))
         }
         func usd(_ nanos: Int64) -> Money { Money(nanos: nanos, currency: .usd) }
         func reservation(_ nanos: Int64?, implied: [BudgetKey]? = nil) throws(Failure) -> LedgerBudgetAmount? {
@@ -529,71 +651,154 @@ struct LineParser {
                 if budgets != nil { throw fail("\"budgets\" goes with a reserved amount") }
                 return nil
             }
-            return LedgerBudgetAmount(amount: usd(nanos), budgets: try need(budgets ?? implied, "budgets"))
+            return LedgerBudgetAmount(amount: usd(nanos), budgets: try need(budgets ?? implied, .budgets))
         }
         let body: LedgerEventBody
         switch type {
         case .decided:
             body = .decided(LedgerDecision(
-                behavior: try need(behavior, "behavior"), duration: Seconds(micros: try need(duration, "duration")),
-                requiredResolution: reqRes, requiredMode: reqMode, tags: tags ?? [:], policy: try need(policy, "policy"),
+                behavior: try need(behavior, .behavior), duration: Seconds(micros: try need(duration, .duration)),
+                requiredResolution: reqRes, requiredMode: reqMode, tags: tags ?? [:], policy: try need(policy, .policy),
                 policyDigest: policyDigest, pricingDigest: pricingDigest, mode: mode, resolution: resolution,
                 estimate: try money(estimate), estimateUSD: estimateUSD.map { Money(nanos: $0, currency: .usd) },
                 alternates: alternates ?? [], refusal: refusal,
                 reservation: try reservation(reserveUSD, implied: provider.map { BudgetKey.keys(provider: $0, tags: tags ?? [:]) })))
         case .reserved:
-            body = .reserved(try reservation(try need(amount, "usd"))!)
+            body = .reserved(try reservation(try need(amount, .usd))!)
         case .settled:
-            body = .settled(usd(try need(amount, "usd")))
+            body = .settled(usd(try need(amount, .usd)))
         case .submitIntent:
-            let a = try need(attempt, "attempt")
-            guard a >= 1, a <= 1_000_000 else { throw fail("\"attempt\" must be 1 or more") }
-            body = .submitIntent(mode: try need(mode, "mode"), resolution: try need(resolution, "resolution"), attempt: Int(a))
+            let a = try need(attempt, .attempt)
+            guard a >= 1, a <= 1_000_000 else { throw fail("\"\(k[.attempt])\" must be 1 or more") }
+            body = .submitIntent(mode: try need(mode, .mode), resolution: try need(resolution, .resolution), attempt: Int(a))
         case .accepted:
             body = .accepted
         case .state:
-            body = .state(try need(state, "state"))
+            body = .state(try need(state, .state))
         case .succeeded:
             body = .succeeded(LedgerSuccess(resultURL: resultURL, billedSeconds: billedSeconds.map { Seconds(micros: $0) },
                                             billedCredits: billedCredits, cost: try money(cost), costSource: costSource,
                                             settlement: settleUSD.map(usd)))
         case .failed:
-            body = .failed(LedgerFailure(failure: try need(failure, "class"), cost: try money(cost), costSource: costSource,
-                                         final: try need(final, "final"), detail: detail, settlement: settleUSD.map(usd)))
-        case .outcomeUnknown: body = .outcomeUnknown(detail: try need(detail, "detail"))
-        case .unfinished: body = .unfinished(detail: try need(detail, "detail"))
-        case .needsAttention: body = .needsAttention(detail: try need(detail, "detail"))
+            body = .failed(LedgerFailure(failure: try need(failure, .failureClass), cost: try money(cost), costSource: costSource,
+                                         final: try need(final, .final), detail: detail, settlement: settleUSD.map(usd)))
+        case .outcomeUnknown: body = .outcomeUnknown(detail: try need(detail, .detail))
+        case .unfinished: body = .unfinished(detail: try need(detail, .detail))
+        case .needsAttention: body = .needsAttention(detail: try need(detail, .detail))
         case .released: body = .released(detail: detail)
-        case .note: body = .note(text: try need(noteText, "text"))
+        case .note: body = .note(text: try need(noteText, .text))
         }
         // Refuse members that do not belong to the event type: the writer never produces them, so
         // they mean the line is not what it claims to be.
         guard seen & ~(LineParser.common | LineParser.allowed(type)) == 0 else {
             throw fail("members that do not belong to a \(type.rawValue) event")
         }
-        let amounts: UInt64 = 1 << 18 | 1 << 30
-        guard (seen & 1 << 19 != 0) == (seen & amounts != 0) else { throw fail("\"currency\" goes with an amount, and only with one") }
+        let amounts = LedgerMember.estimate.bit | LedgerMember.cost.bit
+        let hasCurrency = seen & LedgerMember.currency.bit != 0, hasAmount = seen & amounts != 0
+        // Version 1 names the currency of every amount; version 2 only one that is not USD.
+        guard compact ? !hasCurrency || hasAmount : hasCurrency == hasAmount else {
+            throw fail("\"\(k[.currency])\" goes with an amount, and only with one")
+        }
         let event = LedgerEvent(time: at, jobID: job, runID: run, provider: provider, taskID: task, body: body)
         return LedgerRecord(sequence: seq, event: event)
     }
 
-    static let common: UInt64 = 0b1111_1110
+    /// Version 1's time: `"2026-12-02T01:59:27.123Z"`.
+    mutating func isoTime() throws(Failure) -> LedgerTime {
+        let r = try rawString()
+        guard let t = LedgerTime.parse(UnsafeRawBufferPointer(rebasing: bytes[r])) else {
+            throw fail("\"at\" is not a time such as 2026-12-02T01:59:27.123Z")
+        }
+        return t
+    }
 
-    static func bits(_ ids: Int...) -> UInt64 { ids.reduce(0) { $0 | 1 << UInt64($1) } }
+    /// Version 2's time: milliseconds since 1970-01-01T00:00:00Z, within the years 1970 to 9999
+    /// that version 1 allows.
+    mutating func epochTime() throws(Failure) -> LedgerTime {
+        let ms = try integer()
+        guard ms >= 0, ms < LedgerTime.latestMilliseconds else { throw fail("\"t\" is not milliseconds since 1970 before the year 10000") }
+        return LedgerTime(milliseconds: ms)
+    }
 
-    /// The members each event type may carry besides the common ones (by the ids in ``record()``).
+    mutating func providerID() throws(Failure) -> ProviderID {
+        let s = try string()
+        guard let p = ProviderID(s) else { throw fail("\"\(s)\" is not a provider id") }
+        return p
+    }
+
+    mutating func currencyCode() throws(Failure) -> Currency {
+        let s = try string()
+        guard let c = Currency(code: s) else { throw fail("\"\(s)\" is not a known currency") }
+        return c
+    }
+
+    /// A JSON number read as a fixed-point decimal: `12`, `12.5`, `-0.25` (no exponent, no
+    /// leading zeros), bounded as ``decimal(scale:_:)`` is.
+    mutating func number(scale: Int, _ what: String) throws(Failure) -> Int64 {
+        let start = i
+        if i < end, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        let digits = i
+        while i < end, bytes[i] >= 0x30, bytes[i] <= 0x39 { i += 1 }
+        guard i > digits, i - digits == 1 || bytes[digits] != 0x30 else { throw fail("expected a \(what)") }
+        if i < end, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            let fraction = i
+            while i < end, bytes[i] >= 0x30, bytes[i] <= 0x39 { i += 1 }
+            guard i > fraction else { throw fail("expected a \(what)") }
+        }
+        return try bounded(text(start..<i), scale: scale, what)
+    }
+
+    /// The members every event type may carry: sequence, time, type, job, run, provider, task.
+    static let common = bits(.seq, .at, .ev, .job, .run, .provider, .task)
+
+    static func bits(_ members: LedgerMember...) -> UInt64 { members.reduce(0) { $0 | $1.bit } }
+
+    /// The members each event type may carry besides the common ones.
     static func allowed(_ type: LedgerEventType) -> UInt64 {
         switch type {
-        case .decided: return bits(8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 24, 36)
-        case .reserved: return bits(23, 24)
-        case .settled: return bits(23)
-        case .submitIntent: return bits(16, 17, 25)
+        case .decided:
+            return bits(.behavior, .duration, .requiredResolution, .requiredMode, .tags, .policy, .policyDigest, .pricingDigest,
+                        .mode, .resolution, .estimate, .currency, .estimateUSD, .alternates, .refusal, .budgets, .reserveUSD)
+        case .reserved: return bits(.usd, .budgets)
+        case .settled: return bits(.usd)
+        case .submitIntent: return bits(.mode, .resolution, .attempt)
         case .accepted: return 0
-        case .state: return bits(26)
-        case .succeeded: return bits(19, 27, 28, 29, 30, 31, 37)
-        case .failed: return bits(19, 30, 31, 32, 33, 34, 37)
-        case .outcomeUnknown, .unfinished, .needsAttention, .released: return bits(34)
-        case .note: return bits(35)
+        case .state: return bits(.state)
+        case .succeeded: return bits(.currency, .resultURL, .billedSeconds, .billedCredits, .cost, .costSource, .settleUSD)
+        case .failed: return bits(.currency, .cost, .costSource, .failureClass, .final, .detail, .settleUSD)
+        case .outcomeUnknown, .unfinished, .needsAttention, .released: return bits(.detail)
+        case .note: return bits(.text)
+        }
+    }
+
+    /// Version 2's alternates: `["apixo standard 720p 0.72", "kie pro 1080p 9.5 CNY", "fal standard 480p"]`,
+    /// each "provider mode resolution", then the estimate when known, then its currency when not USD.
+    mutating func alternateStrings() throws(Failure) -> [LedgerAlternate] {
+        try expect(UInt8(ascii: "["))
+        var list: [LedgerAlternate] = []
+        if i < end, bytes[i] == UInt8(ascii: "]") { i += 1; return list }
+        while true {
+            let s = try string()
+            let parts = s.split(separator: " ", omittingEmptySubsequences: false)
+            guard (3...5).contains(parts.count), let provider = ProviderID(String(parts[0])),
+                  let mode = Mode(rawValue: String(parts[1])), let resolution = Resolution(rawValue: String(parts[2])) else {
+                throw fail("an alternate is \"provider mode resolution [estimate [currency]]\", not \"\(s)\"")
+            }
+            var estimate: Money?
+            if parts.count > 3 {
+                let nanos = try bounded(String(parts[3]), scale: Money.scale, "amount")
+                var currency = Currency.usd
+                if parts.count == 5 {
+                    guard let c = Currency(code: String(parts[4])), c != .usd else { throw fail("\"\(parts[4])\" is not a currency other than USD") }
+                    currency = c
+                }
+                estimate = Money(nanos: nanos, currency: currency)
+            }
+            list.append(LedgerAlternate(provider: provider, mode: mode, resolution: resolution, estimate: estimate))
+            if i < end, bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            try expect(UInt8(ascii: "]"))
+            return list
         }
     }
 

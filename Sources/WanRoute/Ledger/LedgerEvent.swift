@@ -1,6 +1,6 @@
-/// The ledger's schema version, written on every line as `"v"`. A reader refuses lines of a newer
-/// version rather than misreading them.
-public let ledgerSchemaVersion = 1
+/// The ledger's schema version, written on every line as `"v"`: 2, the compact form. Readers read
+/// versions 1 and 2 and refuse lines of a newer version rather than misreading them.
+public let ledgerSchemaVersion = 2
 
 /// What kind of step an event records. The raw value is the `"ev"` field of a line.
 public enum LedgerEventType: String, Sendable, CaseIterable, Hashable {

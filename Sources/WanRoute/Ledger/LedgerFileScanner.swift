@@ -87,8 +87,8 @@ struct LedgerFileScanner {
     /// The 8 hex digits of a verified line's checksum.
     static func storedCRC(_ line: UnsafeRawBufferPointer) -> UInt32 {
         var v: UInt32 = 0
-        let t = line.count - LedgerCodec.trailerLength + 8
-        for i in t..<(t + 8) {
+        // Both versions' trailers end in the 8 digits and `"}`.
+        for i in (line.count - 10)..<(line.count - 2) {
             let b = line[i]
             v = v << 4 | UInt32(b <= 0x39 ? b - 0x30 : b - 0x61 + 10)
         }

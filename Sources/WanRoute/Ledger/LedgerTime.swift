@@ -9,6 +9,9 @@ public struct LedgerTime: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// Milliseconds since the Unix epoch.
     public let milliseconds: Int64
 
+    /// The first instant of the year 10000: ledger times are before it (and from 1970 on).
+    static let latestMilliseconds: Int64 = 253_402_300_800_000
+
     /// An instant from milliseconds since the Unix epoch.
     public init(milliseconds: Int64) { self.milliseconds = milliseconds }
 

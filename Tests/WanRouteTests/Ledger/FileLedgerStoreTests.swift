@@ -86,11 +86,59 @@ final class FileLedgerStoreTests: XCTestCase {
         XCTAssertEqual(lines.count, 7)
         for line in lines {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            XCTAssertEqual(object?["v"] as? Int, 1)
-            XCTAssertEqual(object?["job"] as? String, "j1")
-            XCTAssertNotNil(object?["crc"] as? String)
+            XCTAssertEqual(object?["v"] as? Int, 2)
+            XCTAssertEqual(object?["j"] as? String, "j1")
+            XCTAssertNotNil(object?["c"] as? String)
         }
-        XCTAssertTrue(lines[0].hasPrefix(#"{"v":1,"seq":1,"at":"2026-12-02T10:00:00.000Z","ev":"decided","job":"j1""#), String(lines[0]))
+        XCTAssertTrue(lines[0].hasPrefix(#"{"v":2,"n":1,"t":1796205600000,"e":"decided","j":"j1""#), String(lines[0]))
+    }
+
+    /// A month begun by an older wanroute (schema version 1) and continued by this one (version 2):
+    /// `Tests/Fixtures/ledger-versions/2026-12.jsonl`, committed so that the version 2 form, once on
+    /// users' disks, stays readable. Job j1 starts in version 1 and ends in version 2.
+    func testAMonthOfVersion1ThenVersion2LinesReadsAsOne() async throws {
+        let j1 = C.lifecycle("j1"), j2 = C.lifecycle("j2", from: C.at(100))
+        let expected = (j1 + j2).enumerated().map { LedgerRecord(sequence: Int64($0.offset + 1), event: $0.element) }
+        var bytes: [UInt8] = []
+        for r in expected { LedgerCodec.encode(r, version: r.sequence <= 3 ? 1 : 2, into: &bytes) }
+        let fixture = Repository.fixtures.appendingPathComponent("ledger-versions/2026-12.jsonl")
+        if GoldenFile.isRecording { try Data(bytes).write(to: fixture) }
+        let committed = try Data(contentsOf: fixture)
+        XCTAssertEqual(String(decoding: committed, as: UTF8.self), String(decoding: bytes, as: UTF8.self),
+                       "the committed lines are what each version writes; WANROUTE_RECORD_GOLDEN=1 re-records them")
+
+        let dir = try directory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try committed.write(to: URL(fileURLWithPath: monthPath(dir)))
+        let store = try FileLedgerStore(directory: dir)
+        XCTAssertTrue(store.recoveries.isEmpty)
+        let read = try await store.records(in: C.t0.month)
+        XCTAssertEqual(read, expected)
+        let job = try await store.records(forJob: "j1")
+        XCTAssertEqual(job, Array(expected.prefix(7)), "a job's version 1 and version 2 lines are found alike")
+        XCTAssertEqual(JobState.fold(job)?.status, .succeeded)
+        let month = BudgetMonth(C.t0.month)
+        let allVersion2 = try FileLedgerStore(directory: try directory())
+        _ = try await allVersion2.append(j1 + j2)
+        let budget = try await store.budgetState(for: month)
+        let budget2 = try await allVersion2.budgetState(for: month)
+        XCTAssertEqual(budget, budget2)
+        let next = try await store.append([C.decided("j3", C.at(300))])
+        XCTAssertEqual(next.first?.sequence, 15)
+
+        // A damaged version 1 line with version 2 lines after it is refused with the file and line.
+        var damaged = committed
+        damaged[damaged.firstIndex(of: UInt8(ascii: "\n"))! + 20] ^= 1
+        let dirD = try directory()
+        try FileManager.default.createDirectory(atPath: dirD, withIntermediateDirectories: true)
+        try damaged.write(to: URL(fileURLWithPath: monthPath(dirD)))
+        do {
+            _ = try await FileLedgerStore(directory: dirD).records(in: C.t0.month)
+            XCTFail("damage before the tail must be refused")
+        } catch let LedgerError.damaged(file, line, _) {
+            XCTAssertEqual(file, monthPath(dirD))
+            XCTAssertEqual(line, 2)
+        }
     }
 
     func testSequencesContinueAcrossStoresAndReopen() async throws {
