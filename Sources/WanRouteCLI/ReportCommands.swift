@@ -207,9 +207,11 @@ enum WhatIfCommand: Command {
         positionals: nil,
         details: """
         Every job of the month is routed again from its recorded facts (behaviour, reference
-        duration, the resolution and mode asked for, tags), in the order the jobs ended, with
-        budgets counted from the replay's own estimates. Replaying under the month's own policy and prices
-        gives back its estimates exactly.
+        duration, the resolution and mode asked for, tags), in the order the jobs were decided,
+        with budgets counted from the replay's own estimates. The month's side is each estimate in
+        USD as recorded when the job was decided (an older ledger without that figure: converted at
+        the tables' current rates, and said so); the replay's side is priced with --pricing.
+        Replaying under the month's own policy and prices gives back its estimates exactly.
 
         Exit codes: 0 done (and within --fail-above); 1 above --fail-above, or more jobs unpriceable
         than before; 64 a bad command line; 65 a bad policy or pricing file, or a damaged ledger.
@@ -230,9 +232,8 @@ enum WhatIfCommand: Command {
         }
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
-        // The month's estimates are converted with the tables in force now (the ledger keeps each
-        // estimate's own USD figure, which a later version can use instead). Jobs are replayed as
-        // the ledger hands them on (when each ends), so memory holds only jobs in flight.
+        // The ledger hands jobs on as they end; the replay puts those its budgets cover back in
+        // decision order (holding them until the end) and replays the others at once.
         var replay = WhatIfReplay(period: period, router: router, pastRates: catalog.exchangeRates, threshold: threshold)
         _ = try await AuditOptions.forEachJob(period, catalog, args, context, command: spec.name) { replay.add($0) }
         let result = replay.finish()

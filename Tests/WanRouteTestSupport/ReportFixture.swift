@@ -116,7 +116,7 @@ public enum ReportFixture {
         let finished = submitted.addingTimeInterval(TimeInterval(s.renderSeconds))
         let rule = catalog.provider(choice.offer.provider)!.billing
         var job = ReportJob(id: s.id, status: .succeeded, policy: policy.name, request: request, offer: ref(choice),
-                            taskID: "task-\(s.id)", estimatedCost: choice.estimate.cost, billedSeconds: choice.estimate.billableSeconds,
+                            taskID: "task-\(s.id)", estimatedCost: choice.estimate.cost, estimatedUSD: choice.estimate.usd, billedSeconds: choice.estimate.billableSeconds,
                             actualCost: choice.estimate.cost, actualCostSource: .billingRule, retries: s.retries,
                             decidedAt: decided, submittedAt: submitted, finishedAt: finished)
         func priced(_ seconds: Seconds) -> Money {

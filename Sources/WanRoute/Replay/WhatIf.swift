@@ -54,10 +54,19 @@ public struct WhatIfTotals: Sendable, Equatable {
     public internal(set) var newUnpriced = 0
     /// Whether ``past`` includes a figure converted from another currency.
     public internal(set) var pastConverted = false
+    /// Past jobs whose USD figure the ledger did not record (an older ledger), converted at the
+    /// price tables' current rates instead.
+    public internal(set) var pastConvertedToday = 0
     /// Whether ``new`` includes a figure converted from another currency.
     public internal(set) var newConverted = false
     /// `new - past`.
-    public var difference: Money { Money(nanos: new.nanos - past.nanos, currency: .usd) }
+    public var difference: Money { Money(nanos: WhatIfTotals.saturatingDifference(new.nanos, past.nanos), currency: .usd) }
+
+    /// `a - b`, held at the ends of Int64 rather than trapping (a damaged ledger can hold any amount).
+    static func saturatingDifference(_ a: Int64, _ b: Int64) -> Int64 {
+        let (d, overflow) = a.subtractingReportingOverflow(b)
+        return overflow ? (b < 0 ? .max : .min) : d
+    }
 }
 
 /// One job whose route the replay changed (or refused).
@@ -105,7 +114,7 @@ public struct WhatIfReport: Sendable, Equatable {
     public var gateFailure: String? {
         guard let threshold else { return nil }
         let allowance = threshold.allowance(past: total.past.nanos)
-        let increase = total.new.nanos - total.past.nanos
+        let increase = total.difference.nanos
         if increase > allowance {
             return "the replay costs \(ReportText.signed(total.difference)) against the month's \(total.past), above the allowed \(threshold)"
         }
@@ -124,14 +133,63 @@ public struct WhatIfReport: Sendable, Equatable {
     }
 }
 
+/// One job as the what-if replay needs it: the facts it is routed by again, and what the month's
+/// router decided for it.
+public struct WhatIfJob: Sendable, Equatable {
+    /// The job's id (the ledger's idempotency key).
+    public var id: String
+    /// The name of the policy that routed it in the month.
+    public var policy: String
+    /// What was asked for: behaviour, reference duration, the resolution and mode asked (nil for
+    /// any) and tags. The replay routes exactly this.
+    public var request: Job
+    /// When the month's router decided it: places it in the month, and orders the replay.
+    public var decidedAt: Date
+    /// The offer the month's router chose first; nil when the month refused the job (at the
+    /// decision or when its budget reservation failed: either way nothing was spent).
+    public var pastOffer: OfferRef?
+    /// The month's estimate for that offer, in the offer's currency; nil when unpriced or refused.
+    public var pastEstimate: Money?
+    /// The same estimate in USD as recorded when decided; nil when the ledger did not record one
+    /// (an older ledger), so the replay converts ``pastEstimate`` at the tables' current rates.
+    public var pastEstimateUSD: Money?
+
+    /// Creates a job's replay facts.
+    public init(id: String, policy: String, request: Job, decidedAt: Date, pastOffer: OfferRef?, pastEstimate: Money?, pastEstimateUSD: Money?) {
+        self.id = id
+        self.policy = policy
+        self.request = request
+        self.decidedAt = decidedAt
+        self.pastOffer = pastOffer
+        self.pastEstimate = pastEstimate
+        self.pastEstimateUSD = pastEstimateUSD
+    }
+
+    /// The replay facts of a job folded from the ledger.
+    public init(_ job: ReportJob) {
+        let refused = job.status == .refused
+        self.init(id: job.id, policy: job.policy, request: job.request, decidedAt: job.decidedAt, pastOffer: refused ? nil : job.decidedOffer,
+                  pastEstimate: refused ? nil : job.estimatedCost, pastEstimateUSD: refused ? nil : job.estimatedUSD)
+    }
+}
+
 /// Replays a month's jobs through a router: each job's recorded facts (behaviour, reference
 /// duration, the resolution and mode it asked for, tags) are decided again under another policy
 /// and/or price table, and the new estimates are set against the month's.
 ///
-/// Feed jobs in the order they were decided: budgets are checked against the replay's own
-/// estimates so far this month (what it would have committed), so a budget binds in the replay
-/// where it would have bound. Under the month's own policy and prices, and with budgets that did
-/// not bind, every choice and estimate is the month's own.
+/// The month's side is each job's estimate in USD as recorded when it was decided (converted at
+/// the tables' current rates only where an older ledger lacks that figure, and counted in
+/// ``WhatIfTotals/pastConvertedToday``); the replay's side is priced by the router's catalog.
+///
+/// Budgets see the replay's own running spend: every job the replay routes counts its estimate
+/// in USD once under each key the ledger counts spend under (total, its provider, each tag), as
+/// its reservation would have. Jobs are replayed in the order they were decided (by
+/// ``WhatIfJob/decidedAt``; equal instants in the order added), whatever order they are added in:
+/// a job a budget covers waits until ``finish()``, which replays the waiting jobs in that order.
+/// A job no budget of the replay's policy covers cannot be affected by spend (the router reads
+/// spend only for the budgets covering the job) and is replayed at once; its spend is not counted,
+/// since no budget reads any key it counts under. Under the month's own policy and prices, with
+/// budgets that did not bind, every choice and estimate is the month's own.
 public struct WhatIfReplay {
     let period: ReportPeriod
     let router: Router
@@ -139,17 +197,54 @@ public struct WhatIfReplay {
     let threshold: CostThreshold?
     let budgets: [Budget]
     let catalog: PriceCatalog
+    /// Whether a budget covers every job (one over all spend, or over a provider: the router
+    /// checks the latter for every job, against that provider's offers).
+    let budgetsCoverEveryJob: Bool
+    /// The tag keys the policy's rules read, sorted; decisions depend on no other tag.
+    let ruleTags: [String]
+    var memo: [Shape: Outcome] = [:]
+    /// Jobs a budget covers, waiting to be replayed in decision order, with the order added.
+    var waiting: [(job: WhatIfJob, added: Int)] = []
     var spend = SpendSnapshot()
     var total = WhatIfTotals()
-    var providers: [String: WhatIfTotals] = [:]
-    var tags: [String: WhatIfTotals] = [:]
+    var providers: [ProviderID: WhatIfTotals] = [:]
+    var tags: [TagValue: WhatIfTotals] = [:]
     var changed: [RouteChange] = []
     var refused: [RouteChange] = []
     var unpriceable: [RouteChange] = []
     var policies: Set<String> = []
     var jobs = 0
 
-    /// A replay of `period` through `router`; `pastRates` convert the month's own estimates to USD.
+    /// Distinct decisions remembered at most; past it, new shapes are decided without being kept.
+    static let memoLimit = 1 << 16
+
+    /// Everything a decision of a job no budget covers depends on (jobs without media facts).
+    struct Shape: Hashable {
+        var behavior: Behavior
+        var duration: Int64
+        var resolution: Resolution?
+        var mode: Mode?
+        var tag0: String?
+        var tag1: String?
+        var tag2: String?
+    }
+
+    /// The replay's decision for one job, and its estimate.
+    struct Outcome {
+        var offer: OfferRef?
+        var refusal: String?
+        var cost: Money?
+        var usd: Money?
+        var converted = false
+    }
+
+    struct TagValue: Hashable {
+        var key: String
+        var value: String
+    }
+
+    /// A replay of `period` through `router`; `pastRates` convert those of the month's estimates
+    /// whose USD figure the ledger did not record.
     public init(period: ReportPeriod, router: Router, pastRates: ExchangeRates, threshold: CostThreshold? = nil) {
         self.period = period
         self.router = router
@@ -157,70 +252,136 @@ public struct WhatIfReplay {
         self.threshold = threshold
         self.budgets = router.policy.budgets
         self.catalog = router.catalog
+        budgetsCoverEveryJob = budgets.contains {
+            switch $0.scope {
+            case .total, .provider: return true
+            case .tag: return false
+            }
+        }
+        var keys = Set<String>()
+        func collect(_ c: Condition) {
+            switch c {
+            case .all(let cs), .any(let cs): cs.forEach(collect)
+            case .not(let c): collect(c)
+            case .tag(let k, _): keys.insert(k)
+            case .always, .behavior, .mode, .resolution, .duration: break
+            }
+        }
+        for rule in router.policy.rules { collect(rule.when) }
+        ruleTags = keys.sorted()
+    }
+
+    /// Replays one job folded from the ledger (skipped when decided outside the month).
+    public mutating func add(_ job: ReportJob) {
+        add(WhatIfJob(job))
     }
 
     /// Replays one job (skipped when decided outside the month).
-    public mutating func add(_ job: ReportJob) {
+    public mutating func add(_ job: WhatIfJob) {
         guard period.contains(job.decidedAt) else { return }
-        jobs += 1
-        policies.insert(job.policy)
+        if isCovered(job.request) {
+            waiting.append((job, waiting.count))
+        } else {
+            replay(job, outcome: memoisedOutcome(job.request))
+        }
+    }
+
+    func isCovered(_ request: Job) -> Bool {
+        if budgetsCoverEveryJob { return true }
+        if budgets.isEmpty || request.tags.isEmpty { return false }
+        return budgets.contains { $0.key(for: request) != nil }
+    }
+
+    /// The decision of a job no budget covers, remembered by its shape.
+    mutating func memoisedOutcome(_ request: Job) -> Outcome {
+        guard request.video == nil, request.image == nil, ruleTags.count <= 3 else { return outcome(request, spend: .none) }
+        let n = ruleTags.count
+        let shape = Shape(behavior: request.behavior, duration: request.duration.micros, resolution: request.resolution, mode: request.mode,
+                          tag0: n > 0 ? request.tags[ruleTags[0]] : nil, tag1: n > 1 ? request.tags[ruleTags[1]] : nil,
+                          tag2: n > 2 ? request.tags[ruleTags[2]] : nil)
+        if let known = memo[shape] { return known }
+        let o = outcome(request, spend: .none)
+        if memo.count < Self.memoLimit { memo[shape] = o }
+        return o
+    }
+
+    func outcome(_ request: Job, spend: SpendSnapshot) -> Outcome {
         // Only the choice is kept: the decision holds the spend snapshot, and adding to the snapshot
         // while it is shared would copy it.
-        let (choiceIndex, refusal) = { () -> (Int?, String?) in
-            let d = router.decide(job.request, spend: spend)
-            return (d.choiceOfferIndex, d.choiceOfferIndex == nil ? d.refusal : nil)
-        }()
-        let pastUSD = job.status == .refused ? nil : job.estimatedCost.flatMap { pastRates.usd($0) }
-        let pastConverted = job.estimatedCost.map { $0.currency != .usd } ?? false
-        var newOffer: OfferRef?
-        var newCost: Money?
-        var newUSD: Money?
-        var newConverted = false
-        if let i = choiceIndex {
-            let o = catalog.offers[i]
-            newOffer = OfferRef(provider: o.provider, mode: o.mode, resolution: o.resolution)
-            let e = catalog.estimate(offerAt: i, for: job.request)
-            newCost = e.cost
-            newUSD = e.usd
-            newConverted = e.usdIsConverted
-            if let usd = newUSD {
-                for b in budgets {
-                    guard let key = b.key(for: job.request) else { continue }
-                    if case .provider(let p) = b.scope, p != o.provider { continue }
-                    spend.addSpent(usd, to: key)
+        let d = router.decide(request, spend: spend)
+        guard let i = d.choiceOfferIndex else { return Outcome(refusal: d.refusal ?? "no offer qualifies") }
+        let o = catalog.offers[i]
+        let e = catalog.estimate(offerAt: i, for: request)
+        return Outcome(offer: OfferRef(provider: o.provider, mode: o.mode, resolution: o.resolution), cost: e.cost, usd: e.usd, converted: e.usdIsConverted)
+    }
+
+    mutating func replay(_ job: WhatIfJob, outcome new: Outcome) {
+        jobs += 1
+        if !policies.contains(job.policy) { policies.insert(job.policy) }
+        var pastUSD = job.pastEstimateUSD
+        var convertedToday = false
+        if pastUSD == nil, let e = job.pastEstimate {
+            pastUSD = pastRates.usd(e)
+            convertedToday = e.currency != .usd && pastUSD != nil
+        }
+        let pastConverted = job.pastEstimate.map { $0.currency != .usd } ?? false
+        let wasRefused = job.pastOffer == nil
+        func count(_ t: inout WhatIfTotals, past: Bool, new countNew: Bool) {
+            if past, !wasRefused {
+                t.pastJobs += 1
+                if let p = pastUSD {
+                    t.past = t.past + p
+                    if pastConverted { t.pastConverted = true }
+                    if convertedToday { t.pastConvertedToday += 1 }
+                } else {
+                    t.pastUnpriced += 1
                 }
             }
-        }
-        let pastOffer = job.status == .refused ? nil : job.decidedOffer
-        let pastProvider = pastOffer?.provider.rawValue
-        let newProvider = newOffer?.provider.rawValue
-        func count(_ t: inout WhatIfTotals, past: Bool, new: Bool) {
-            if past, job.status != .refused {
-                t.pastJobs += 1
-                if let p = pastUSD { t.past = t.past + p; if pastConverted { t.pastConverted = true } } else { t.pastUnpriced += 1 }
-            }
-            if new, newOffer != nil {
+            if countNew, new.offer != nil {
                 t.newJobs += 1
-                if let n = newUSD { t.new = t.new + n; if newConverted { t.newConverted = true } } else { t.newUnpriced += 1 }
+                if let n = new.usd { t.new = t.new + n; if new.converted { t.newConverted = true } } else { t.newUnpriced += 1 }
             }
         }
         count(&total, past: true, new: true)
-        if let p = pastProvider { count(&providers[p, default: WhatIfTotals()], past: true, new: false) }
-        if let n = newProvider { count(&providers[n, default: WhatIfTotals()], past: false, new: true) }
-        for (k, v) in job.request.tags { count(&tags["\(k)=\(v)", default: WhatIfTotals()], past: true, new: true) }
+        if let p = job.pastOffer?.provider { count(&providers[p, default: WhatIfTotals()], past: true, new: false) }
+        if let n = new.offer?.provider { count(&providers[n, default: WhatIfTotals()], past: false, new: true) }
+        for (k, v) in job.request.tags { count(&tags[TagValue(key: k, value: v), default: WhatIfTotals()], past: true, new: true) }
 
-        let change = RouteChange(id: job.id, past: pastOffer, pastCost: job.status == .refused ? nil : job.estimatedCost,
-                                 new: newOffer, newCost: newCost, refusal: refusal)
-        if newOffer == nil { refused.append(change) }
-        else if newOffer != pastOffer { changed.append(change) }
-        if newOffer != nil, newCost == nil { unpriceable.append(change) }
+        if new.offer == nil || new.offer != job.pastOffer || new.cost == nil {
+            let change = RouteChange(id: job.id, past: job.pastOffer, pastCost: job.pastEstimate, new: new.offer, newCost: new.cost, refusal: new.refusal)
+            if new.offer == nil { refused.append(change) } else if new.offer != job.pastOffer { changed.append(change) }
+            if new.offer != nil, new.cost == nil { unpriceable.append(change) }
+        }
     }
 
-    /// The replay's report.
+    /// Replays the jobs budgets cover, in the order they were decided, each against the spend of
+    /// those before it.
+    mutating func replayWaiting() {
+        let ordered = waiting.sorted { ($0.job.decidedAt, $0.added) < ($1.job.decidedAt, $1.added) }
+        waiting = []
+        for (job, _) in ordered {
+            let new = outcome(job.request, spend: spend)
+            if let offer = new.offer, let usd = new.usd {
+                // Once under each key, as the ledger's reservation counts it (BudgetKey.keys).
+                spend.addSpent(usd, to: .total)
+                spend.addSpent(usd, to: .provider(offer.provider))
+                for (k, v) in job.request.tags { spend.addSpent(usd, to: .tag(k, v)) }
+            }
+            replay(job, outcome: new)
+        }
+    }
+
+    /// The replay's report (the jobs budgets cover are replayed now, in decision order).
     public func finish() -> WhatIfReport {
+        var done = self
+        done.replayWaiting()
+        return done.report
+    }
+
+    var report: WhatIfReport {
         WhatIfReport(period: period, pastPolicies: policies.sorted(), newPolicy: router.policy.name, total: total,
-                     byProvider: providers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                     byTag: tags.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                     byProvider: providers.map { ($0.key.rawValue, $0.value) }.sorted { $0.0 < $1.0 },
+                     byTag: tags.map { ("\($0.key.key)=\($0.key.value)", $0.value) }.sorted { $0.0 < $1.0 },
                      changed: changed.sorted { $0.id < $1.id }, refused: refused.sorted { $0.id < $1.id },
                      unpriceable: unpriceable.sorted { $0.id < $1.id }, jobs: jobs, threshold: threshold)
     }

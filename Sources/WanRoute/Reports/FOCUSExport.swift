@@ -6,7 +6,10 @@ import Foundation
 /// cost is unknown (it may have billed; nobody reported how much) keeps its cost columns empty and
 /// says so in `x_CostStatus` = `unknown`: it is never written as 0. A task known to be free (a
 /// failure the provider documents as free, a submission that created no task) bills nothing and
-/// has no row. Instants are UTC `YYYY-MM-DDTHH:mm:ssZ`, periods start inclusive and end exclusive;
+/// has no row. ListCost and ContractedCost are the unit prices times the seconds billed (so a bill
+/// above the table shows against them), BilledCost where no unit price is known; BillingAccountId
+/// is the provider id (wanroute bills each provider through one account whose id it never sees,
+/// and the column may not be null). Instants are UTC `YYYY-MM-DDTHH:mm:ssZ`, periods start inclusive and end exclusive;
 /// the billing period is the report's month in its time zone.
 public struct FOCUSExport: Sendable {
     /// The month exported.
@@ -48,7 +51,8 @@ public struct FOCUSExport: Sendable {
         var earlierKnown: Int64 = 0
         var earlierAllKnown = true
         for a in job.failedOver {
-            if let c = a.cost, c.currency == job.actualCost?.currency { earlierKnown = earlierKnown &+ c.nanos } else { earlierAllKnown = false }
+            // A free attempt is known whatever its currency (a CNY offer that created no task, before a USD one).
+            if let c = a.cost, c.nanos == 0 || c.currency == job.actualCost?.currency { earlierKnown = earlierKnown &+ c.nanos } else { earlierAllKnown = false }
             guard let task = a.taskID else { continue }
             if let c = a.cost, c.nanos == 0 { continue }
             out += row(job, offer: a.offer, taskID: task, cost: a.cost, source: a.costSource, outcome: "failed-over" + (a.failure.map { " (\($0.rawValue))" } ?? ""),
@@ -77,17 +81,28 @@ public struct FOCUSExport: Sendable {
         let s = min(max(Int64(start.timeIntervalSince1970.rounded(.down)), periodStart), periodEnd - 1)
         var e = end.map { Int64($0.timeIntervalSince1970.rounded(.up)) } ?? s + 1
         e = min(max(e, s + 1), periodEnd)
-        // A unit price only where it is the currency billed in; the catalog knows no discounts,
-        // so list and contracted prices are the table's.
-        let price = catalogOffer?.pricePerSecond.flatMap { p in cost.map { $0.currency == p.currency } ?? true ? p : nil }
+        // The table's price per second, where it is in the currency billed.
+        let tablePrice = catalogOffer?.pricePerSecond.flatMap { p in cost.map { $0.currency == p.currency } ?? true ? p : nil }
+        let seconds = quantity
+        // Unit prices (and SkuPriceId) only beside a known pricing quantity: FOCUS ties each cost to
+        // its unit price times PricingQuantity. The contracted price is the catalog's (a contract's
+        // where one is laid over the tables, else the table's: no negotiated terms); the list price
+        // is the table's, unknown under a contract (the catalog keeps only the contract's).
+        let contractedPrice = seconds == nil ? nil : tablePrice
+        let listPrice = catalogOffer?.source.confidence == .contract ? nil : contractedPrice
+        // ListCost is the list price times the quantity (not what was billed: a provider billing
+        // above its table shows here); without a list price it is BilledCost, as FOCUS requires.
+        // ContractedCost likewise, defaulting to ListCost.
+        let listCost = listPrice.flatMap { Self.product($0, seconds!) } ?? cost
+        let contractedCost = contractedPrice.flatMap { Self.product($0, seconds!) } ?? listCost
+        let price = contractedPrice
         let amount = cost?.decimalString ?? ""
         let currency = cost?.currency.code ?? catalogOffer?.pricePerSecond?.currency.code ?? estimate?.currency.code ?? "USD"
-        let seconds = quantity
         let consumed = job.reportedSeconds ?? job.request.duration
         let sku = "\(offer.provider.rawValue)/\(job.request.behavior.rawValue)/\(offer.mode.rawValue)/\(offer.resolution.rawValue)"
         var description = "Wan 2.2 Animate \(job.request.behavior.rawValue), \(offer.mode.rawValue), \(offer.resolution.rawValue) on \(name)"
         if let seconds { description += ", \(seconds.decimalString) s" }
-        if let price { description += " at \(price.currency) \(price.decimalString)/s" }
+        if let tablePrice { description += " at \(tablePrice.currency) \(tablePrice.decimalString)/s" }
         let region = Self.regions[offer.provider.rawValue] ?? (id: "", name: "")
         let tags = JSONWriter.compact(.object(job.request.tags.sorted { $0.key < $1.key }.map { JSONMember($0.key, .string($0.value)) }))
         let fields: [String] = [
@@ -96,8 +111,8 @@ public struct FOCUSExport: Sendable {
             "Usage", "", description, "Usage-Based",
             UTCTimestamp.string(epochSeconds: e), UTCTimestamp.string(epochSeconds: s),
             "", "", "", "", "", "", "",
-            consumed.decimalString, "Seconds", amount, price?.decimalString ?? "", amount, name,
-            amount, price?.decimalString ?? "", "Standard", seconds?.decimalString ?? "", seconds == nil ? "" : "Seconds", name, "Alibaba",
+            consumed.decimalString, "Seconds", contractedCost?.decimalString ?? "", contractedPrice?.decimalString ?? "", amount, name,
+            listCost?.decimalString ?? "", listPrice?.decimalString ?? "", "Standard", seconds?.decimalString ?? "", seconds == nil ? "" : "Seconds", name, "Alibaba",
             region.id, region.name, taskID, job.id, "Video generation task", "AI and Machine Learning", "Wan 2.2 Animate", "Generative AI", sku,
             price.map { "\(sku)@\($0.decimalString)" } ?? "", "", "", tags,
             job.id, job.policy, job.request.behavior.rawValue, offer.mode.rawValue, offer.resolution.rawValue, job.status.rawValue, outcome,
@@ -105,5 +120,15 @@ public struct FOCUSExport: Sendable {
             job.request.duration.decimalString, catalogOffer?.source.confidence.rawValue ?? "",
         ]
         return CSV.line(fields)
+    }
+
+    /// A price per second times seconds, to the nano-unit (halves away from zero); nil when it
+    /// does not fit.
+    static func product(_ price: Money, _ seconds: Seconds) -> Money? {
+        let (p, overflow) = price.nanos.multipliedReportingOverflow(by: seconds.micros)
+        guard !overflow else { return nil }
+        let (q, r) = p.quotientAndRemainder(dividingBy: 1_000_000)
+        let up = r.magnitude >= 500_000 ? (p < 0 ? -1 : 1) : 0
+        return Money(nanos: q + Int64(up), currency: price.currency)
     }
 }

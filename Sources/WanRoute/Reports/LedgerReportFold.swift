@@ -75,7 +75,7 @@ public struct LedgerReportFold {
             var offer: OfferRef?
             if let p = e.provider, let m = d.mode, let r = d.resolution { offer = OfferRef(provider: p, mode: m, resolution: r) }
             let job = ReportJob(id: e.jobID, status: offer == nil ? .refused : .unfinished, policy: d.policy, request: request, offer: offer,
-                                estimatedCost: d.estimate, actualCost: nil, decidedAt: e.time.date)
+                                estimatedCost: d.estimate, estimatedUSD: d.estimateUSD, actualCost: nil, decidedAt: e.time.date)
             partial[e.jobID] = Partial(job: job, current: offer, ended: offer == nil)
             if offer != nil { order.append(e.jobID) }
             return

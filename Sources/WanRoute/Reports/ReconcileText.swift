@@ -139,13 +139,22 @@ extension WhatIfReport {
 
     var notes: [String] {
         var out: [String] = []
-        if total.pastConverted || total.newConverted { out.append("~ includes figures converted to USD at the price tables' exchange rates") }
+        if total.pastConverted { out.append("~ past: estimates in other currencies, in USD as recorded when each job was decided") }
+        if total.newConverted { out.append("~ new: converted to USD at the price tables' exchange rates") }
+        if total.pastConvertedToday > 0 {
+            let n = total.pastConvertedToday
+            out.append("\(n) past estimate\(n == 1 ? "" : "s") had no recorded USD figure (an older ledger) and \(n == 1 ? "was" : "were") converted at the price tables' current rates")
+        }
         if total.pastUnpriced + total.newUnpriced > 0 { out.append("unpriced jobs are counted, never added as zero") }
         return out
     }
 
+    /// Jobs listed per list in ``markdownText``: a pull-request comment holds at most 65,536
+    /// characters, and a month can move a million jobs.
+    static let markdownListLimit = 50
+
     /// Markdown fit for a pull-request comment: the verdict first, then totals, then the lists
-    /// (long lists folded in `<details>`).
+    /// (folded in `<details>`, the first ``markdownListLimit`` jobs of each).
     public var markdownText: String {
         var out = "### wanroute whatif: \(period.label) under `\(newPolicy)`\n\n"
         if let g = gateLine { out += (gateFailure == nil ? "✅ " : "❌ ") + g + "\n\n" }
@@ -153,7 +162,11 @@ extension WhatIfReport {
         out += ReportText.markdownTable(["", "past (USD)", "new (USD)", "change"], sliceRows, rightAligned: [1, 2, 3])
         for (title, list) in [("Route changed", changed), ("Refused under the replay", refused), ("Cannot be priced under the replay", unpriceable)] where !list.isEmpty {
             out += "\n<details><summary>\(title) (\(list.count))</summary>\n\n"
-            out += ReportText.markdownTable(["job", "past", "past cost", "new", "new cost", "refusal"], list.map(WhatIfReport.changeRow))
+            out += ReportText.markdownTable(["job", "past", "past cost", "new", "new cost", "refusal"],
+                                            list.prefix(Self.markdownListLimit).map(WhatIfReport.changeRow))
+            if list.count > Self.markdownListLimit {
+                out += "\n… and \(list.count - Self.markdownListLimit) more (`--format json` lists every job)\n"
+            }
             out += "\n</details>\n"
         }
         if !notes.isEmpty { out += "\n" + notes.map { "_\($0)_" }.joined(separator: "\n") + "\n" }
@@ -186,6 +199,7 @@ extension WhatIfReport {
             JSONMember("past_policies", .array(pastPolicies.map(JSONValue.string))),
             JSONMember("jobs", ReportJSON.number(jobs)),
             JSONMember("total", WhatIfReport.totalsJSON(total)),
+            JSONMember("past_converted_today_jobs", ReportJSON.number(total.pastConvertedToday)),
             JSONMember("by_provider", .object(byProvider.map { JSONMember($0.provider, WhatIfReport.totalsJSON($0.totals)) })),
             JSONMember("by_tag", .object(byTag.map { JSONMember($0.tag, WhatIfReport.totalsJSON($0.totals)) })),
             JSONMember("changed", .array(changed.map(WhatIfReport.changeJSON))),

@@ -92,6 +92,10 @@ public struct ReportJob: Sendable, Equatable {
     /// The router's estimate for the offer it chose, in that offer's currency; nil when the price
     /// is unknown (or the job was refused).
     public var estimatedCost: Money?
+    /// The same estimate in USD as recorded when the job was decided (the ledger's `estimate_usd`,
+    /// converted at that day's rate when the offer prices in another currency); nil when the
+    /// price is unknown or an older ledger did not record it.
+    public var estimatedUSD: Money?
     /// Seconds the provider billed on the final task: its own reported quantity where it reports
     /// one, else its billing rule applied to the reference; nil when unknown.
     public var billedSeconds: Seconds?
@@ -115,7 +119,7 @@ public struct ReportJob: Sendable, Equatable {
 
     /// Creates a job's facts.
     public init(id: String, status: Status, policy: String, request: Job, offer: OfferRef?, taskID: String? = nil,
-                estimatedCost: Money?, billedSeconds: Seconds? = nil, reportedSeconds: Seconds? = nil,
+                estimatedCost: Money?, estimatedUSD: Money? = nil, billedSeconds: Seconds? = nil, reportedSeconds: Seconds? = nil,
                 actualCost: Money?, actualCostSource: JobReport.CostSource? = nil, retries: Int = 0,
                 failedOver: [ReportAttempt] = [], decidedAt: Date, submittedAt: Date? = nil, finishedAt: Date? = nil) {
         self.id = id
@@ -125,6 +129,7 @@ public struct ReportJob: Sendable, Equatable {
         self.offer = offer
         self.taskID = taskID
         self.estimatedCost = estimatedCost
+        self.estimatedUSD = estimatedUSD
         self.billedSeconds = billedSeconds
         self.reportedSeconds = reportedSeconds
         self.actualCost = actualCost

@@ -153,4 +153,87 @@ final class MonthlyReportTests: XCTestCase {
         }
         XCTAssertTrue(header.filter { !FOCUSExport.columns.prefix { !$0.hasPrefix("x_") }.contains($0) }.allSatisfy { $0.hasPrefix("x_") })
     }
+
+    /// The FOCUS rows as records by column name (RFC 4180 quoting).
+    func focusRecords(_ export: FOCUSExport, _ jobs: [ReportJob]) -> [[String: String]] {
+        let text = jobs.map { export.rows(for: $0) }.joined()
+        var records: [[String: String]] = []
+        var fields: [String] = [], field = "", quoted = false, previousQuote = false
+        for ch in text {
+            if quoted {
+                if ch == "\"" { quoted = false; previousQuote = true } else { field.append(ch) }
+                continue
+            }
+            switch ch {
+            case "\"": if previousQuote { field.append("\"") }; quoted = true
+            case ",": fields.append(field); field = ""
+            case "\r\n", "\n":
+                fields.append(field); field = ""
+                records.append(Dictionary(uniqueKeysWithValues: zip(FOCUSExport.columns, fields)))
+                XCTAssertEqual(fields.count, FOCUSExport.columns.count)
+                fields = []
+            default: field.append(ch)
+            }
+            previousQuote = false
+        }
+        return records
+    }
+
+    func testFOCUSCostsFollowTheirUnitPricesAndQuantities() throws {
+        let rows = focusRecords(FOCUSExport(period: F.period, catalog: F.catalog), F.jobs)
+        XCTAssertFalse(rows.isEmpty)
+        func money(_ s: String?, _ currency: String?) -> Money? {
+            guard let s, !s.isEmpty, let c = currency.flatMap(Currency.init(code:)) else { return nil }
+            return Money(decimal: s, currency: c)
+        }
+        for r in rows {
+            let id = r["x_JobId"]!
+            let currency = r["BillingCurrency"]
+            XCTAssertFalse(r["BillingAccountId"]!.isEmpty, id)
+            XCTAssertEqual(r["EffectiveCost"], r["BilledCost"], id)
+            // PricingQuantity, SkuPriceId and the unit prices stand or fall together.
+            XCTAssertEqual(r["PricingQuantity"]!.isEmpty, r["SkuPriceId"]!.isEmpty, id)
+            XCTAssertEqual(r["PricingQuantity"]!.isEmpty, r["ContractedUnitPrice"]!.isEmpty, id)
+            let quantity = r["PricingQuantity"].flatMap { Seconds(decimal: $0) }
+            for (cost, price) in [("ListCost", "ListUnitPrice"), ("ContractedCost", "ContractedUnitPrice")] {
+                if let p = money(r[price], currency), let q = quantity {
+                    XCTAssertEqual(money(r[cost], currency), FOCUSExport.product(p, q), "\(id) \(cost)")
+                } else if cost == "ListCost" {
+                    XCTAssertEqual(r[cost], r["BilledCost"], "\(id): without a list price, ListCost is BilledCost")
+                }
+            }
+        }
+        // DashScope billed USD 0.13/s against the table's 0.12: billed and list differ.
+        let priced = try XCTUnwrap(rows.first { $0["x_JobId"] == "j07-intl-price" })
+        XCTAssertEqual(priced["BilledCost"], "0.65")
+        XCTAssertEqual(priced["ListUnitPrice"], "0.12")
+        XCTAssertEqual(priced["ListCost"], "0.60")
+        XCTAssertEqual(priced["ContractedCost"], "0.60")
+        // A free CNY attempt (no task created) before a USD one leaves the USD bill known.
+        let failover = try XCTUnwrap(rows.first { $0["x_JobId"] == "j15-failover" })
+        XCTAssertEqual(failover["BilledCost"], "0.48")
+        XCTAssertEqual(failover["x_CostStatus"], "known")
+    }
+
+    func testFOCUSUnderAContractHasNoListPrice() throws {
+        let contract = SourceFile(name: "contract.json", text: """
+        { "kind": "contract-prices", "version": 1, "providers": [ { "id": "apixo",
+          "prices": [ { "behavior": "animate", "resolution": "480p", "price_per_second": { "amount": "0.03", "currency": "USD" }, "read_on": "2026-11-01" } ] } ] }
+        """)
+        let catalog = try PriceCatalog.builtIn(overlays: [contract])
+        let job = ReportJob(id: "c1", status: .succeeded, policy: "studio", request: Job(duration: Seconds(whole: 10), resolution: .p480),
+                            offer: OfferRef(provider: ProviderID("apixo")!, mode: .standard, resolution: .p480), taskID: "t-c1",
+                            estimatedCost: F.usd("0.30"), billedSeconds: Seconds(whole: 10), actualCost: F.usd("0.30"), actualCostSource: .billingRule,
+                            decidedAt: F.instant("2026-12-05T00:00:00Z"))
+        let contracted = try XCTUnwrap(focusRecords(FOCUSExport(period: F.period, catalog: catalog), [job]).first)
+        XCTAssertEqual(contracted["ContractedUnitPrice"], "0.03")
+        XCTAssertEqual(contracted["ContractedCost"], "0.30")
+        XCTAssertEqual(contracted["ListUnitPrice"], "", "the catalog holds the contract's price, not the list's")
+        XCTAssertEqual(contracted["ListCost"], "0.30")
+        let listed = try XCTUnwrap(focusRecords(FOCUSExport(period: F.period, catalog: F.catalog), [job]).first)
+        XCTAssertEqual(listed["ListUnitPrice"], "0.04")
+        XCTAssertEqual(listed["ListCost"], "0.40")
+        XCTAssertEqual(listed["ContractedCost"], "0.40")
+        XCTAssertEqual(listed["BilledCost"], "0.30")
+    }
 }

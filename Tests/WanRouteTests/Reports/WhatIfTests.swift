@@ -56,6 +56,133 @@ final class WhatIfTests: XCTestCase {
         XCTAssertNil(lenient.gateFailure)
     }
 
+    /// A job of the fixture month as the ledger hands it on, decided at `minute` past 1 December.
+    func job(_ id: String, seconds: String, minute: Int, tags: [String: String] = [:], router: Router = F.router) -> ReportJob {
+        let request = Job(behavior: .animate, duration: Seconds(decimal: seconds)!, resolution: .p480, tags: tags)
+        let choice = router.decide(request).choice!
+        return ReportJob(id: id, status: .succeeded, policy: router.policy.name, request: request, offer: F.ref(choice),
+                         estimatedCost: choice.estimate.cost, estimatedUSD: choice.estimate.usd, actualCost: choice.estimate.cost,
+                         decidedAt: F.instant("2026-12-01T12:00:00Z").addingTimeInterval(Double(minute * 60)))
+    }
+
+    func replay(_ jobs: [ReportJob], _ router: Router) -> WhatIfReport {
+        var w = WhatIfReplay(period: F.period, router: router, pastRates: F.catalog.exchangeRates)
+        for j in jobs { w.add(j) }
+        return w.finish()
+    }
+
+    /// APIXO only, cheapest, with the given budgets.
+    func apixoRouter(_ budgets: [Budget]) throws -> Router {
+        let policy = Policy(name: "apixo-budget", constraints: Constraints(providers: Filter(allow: [ProviderID("apixo")!])), budgets: budgets)
+        return try Router(policy: policy, catalog: F.catalog)
+    }
+
+    func testThePastSideIsTheUSDEstimateRecordedWhenDecided() throws {
+        // A job priced in CNY: the ledger recorded USD 1.50 for it on the day (a rate the tables no
+        // longer hold). The past side is that figure, not today's conversion.
+        var cny = try XCTUnwrap(F.jobs.first { $0.id == "j11-cn-std" })
+        let today = try XCTUnwrap(F.catalog.exchangeRates.usd(try XCTUnwrap(cny.estimatedCost)))
+        cny.estimatedUSD = F.usd("1.50")
+        XCTAssertNotEqual(today, F.usd("1.50"))
+        let w = replay([cny], F.router)
+        XCTAssertEqual(w.total.past, F.usd("1.50"))
+        XCTAssertTrue(w.total.pastConverted)
+        XCTAssertEqual(w.total.pastConvertedToday, 0)
+        XCTAssertEqual(w.total.new, today, "the replay prices with the tables it is given")
+        // An older ledger without the USD figure: converted at the tables' rates, and said so.
+        cny.estimatedUSD = nil
+        let old = replay([cny], F.router)
+        XCTAssertEqual(old.total.past, today)
+        XCTAssertTrue(old.total.pastConverted)
+        XCTAssertEqual(old.total.pastConvertedToday, 1)
+        XCTAssertTrue(old.tableText.contains("1 past estimate had no recorded USD figure"), old.tableText)
+    }
+
+    func testBudgetsBindInTheOrderJobsWereDecided() throws {
+        // USD 1.00 a month; each job is estimated at USD 0.80 on APIXO. The first decided gets the
+        // budget, the second is refused, whatever order the ledger hands them on in (the second
+        // ended first).
+        let router = try apixoRouter([Budget(id: "month", scope: .total, monthly: F.usd("1.00"))])
+        let first = job("first", seconds: "20", minute: 0, router: router)
+        let second = job("second", seconds: "20", minute: 5, router: router)
+        XCTAssertEqual(first.estimatedCost, F.usd("0.80"))
+        let w = replay([second, first], router)
+        XCTAssertEqual(w.refused.map(\.id), ["second"])
+        XCTAssertEqual(w.total.new, F.usd("0.80"))
+    }
+
+    func testEachJobCountsOnceAgainstBudgetsSharingAKey() throws {
+        // Two budgets over the same key (every job): the replay's running spend counts each job once,
+        // as the ledger's reservations do, so the smaller budget admits two USD 0.40 jobs of three.
+        let router = try apixoRouter([Budget(id: "tight", scope: .total, monthly: F.usd("1.00")),
+                                      Budget(id: "loose", scope: .total, monthly: F.usd("100.00"))])
+        let jobs = (0..<3).map { job("j\($0)", seconds: "10", minute: $0, router: router) }
+        XCTAssertEqual(jobs[0].estimatedCost, F.usd("0.40"))
+        let w = replay(jobs, router)
+        XCTAssertEqual(w.refused.map(\.id), ["j2"])
+        XCTAssertEqual(w.total.new, F.usd("0.80"))
+    }
+
+    func testATagBudgetSeesOnlyItsOwnJobsSpend() throws {
+        // USD 1.00 for customer=film: acme's jobs neither use it up nor are limited by it.
+        let router = try apixoRouter([Budget(id: "film", scope: .tag("customer", value: "film"), monthly: F.usd("1.00"))])
+        let jobs = [job("acme-1", seconds: "20", minute: 0, tags: ["customer": "acme"], router: router),
+                    job("film-1", seconds: "20", minute: 1, tags: ["customer": "film"], router: router),
+                    job("acme-2", seconds: "20", minute: 2, tags: ["customer": "acme"], router: router),
+                    job("film-2", seconds: "20", minute: 3, tags: ["customer": "film"], router: router)]
+        let w = replay(jobs.reversed(), router)
+        XCTAssertEqual(w.refused.map(\.id), ["film-2"])
+        XCTAssertEqual(w.total.new, F.usd("2.40"))
+    }
+
+    func testRememberedDecisionsAreTheRoutersOwn() throws {
+        // Production without its budgets: rules read tags, no job depends on spend, so the replay
+        // remembers decisions by shape. Every job, fed three times over, gets exactly what the
+        // router decides for it alone.
+        var policy = try Policy.load(contentsOf: Repository.policies.appendingPathComponent("production.json"), catalog: F.catalog)
+        policy.budgets = []
+        let router = try Router(policy: policy, catalog: F.catalog)
+        var rng = SystemRandomNumberGenerator()
+        var jobs: [ReportJob] = []
+        for n in 0..<300 {
+            var tags: [String: String] = [:]
+            if Bool.random(using: &rng) { tags["customer"] = ["film", "acme", "tv"].randomElement(using: &rng)! }
+            if Bool.random(using: &rng) { tags["purpose"] = ["preview", "final"].randomElement(using: &rng)! }
+            let request = Job(behavior: Bool.random(using: &rng) ? .animate : .replace, duration: Seconds(whole: Int64.random(in: 1...40, using: &rng)),
+                              resolution: [nil, .p480, .p720].randomElement(using: &rng)!, tags: tags)
+            jobs.append(ReportJob(id: "r\(n)", status: .succeeded, policy: "other", request: request, offer: nil, estimatedCost: nil, actualCost: nil,
+                                  decidedAt: F.instant("2026-12-02T00:00:00Z").addingTimeInterval(Double(n))))
+        }
+        let w = replay(jobs + jobs + jobs, router)
+        var expected = Money.zero(.usd)
+        var refused: [String] = []
+        for job in jobs {
+            let d = router.decide(job.request)
+            if let c = d.choice { expected = expected + c.estimate.usd! } else { refused.append(job.id) }
+        }
+        XCTAssertEqual(w.jobs, 900)
+        XCTAssertEqual(w.total.new, expected + expected + expected)
+        XCTAssertEqual(Set(w.refused.map(\.id)), Set(refused))
+        XCTAssertEqual(w.refused.count, refused.count * 3)
+    }
+
+    func testTheMarkdownListsAreCutToFitAPullRequestComment() {
+        // 2,000 jobs whose route changed: the comment lists 50 and says how many more.
+        let moved = (0..<2_000).map { n in
+            RouteChange(id: String(format: "job-%05d", n), past: OfferRef(provider: ProviderID("apixo")!, mode: .standard, resolution: .p480),
+                        pastCost: F.usd("0.40"), new: OfferRef(provider: ProviderID("dashscope-intl")!, mode: .wanStd, resolution: .p720),
+                        newCost: F.usd("0.48"), refusal: nil)
+        }
+        let w = WhatIfReport(period: F.period, pastPolicies: ["studio"], newPolicy: "other", total: WhatIfTotals(), byProvider: [], byTag: [],
+                             changed: moved, refused: [], unpriceable: [], jobs: 2_000, threshold: nil)
+        let md = w.markdownText
+        XCTAssertTrue(md.contains("job-00049"))
+        XCTAssertFalse(md.contains("job-00050"))
+        XCTAssertTrue(md.contains("… and 1950 more (`--format json` lists every job)"), md)
+        XCTAssertLessThan(md.utf8.count, 65_536)
+        XCTAssertEqual(w.tableText.components(separatedBy: "job-0").count - 1, 2_000, "the table lists every job")
+    }
+
     func testThresholdParsing() {
         XCTAssertEqual(CostThreshold("+5%"), .percent(micros: 5_000_000))
         XCTAssertEqual(CostThreshold("12.5%"), .percent(micros: 12_500_000))
