@@ -179,6 +179,31 @@ final class PostgresLedgerStoreTests: XCTestCase {
         guard case .refused = over else { return XCTFail("\(over)") }
     }
 
+    /// `states(of:)` reads the named jobs through the index by job, whatever their ids hold, and
+    /// answers as folding the whole ledger does; `months()` finds every month.
+    func testStatesOfJobsAndMonthsComeFromTheIndexesWithTheFoldsAnswers() async throws {
+        typealias C = LedgerStoreConformance
+        let pool = pool()
+        defer { pool.close() }
+        let store = PostgresLedgerStore(pool: pool, schema: try await freshSchema(pool))
+        let weird = ["a,b", "{c}", "d\"e", "f\\g", "NULL", " h ", "jöb"]
+        for (index, job) in weird.enumerated() {
+            _ = try await store.append(Array(C.lifecycle(job, from: C.at(Int64(index) * 100)).prefix(index % 2 == 0 ? 7 : 3)))
+        }
+        let november = LedgerTime("2026-11-30T23:00:00.000Z")!
+        _ = try await store.append(C.lifecycle("november", from: november))
+        var book = JobBook()
+        for month in try await store.months() {
+            for record in try await store.records(in: month) { book.apply(record) }
+        }
+        let asked = Set(weird + ["november", "absent", "a", "b"])
+        let states = try await store.states(of: asked)
+        XCTAssertEqual(Set(states.keys), Set(weird + ["november"]))
+        XCTAssertEqual(states, book.states)
+        let months = try await store.months()
+        XCTAssertEqual(months, [november.month, C.t0.month])
+    }
+
     func testAFailedWriteStopsTheStore() async throws {
         let pool = pool()
         defer { pool.close() }

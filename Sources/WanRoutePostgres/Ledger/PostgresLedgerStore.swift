@@ -114,11 +114,45 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         return try await withCheckedThrowingContinuation { enqueue(.reserve(request, $0)) }
     }
 
-    /// The UTC months that hold events, oldest first.
+    /// The UTC months that hold events, oldest first: one primary-key probe per month (a loose index
+    /// scan), not a pass over the table's millions of rows as `SELECT DISTINCT` would be.
     public func months() async throws -> [LedgerMonth] {
         try await read { [table] connection in
-            try connection.query("SELECT DISTINCT month FROM \(table) ORDER BY month").rows.compactMap { LedgerMonth(try $0.decode(String.self, at: 0)) }
+            try connection.query("""
+                WITH RECURSIVE months(month) AS (
+                    (SELECT month FROM \(table) ORDER BY month LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT e.month FROM \(table) e WHERE e.month > months.month ORDER BY e.month LIMIT 1) FROM months WHERE months.month IS NOT NULL
+                )
+                SELECT month FROM months WHERE month IS NOT NULL
+                """).rows.compactMap { LedgerMonth(try $0.decode(String.self, at: 0)) }
         }
+    }
+
+    /// The folded states of those of `ids` the ledger holds, read through the index by job, 1,000
+    /// jobs a query: `run`'s idempotency check reads only its own jobs' events, not the ledger.
+    public func states(of ids: Set<String>) async throws -> [String: JobState] {
+        var states: [String: JobState] = [:]
+        let sorted = ids.sorted()
+        var start = 0
+        while start < sorted.count {
+            let chunk = Array(sorted[start..<min(sorted.count, start + 1_000)])
+            start += chunk.count
+            let records = try await read { [self] connection in
+                try connection.query("SELECT sequence, line FROM \(table) WHERE job_id = ANY($1::text[]) ORDER BY month, sequence",
+                                     [.text(Self.textArray(chunk))]).rows.map { try decode($0) }
+            }
+            var book = JobBook()
+            for record in records { book.apply(record) }
+            states.merge(book.states) { $1 }
+        }
+        return states
+    }
+
+    /// A PostgreSQL array literal of texts (a parameter's value, never SQL): each element quoted,
+    /// with its backslashes and double quotes escaped, so braces, commas and quotes stay inside it.
+    static func textArray(_ values: [String]) -> String {
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
     }
 
     /// Visits a month's records in sequence order, a page at a time.
