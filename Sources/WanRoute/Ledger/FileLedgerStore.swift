@@ -34,8 +34,7 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
     let calls: any SystemCalls
     private let state = NSLock()          // guards everything below
     private var files: [LedgerMonth: MonthFile] = [:]
-    private var pending: [Work] = []
-    private var draining = false
+    private let waiting = GroupCommitQueue<Work>()
     private var stoppedBy: String?
     private var laterRecoveries: [TornTail] = []
     private var budgets: [BudgetMonth: BudgetCache] = [:]
@@ -227,25 +226,14 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
     }
 
     private func enqueue(_ work: Work) {
-        let start: Bool = state.withLock {
-            pending.append(work)
-            if draining { return false }
-            draining = true
-            return true
-        }
-        if start { writer.async { self.drain() } }
+        if waiting.add(work) { writer.async { self.drain() } }
     }
 
     /// Runs on the writer queue: takes everything pending, writes consecutive appends as one batch
     /// per month (one write, one sync), and answers each caller.
     private func drain() {
         while true {
-            let work: [Work] = state.withLock {
-                let w = pending
-                pending = []
-                if w.isEmpty { draining = false }
-                return w
-            }
+            let work = waiting.take()
             if work.isEmpty { return }
             var group: [([LedgerEvent], CheckedContinuation<[LedgerRecord], any Error>)] = []
             func flush() {

@@ -25,14 +25,14 @@ public struct LostSubmissionResolver: Sendable {
     /// The margins of the search window, in seconds.
     public struct Allowances: Sendable, Equatable {
         /// How far the provider's clock may be from ours.
-        public var clockSkew: Double
+        public var clockSkew: TimeInterval
         /// How long after its creation a task may take to appear in the list.
-        public var listingDelay: Double
+        public var listingDelay: TimeInterval
         /// Every margin (and the adapters' request timeout) is divided by this: the time scale of a drill.
         public var timeScale: Double
 
         /// Margins of `clockSkew` and `listingDelay` seconds, divided by `timeScale`.
-        public init(clockSkew: Double = 300, listingDelay: Double = 60, timeScale: Double = 1) {
+        public init(clockSkew: TimeInterval = 300, listingDelay: TimeInterval = 60, timeScale: Double = 1) {
             self.clockSkew = clockSkew
             self.listingDelay = listingDelay
             self.timeScale = max(1, timeScale)

@@ -223,17 +223,10 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     static let batchEvents = 1_000
 
     private let writer = DispatchQueue(label: "wanroute.postgres-ledger.writer")
-    private var pending: [Work] = []
-    private var draining = false
+    private let waiting = GroupCommitQueue<Work>()
 
     private func enqueue(_ work: Work) {
-        let start: Bool = lock.withLock {
-            pending.append(work)
-            if draining { return false }
-            draining = true
-            return true
-        }
-        if start { writer.async { self.drain() } }
+        if waiting.add(work) { writer.async { self.drain() } }
     }
 
     /// Runs on the writer queue: takes what is pending (up to ``batchEvents`` events, at least one
@@ -242,20 +235,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     /// the jobs in flight, as the file store's group commit does with one fdatasync.
     private func drain() {
         while true {
-            let batch: [Work] = lock.withLock {
-                var count = 0
-                var taken = 0
-                while taken < pending.count {
-                    let size = pending[taken].events.count
-                    if taken > 0 && count + size > Self.batchEvents { break }
-                    count += size
-                    taken += 1
-                }
-                let batch = Array(pending.prefix(taken))
-                pending.removeFirst(taken)
-                if batch.isEmpty { draining = false }
-                return batch
-            }
+            let batch = waiting.take(limit: Self.batchEvents) { $0.events.count }
             if batch.isEmpty { return }
             do {
                 try checkWritable()
