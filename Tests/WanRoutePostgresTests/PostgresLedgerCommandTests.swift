@@ -144,7 +144,7 @@ final class PostgresLedgerCommandTests: XCTestCase {
             for format in ["table", "json", "csv", "md", "html", "focus"] {
                 commands.append(["report"] + month + ["--policy", policy, "--as-of", "2026-12-20T12:00:00Z", "--group-by", "provider,tag:customer", "--format", format])
             }
-            commands.append(["report"] + month + ["--group-by", "status,mode,resolution,behavior,policy", "--format", "json"])
+            commands.append(["report"] + month + ["--as-of", "2026-12-31T00:00:00Z", "--group-by", "status,mode,resolution,behavior,policy", "--format", "json"])
             commands += [["reconcile"] + month, ["reconcile"] + month + ["--format", "json"]]
             commands += ["table", "json", "md"].map { ["whatif"] + month + ["--policy", policy, "--format", $0] }
         }
