@@ -487,7 +487,10 @@ public struct MonthlyReportBuilder {
     var dayUnknown: [Int]
     /// Per day, per provider index: actual USD nanos.
     var dayByProvider: [[Int64]]
-    var budgetDaily: [BudgetKey: [Int64]] = [:]
+    /// The daily actuals of each key of a tag budget without a value, by slot: ``budgetSlots``
+    /// finds a key's slot, and ``budgetKeys`` names each slot's budget and key.
+    var budgetDailies: [[Int64]] = []
+    var budgetSlots: [BudgetKey: Int] = [:]
     var budgetKeys: [(budget: Int, key: BudgetKey)] = []
     /// Per budget with one fixed key (total, a provider, a tag with a value): its daily sums; nil
     /// for a tag budget without a value, whose key depends on the job.
@@ -558,11 +561,18 @@ public struct MonthlyReportBuilder {
 
     /// Adds a tag budget's daily actual under a key first seen here.
     mutating func addToBudget(_ bk: BudgetKey, budget k: Int, day: Int, _ a: Int64) {
-        if budgetDaily[bk] == nil {
-            budgetDaily[bk] = Array(repeating: 0, count: period.dayCount)
-            budgetKeys.append((k, bk))
-        }
-        if !checkedAdd(&budgetDaily[bk]![day], a) { overflow = true }
+        let slot = budgetSlot(bk, budget: k)
+        if !checkedAdd(&budgetDailies[slot][day], a) { overflow = true }
+    }
+
+    /// The slot of a tag budget's key, made when first seen.
+    mutating func budgetSlot(_ bk: BudgetKey, budget k: Int) -> Int {
+        if let slot = budgetSlots[bk] { return slot }
+        let slot = budgetDailies.count
+        budgetSlots[bk] = slot
+        budgetDailies.append(Array(repeating: 0, count: period.dayCount))
+        budgetKeys.append((k, bk))
+        return slot
     }
 
     /// Adds a job's figures to the total, its group, its provider and its day; returns its actual
@@ -664,7 +674,7 @@ public struct MonthlyReportBuilder {
                 keys = seen.sorted { $0.description < $1.description }
             }
             for key in keys {
-                out.append(try status(b, key: key, daily: fixedDaily[k] ?? budgetDaily[key], spend: spend, asOf: asOf))
+                out.append(try status(b, key: key, daily: fixedDaily[k] ?? budgetSlots[key].map { budgetDailies[$0] }, spend: spend, asOf: asOf))
             }
         }
         return out

@@ -332,7 +332,7 @@ extension FileLedgerStore {
             var map: JobSummaryRowMap?
             b = start
             try foldReportJobs(period, catalog: catalog, materialize: false, row: { s, r in
-                if map?.summary.month != s.month { map = JobSummaryRowMap(s, catalog: catalog, dimensions: b.dimensions.count) }
+                if map?.summary.month != s.month { map = JobSummaryRowMap(s, catalog: catalog, dimensions: b.dimensions, budgets: b.budgets) }
                 b.add(row: r, &map!)
             }, job: { b.add($0) })
         }

@@ -207,10 +207,10 @@ extension MonthlyReportBuilder {
             for v in daily ?? [] { w.i64(v) }
         }
         w.u32(UInt32(budgetKeys.count))
-        for (k, key) in budgetKeys {
+        for ((k, key), daily) in zip(budgetKeys, budgetDailies) {
             w.u32(UInt32(k))
             key.encode(into: &w)
-            for v in budgetDaily[key] ?? [] { w.i64(v) }
+            for v in daily { w.i64(v) }
         }
         let codes = conversions.compactMap { Currency.known.firstIndex(of: $0) }.sorted()
         w.u32(UInt32(codes.count))
@@ -277,13 +277,14 @@ extension MonthlyReportBuilder {
         guard let keyCount = r.u32(), Int(keyCount) <= r.remaining else { return false }
         for _ in 0..<keyCount {
             guard let k = r.u32(), Int(k) < budgets.count, case .tag(let tag, nil) = budgets[Int(k)].scope,
-                  let key = BudgetKey.decode(from: &r), case .tag(tag, _) = key, budgetDaily[key] == nil else { return false }
+                  let key = BudgetKey.decode(from: &r), case .tag(tag, _) = key, budgetSlots[key] == nil else { return false }
             var daily: [Int64] = []
             for _ in 0..<days {
                 guard let v = r.i64() else { return false }
                 daily.append(v)
             }
-            budgetDaily[key] = daily
+            budgetSlots[key] = budgetDailies.count
+            budgetDailies.append(daily)
             budgetKeys.append((Int(k), key))
         }
         guard let codes = r.u32(), Int(codes) <= Currency.known.count else { return false }
