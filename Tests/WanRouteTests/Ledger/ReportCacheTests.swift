@@ -191,8 +191,7 @@ final class ReportCacheTests: XCTestCase {
         for (name, bytes) in cases {
             try Data(bytes).write(to: URL(fileURLWithPath: t.path))
             if let b = ReportCacheFile.decode(bytes, key: t.key, ledger: t.ledger, into: builder()) {
-                var restored = b
-                _ = try? restored.finish(spend: ReportFixture.spend, asOf: ReportFixture.asOf)
+                _ = try? b.finish(spend: ReportFixture.spend, asOf: ReportFixture.asOf)
                 continue
             }
             refused += 1
