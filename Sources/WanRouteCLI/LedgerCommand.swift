@@ -18,7 +18,7 @@ enum LedgerCommand: Command {
         options: [
             OptionSpec("ledger", "DIR|URL", help: "The ledger: postgres://USER@HOST:PORT/DATABASE, or for export and import a file ledger's directory too (default: $WANROUTE_LEDGER; for export and import, else the file ledger under $WANROUTE_HOME)."),
             OptionSpec("schema", "NAME", help: "migrate: the PostgreSQL schema to hold the tables (default: public)."),
-            OptionSpec("grant", "ROLE", help: "migrate: grant ROLE what wanroute needs at run time: SELECT and INSERT on the events (append-only), SELECT, INSERT and UPDATE on the job summary and its coverage."),
+            OptionSpec("grant", "ROLE", help: "migrate: grant ROLE what wanroute needs at run time: SELECT and INSERT on the events (append-only), SELECT, INSERT and UPDATE on the job summary, its coverage and the budget checkpoints."),
             OptionSpec("month", "YYYY-MM", repeatable: true, help: "export: only this UTC month (repeatable; default every month)."),
             OptionSpec("output", "DIR", help: "export: write one file per month, DIR/YYYY-MM.jsonl (a file ledger), instead of every line to stdout; existing files are never overwritten."),
         ],
@@ -200,7 +200,7 @@ enum LedgerCommand: Command {
             }
             if let role = args.value("grant") {
                 context.stdout.write("granted \(role): USAGE on schema \(schema); SELECT, INSERT on wanroute_ledger_events; "
-                    + "SELECT, INSERT, UPDATE on wanroute_ledger_jobs and wanroute_ledger_job_coverage\n")
+                    + "SELECT, INSERT, UPDATE on wanroute_ledger_jobs, wanroute_ledger_job_coverage and wanroute_ledger_budget_checkpoints\n")
             }
             // The job summary of events written before it existed (or by an older wanroute), folded
             // now rather than by the first report.

@@ -25,7 +25,7 @@ final class LedgerMigrateCommandTests: XCTestCase {
         XCTAssertEqual(code, 0, err)
         XCTAssertEqual(out, """
             ledger schema at \(url) (schema \(schema)): applied versions 1, 2; now at version 2
-            granted wr_password: USAGE on schema \(schema); SELECT, INSERT on wanroute_ledger_events; SELECT, INSERT, UPDATE on wanroute_ledger_jobs and wanroute_ledger_job_coverage
+            granted wr_password: USAGE on schema \(schema); SELECT, INSERT on wanroute_ledger_events; SELECT, INSERT, UPDATE on wanroute_ledger_jobs, wanroute_ledger_job_coverage and wanroute_ledger_budget_checkpoints
             job summary current for every month
 
             """)
@@ -37,7 +37,8 @@ final class LedgerMigrateCommandTests: XCTestCase {
             [.text(schema)]
         ).rows.map { try $0.decode(String.self, at: 0) }
         // The events: only SELECT and INSERT (append-only); the derived job summary is kept up to date.
-        XCTAssertEqual(privileges, ["wanroute_ledger_events INSERT", "wanroute_ledger_events SELECT",
+        XCTAssertEqual(privileges, ["wanroute_ledger_budget_checkpoints INSERT", "wanroute_ledger_budget_checkpoints SELECT", "wanroute_ledger_budget_checkpoints UPDATE",
+                                    "wanroute_ledger_events INSERT", "wanroute_ledger_events SELECT",
                                     "wanroute_ledger_job_coverage INSERT", "wanroute_ledger_job_coverage SELECT", "wanroute_ledger_job_coverage UPDATE",
                                     "wanroute_ledger_jobs INSERT", "wanroute_ledger_jobs SELECT", "wanroute_ledger_jobs UPDATE"])
     }

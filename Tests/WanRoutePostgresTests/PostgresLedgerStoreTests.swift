@@ -108,6 +108,31 @@ final class PostgresLedgerStoreTests: XCTestCase {
         }
     }
 
+    /// A reader that folded a big budget month saves its tally; a new process starts from it and
+    /// folds only what came after, with the same state; a damaged checkpoint is ignored.
+    func testBudgetCheckpointsSpareANewProcessTheMonthAndNeverChangeTheAnswer() async throws {
+        typealias C = LedgerStoreConformance
+        let pool = pool()
+        defer { pool.close() }
+        let schema = try await freshSchema(pool)
+        let month = BudgetMonth(C.t0.month)
+        let events = (0..<Int(PostgresLedgerStore.checkpointEvery) + 10).map { C.reserved("job-\($0 / 2)", C.at(Int64($0)), $0 % 2 == 0 ? "0.01" : "0.02") }
+        _ = try await PostgresLedgerStore(pool: pool, schema: schema).append(events)
+        let first = try await PostgresLedgerStore(pool: pool, schema: schema).budgetState(for: month)
+        let saved = try await pool.withConnection { try $0.query("SELECT folded FROM \(schema).wanroute_ledger_budget_checkpoints").rows.map { try $0.decode(String.self, at: 0) } }
+        XCTAssertEqual(saved, ["2026-12=\(events.count)"])
+        _ = try await PostgresLedgerStore(pool: pool, schema: schema).append([C.settled("job-0", C.at(90_000), "0.03")])
+        let later = try await PostgresLedgerStore(pool: pool, schema: schema).budgetState(for: month)
+        var fold = BudgetTally(month: month)
+        for e in events + [C.settled("job-0", C.at(90_000), "0.03")] { fold.apply(e) }
+        XCTAssertEqual(later, fold.state, "the checkpoint and the events after it")
+        XCTAssertNotEqual(first, later)
+        XCTAssertEqual(BudgetTally(encoded: fold.encoded(), month: month), fold)
+        try await pool.withConnection { _ = try $0.query("UPDATE \(schema).wanroute_ledger_budget_checkpoints SET tally = '\\x01ff'::bytea") }
+        let despiteDamage = try await PostgresLedgerStore(pool: pool, schema: schema).budgetState(for: month)
+        XCTAssertEqual(despiteDamage, fold.state)
+    }
+
     func testAppendOnlyEvenForTheOwnerAndARoleWithOnlySelectAndInsertSuffices() async throws {
         let owner = pool()
         defer { owner.close() }

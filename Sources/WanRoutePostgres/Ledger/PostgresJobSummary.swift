@@ -23,7 +23,7 @@ enum PostgresJobSummary {
     static let columns = "job_id, decided_month, decided_sequence, decided_at, end_month, end_sequence, last_month, last_sequence, open, reopened, irregular, absorbed_at, fold"
 
     /// Migration 2: the job table, its coverage and their indexes.
-    static let migration = PostgresMigration(version: 2, summary: "job summary: one report fold per job, kept with the events", statements: [
+    static let migration = PostgresMigration(version: 2, summary: "job summary: one report fold per job, kept with the events; budget checkpoints", statements: [
         """
         CREATE TABLE wanroute_ledger_jobs (
             job_id text NOT NULL,
@@ -50,6 +50,13 @@ enum PostgresJobSummary {
         "CREATE INDEX wanroute_ledger_jobs_absorbed ON wanroute_ledger_jobs (absorbed_at) WHERE absorbed_at IS NOT NULL",
         "CREATE INDEX wanroute_ledger_jobs_crossing ON wanroute_ledger_jobs (decided_month, last_month) WHERE last_month <> decided_month",
         "CREATE TABLE wanroute_ledger_job_coverage (month text PRIMARY KEY CHECK (month ~ '^[0-9]{4}-[0-9]{2}$'), last_sequence int8 NOT NULL)",
+        // A budget month's tally as a reader last folded it, and the last sequence folded per UTC month.
+        """
+        CREATE TABLE wanroute_ledger_budget_checkpoints (
+            budget_month text NOT NULL, zone text NOT NULL, folded text NOT NULL, events int8 NOT NULL, tally bytea NOT NULL,
+            PRIMARY KEY (budget_month, zone)
+        )
+        """,
     ])
 
     /// A place in the ledger: month, then sequence.

@@ -34,6 +34,8 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     /// The job summary (``PostgresJobSummary``) and its coverage.
     let jobsTable: String
     let coverageTable: String
+    /// Saved budget tallies (``saveCheckpoint(_:_:)``).
+    let checkpointTable: String
     private let lock = NSLock()
     private var stoppedBy: String?
 
@@ -52,6 +54,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         self.table = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_events"
         self.jobsTable = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_jobs"
         self.coverageTable = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_job_coverage"
+        self.checkpointTable = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_budget_checkpoints"
     }
 
     /// The schema. Version 1: the events table, its indexes (job, budget events per month; the
@@ -102,7 +105,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
             let quotedRole = PostgresIdentifier.quoted(role)
             try connection.query("GRANT USAGE ON SCHEMA \(PostgresIdentifier.quoted(schema)) TO \(quotedRole)")
             try connection.query("GRANT SELECT, INSERT ON \(PostgresIdentifier.quoted(schema)).wanroute_ledger_events TO \(quotedRole)")
-            for derived in ["wanroute_ledger_jobs", "wanroute_ledger_job_coverage"] {
+            for derived in ["wanroute_ledger_jobs", "wanroute_ledger_job_coverage", "wanroute_ledger_budget_checkpoints"] {
                 try connection.query("GRANT SELECT, INSERT, UPDATE ON \(PostgresIdentifier.quoted(schema)).\(derived) TO \(quotedRole)")
             }
         }
@@ -205,8 +208,10 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     /// The month's settled and reserved spend per budget key.
     public func budgetState(for month: BudgetMonth) async throws -> BudgetState {
         try await read { [self] connection in
-            let caught = try catchUp(cachedTally(month), connection)
+            let cache = cachedTally(month, connection)
+            let caught = try catchUp(cache, connection)
             remember(caught.tally, after: caught.after)
+            if Self.eventsBetween(cache.after, caught.after) >= Self.checkpointEvery { saveCheckpoint(caught, connection) }
             return caught.tally.state
         }
     }
@@ -301,7 +306,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         statements.append(PostgresJobSummary.latestRowsStatement(jobsTable, batchJobs.sorted()))
         let firstMaximum = statements.count
         statements += months.map { ("SELECT coalesce(max(sequence), 0) FROM \(table) WHERE month = $1", [.text($0.description)]) }
-        let caches = budgetMonths.map(cachedTally)
+        let caches = budgetMonths.map { cachedTally($0, connection) }
         let firstDelta = statements.count
         for (month, cache) in zip(budgetMonths, caches) {
             statements += month.ledgerMonths.map { deltaStatement($0, after: cache.after[$0] ?? 0) }
@@ -406,8 +411,48 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
 
     private var tallies: [BudgetMonth: TallyCache] = [:]
 
-    private func cachedTally(_ month: BudgetMonth) -> TallyCache {
-        lock.withLock { tallies[month] } ?? TallyCache(tally: BudgetTally(month: month), after: [:])
+    /// The tally this process last folded; else the checkpoint another process saved; else empty.
+    private func cachedTally(_ month: BudgetMonth, _ connection: PostgresConnection) -> TallyCache {
+        if let cached = lock.withLock({ tallies[month] }) { return cached }
+        return loadCheckpoint(month, connection) ?? TallyCache(tally: BudgetTally(month: month), after: [:])
+    }
+
+    // MARK: - Budget checkpoints
+
+    /// A reader that had to fold at least this many events of a budget month saves its tally, so
+    /// that a new process (each `report` or `route` is one) folds only the events after it.
+    static let checkpointEvery: Int64 = 10_000
+
+    static func eventsBetween(_ before: [LedgerMonth: Int64], _ after: [LedgerMonth: Int64]) -> Int64 {
+        after.reduce(0) { $0 + max(0, $1.value - (before[$1.key] ?? 0)) }
+    }
+
+    /// The saved tally of a budget month, with the last sequence it folded per UTC month; nil when
+    /// none was saved or it does not read (it is derived: folding from the start is always right).
+    private func loadCheckpoint(_ month: BudgetMonth, _ connection: PostgresConnection) -> TallyCache? {
+        guard let row = try? connection.query("SELECT folded, tally FROM \(checkpointTable) WHERE budget_month = $1 AND zone = $2",
+                                              [.text(month.month.description), .text(month.zone.identifier)]).rows.first,
+              let folded = try? row.decode(String.self, at: 0), let bytes = try? row.decode([UInt8].self, at: 1),
+              let tally = BudgetTally(encoded: bytes, month: month) else { return nil }
+        var after: [LedgerMonth: Int64] = [:]
+        for part in folded.split(separator: " ") {
+            let pieces = part.split(separator: "=")
+            guard pieces.count == 2, let m = LedgerMonth(String(pieces[0])), month.ledgerMonths.contains(m), let sequence = Int64(pieces[1]), sequence >= 0,
+                  after.updateValue(sequence, forKey: m) == nil else { return nil }
+        }
+        return TallyCache(tally: tally, after: after)
+    }
+
+    /// Saves a tally unless a checkpoint that folded as much is there; best effort (a role that may
+    /// not write it only folds more next time).
+    private func saveCheckpoint(_ cache: TallyCache, _ connection: PostgresConnection) {
+        let folded = cache.after.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        _ = try? connection.query("""
+            INSERT INTO \(checkpointTable) (budget_month, zone, folded, events, tally) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (budget_month, zone) DO UPDATE SET folded = EXCLUDED.folded, events = EXCLUDED.events, tally = EXCLUDED.tally
+                WHERE \(checkpointTable).events <= EXCLUDED.events
+            """, [.text(cache.tally.month.month.description), .text(cache.tally.month.zone.identifier), .text(folded),
+                  .int(cache.after.values.reduce(0, +)), .bytes(cache.tally.encoded())])
     }
 
     /// Keeps the tally that has folded the most (reservations in this process may finish out of order).
