@@ -75,7 +75,7 @@ enum ResumeCommand: Command {
         }
         let router: Router
         do { router = try Router(policy: Policy.builtIn(named: "cheapest", catalog: catalog), catalog: catalog) } catch { throw .failure("\(error)") }
-        let runID = "resume-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let runID = GeneratedID.make("resume-")
         let recorder = LedgerRecorder(store: store, router: router, catalog: catalog, runID: runID, time: environment.time,
                                       policyDigest: Policy.builtInFile(named: "cheapest").map(SourceDigest.policy), pricingDigest: catalog.sourceDigest)
         let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,

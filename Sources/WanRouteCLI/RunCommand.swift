@@ -104,7 +104,7 @@ enum RunCommand: Command {
             if let inlineImage { job.image = inlineImage.facts(url: image) }
             job.tags = try PolicyOptions.tags(args)
             // The id is the job's idempotency key in the ledger: without --id, a new one each run.
-            let id = args.value("id") ?? "job-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            let id = args.value("id") ?? GeneratedID.make("j")
             guard !id.isEmpty, id.utf8.count <= 200 else { throw .usage("--id takes a non-empty id of at most 200 bytes") }
             orders = [JobOrder(id: id, job: job, imageURL: image, videoURL: video)]
             if inlineImage != nil, let refusal = router.decide(job).refusal {
@@ -162,7 +162,7 @@ enum RunCommand: Command {
         guard let ledger = try LedgerLocation.open(place, context, command: "run", create: true) else { throw .failure("cannot open the ledger at \(place)") }
         // The summaries this run kept current are written once more at its end.
         defer { (ledger as? FileLedgerStore)?.saveSummaries() }
-        let runID = "run-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let runID = GeneratedID.make("r")
         // Job ids are idempotency keys: a job the ledger already holds is reported, not started again.
         let known: [String: JobState]
         do { known = try await ledger.states(of: Set(orders.map(\.id))) } catch { throw LedgerLocation.failure(error) }
@@ -240,7 +240,7 @@ enum JobsFileReader {
             }
         }
         // A line without an id gets one no other run shares: ids are the ledger's idempotency keys.
-        let prefix = "line-" + LedgerTime(Date()).description.filter(\.isNumber).prefix(14) + "-" + String(UInt16.random(in: 0...UInt16.max), radix: 16) + "-"
+        let prefix = GeneratedID.make("j") + "-"
         let (lines, diagnostics) = JobsFile.parse(text, name: name == "-" ? "stdin" : name, defaultIDPrefix: prefix)
         if diagnostics.contains(where: { $0.severity == .error }) { throw .data(diagnostics) }
         if lines.isEmpty { throw .dataMessage("\(name) holds no jobs; write one JSON object per line") }

@@ -37,9 +37,12 @@ final class JobsCommandTests: XCTestCase {
         let show = try await CLIRunner.run(["jobs", "--sandbox", "show", "job-1"], environment: env)
         XCTAssertEqual(show.status, 0, show.stderr)
         XCTAssertTrue(show.stdout.hasPrefix("job job-1: succeeded on apixo"), show.stdout)
-        for ev in ["decided", "reserved", "submit-intent", "accepted", "succeeded"] {
+        for ev in ["decided", "submit-intent", "accepted", "succeeded"] {
             XCTAssertTrue(show.stdout.contains("\"e\":\"\(ev)\""), "missing \(ev): \(show.stdout)")
         }
+        // The decision and its reservation are one line.
+        XCTAssertFalse(show.stdout.contains("\"e\":\"reserved\""), show.stdout)
+        XCTAssertTrue(show.stdout.contains("\"rsv\":\"0.48\""), show.stdout)
         let showJSON = try await CLIRunner.run(["jobs", "--sandbox", "show", "job-1", "--format", "json"], environment: env)
         guard case .array(let events)? = try JSONParser.parse(showJSON.stdout)["events"] else { return XCTFail(showJSON.stdout) }
         XCTAssertEqual(events.first?["e"], .string("decided"))

@@ -140,7 +140,8 @@ public struct BudgetShortfall: Sendable, Equatable, CustomStringConvertible {
 
 /// A reservation to make atomically with its admission check.
 public struct ReservationRequest: Sendable, Equatable {
-    /// The `reserved` event (its amount is the worst-case cost in USD).
+    /// The `reserved` event, or a `decided` one made with its reservation (one line for both); its
+    /// amount is the worst-case cost in USD.
     public var event: LedgerEvent
     /// The limits to check.
     public var limits: [BudgetLimit]
@@ -150,9 +151,9 @@ public struct ReservationRequest: Sendable, Equatable {
     /// submit-intent), only when it is admitted.
     public var following: [LedgerEvent]
 
-    /// Creates a request; `event` must be a `reserved` event.
+    /// Creates a request; `event` must reserve: a `reserved` event, or a `decided` one with its reservation.
     public init(event: LedgerEvent, limits: [BudgetLimit], month: BudgetMonth, following: [LedgerEvent] = []) {
-        guard case .reserved = event.body else { preconditionFailure("a reservation request carries a reserved event") }
+        guard event.body.reservation != nil else { preconditionFailure("a reservation request carries a reserved event") }
         self.event = event
         self.limits = limits
         self.month = month
@@ -161,7 +162,7 @@ public struct ReservationRequest: Sendable, Equatable {
 
     /// The amount asked for.
     public var amount: Money {
-        guard case .reserved(let b) = event.body else { preconditionFailure("not a reservation") }
+        guard let b = event.body.reservation else { preconditionFailure("not a reservation") }
         return b.amount
     }
 

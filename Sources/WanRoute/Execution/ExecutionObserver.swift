@@ -23,6 +23,17 @@ public enum ExecutionEvent: Sendable {
     case failingOver(jobID: String, from: ProviderID, to: ProviderID, reason: String)
     /// The job ended, with its report.
     case finished(JobReport)
+
+    /// The id of the job the step belongs to.
+    public var jobID: String {
+        switch self {
+        case .decided(let order, _): return order.id
+        case .submitIntent(let id, _, _), .accepted(let id, _, _), .retrying(let id, _, _, _), .taskState(let id, _, _, _),
+             .attemptEnded(let id, _), .failingOver(let id, _, _, _):
+            return id
+        case .finished(let report): return report.id
+        }
+    }
 }
 
 /// Whether an offer may be tried, as an observer (a budget book) sees it.

@@ -24,6 +24,11 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
         var pendingFailure: Attempt?
         /// The job's `decided` record, to close a job the budget refuses at reservation.
         var decision: LedgerDecision?
+        /// The job's `decided` event, not yet written: held until its first reservation, so that
+        /// the decision and the reservation are one line (about 200 bytes a job less). Any other
+        /// step of the job writes it first. Nothing leaves for the provider before a reservation,
+        /// so a crash while it is held loses nothing: the job has no events, and runs again.
+        var heldDecision: LedgerEvent?
     }
 
     /// A recorder writing to `store` for the run `runID`. Budgets are those of the router's policy,
@@ -69,27 +74,48 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
     public func admit(_ order: JobOrder, offer: RankedOffer) async throws -> Admission {
         let provider = offer.offer.provider
         let limits = BudgetLimit.limits(router.policy.budgets, job: order.job, provider: provider)
+        var held = memo(order.id) { m -> LedgerEvent? in defer { m.heldDecision = nil }; return m.heldDecision }
         guard let usd = offer.estimate.usd else {
+            if let held { _ = try await store.append([held]) }
             if let first = limits.first {
                 return .refused("its price is unknown, so budget \"\(first.budgetID)\" (\(first.key)) cannot be reserved")
             }
             return .admitted
         }
         let at = now
-        let event = LedgerEvent(time: at, jobID: order.id, provider: provider,
-                                body: .reserved(LedgerBudgetAmount(amount: usd, budgets: BudgetKey.keys(provider: provider, tags: order.job.tags))))
+        let amount = LedgerBudgetAmount(amount: usd, budgets: BudgetKey.keys(provider: provider, tags: order.job.tags))
+        var event = LedgerEvent(time: at, jobID: order.id, provider: provider, body: .reserved(amount))
+        // The decision's own offer: its line carries the reservation (written now, when reserved).
+        if var h = held, case .decided(var d) = h.body, h.provider == provider, d.mode == offer.offer.mode, d.resolution == offer.offer.resolution {
+            d.reservation = amount
+            (h.time, h.body) = (at, .decided(d))
+            (event, held) = (h, nil)
+        }
+        if let held { _ = try await store.append([held]) }
         switch try await store.reserve(ReservationRequest(event: event, limits: limits, month: BudgetMonth.containing(at, zone: zone))) {
         case .reserved:
             memo(order.id) { $0.reserved = true }
             return .admitted
         case .refused(let shortfalls):
+            // Refused with its reservation: the decision is still written, alone.
+            if case .decided(var d) = event.body {
+                d.reservation = nil
+                _ = try await store.append([LedgerEvent(time: event.time, jobID: event.jobID, runID: event.runID, provider: event.provider, body: .decided(d))])
+            }
             return .refused(shortfalls.map(\.description).joined(separator: "; "))
         }
     }
 
     /// Records one step durably.
     public func record(_ event: ExecutionEvent) async throws {
-        let events = ledgerEvents(for: event)
+        var events = ledgerEvents(for: event)
+        if case .decided = event, let first = events.first, case .decided(let d) = first.body, d.mode != nil {
+            // Held for the reservation the job's first submission makes (``admit(_:offer:)``).
+            memo(first.jobID) { $0.heldDecision = first }
+            events.removeFirst()
+        } else if let held = memo(event.jobID, { m -> LedgerEvent? in defer { m.heldDecision = nil }; return m.heldDecision }) {
+            events.insert(held, at: 0)
+        }
         if !events.isEmpty { _ = try await store.append(events) }
         if case .finished(let report) = event { lock.withLock { jobs[report.id] = nil } }
     }

@@ -51,11 +51,15 @@ final class LedgerRecorderTests: XCTestCase {
             let records = try await store.records(forJob: report.id)
             let types = records.map(\.event.type)
             XCTAssertEqual(types.first, .decided)
-            XCTAssertTrue(types.contains(.reserved))
+            // The decision is held until the job reserves, so the two are one line.
+            guard case .decided(let decided) = records[0].event.body else { return XCTFail("\(records[0])") }
+            XCTAssertEqual(decided.reservation?.budgets, BudgetKey.keys(provider: ProviderEndpoints.dashscopeIntl, tags: orders.first { $0.id == report.id }!.job.tags))
+            XCTAssertEqual(decided.reservation?.amount, report.estimatedUSD)
+            XCTAssertFalse(types.contains(.reserved))
             // The intent comes before the task id, and the task id before the result.
             let intent = try XCTUnwrap(types.firstIndex(of: .submitIntent))
             let accepted = try XCTUnwrap(types.firstIndex(of: .accepted))
-            XCTAssertLessThan(types.firstIndex(of: .reserved)!, intent)
+            XCTAssertEqual(intent, 1)
             XCTAssertLessThan(intent, accepted)
             XCTAssertEqual(types.last, .succeeded)
             let state = try XCTUnwrap(JobState.fold(records))
