@@ -280,8 +280,9 @@ func runLedgerCodecBenchmarks() throws {
     let store = try FileLedgerStore(directory: dir)
     let records = try blocking { try await store.records(in: benchMonth) }
     try? FileManager.default.removeItem(atPath: dir)
-    // Schema version 2 (written now) and version 1 (older ledgers, still read), line for line.
-    for version in [2, 1] {
+    // Schema version 3 (written now; each line whole, as `jobs show` and PostgreSQL write it) and
+    // versions 2 and 1 (older ledgers, still read), line for line.
+    for version in [3, 2, 1] {
         for type in [LedgerEventType.decided, .submitIntent, .accepted, .state, .succeeded] {
             guard let record = records.first(where: { $0.event.type == type }) else { continue }
             func encoded() -> [UInt8] {
