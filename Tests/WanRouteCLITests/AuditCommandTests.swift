@@ -60,13 +60,22 @@ final class AuditCommandTests: XCTestCase {
         assertGolden(r.stdout, named: "cli-report.txt")
     }
 
+    /// Each format twice in one home: the first adds the month up (and caches its aggregates in
+    /// `summaries/report-*.bin`), the second renders from that cache; both byte for byte the golden.
     func testReportInEveryFormat() async throws {
         let base = ["report"] + month + ["--policy", "Tests/Fixtures/reports/studio.json", "--as-of", "2026-12-20T12:00:00Z"]
         for (format, golden) in [("table", "cli-report.txt"), ("json", "cli-report.json"), ("csv", "cli-report.csv"), ("md", "cli-report.md"),
                                  ("html", "cli-report.html"), ("focus", "cli-report-focus.csv")] {
-            let r = try await run(base + ["--group-by", "provider,tag:customer", "--format", format])
-            XCTAssertEqual(r.status, 0, r.stderr)
-            assertGolden(r.stdout, named: golden)
+            let home = try home()
+            defer { try? FileManager.default.removeItem(at: home) }
+            for pass in ["added up", "from the cache"] {
+                let r = try await CLIRunner.run(base + ["--group-by", "provider,tag:customer", "--format", format], in: Repository.root,
+                                                environment: ["WANROUTE_HOME": home.path])
+                XCTAssertEqual(r.status, 0, "\(format), \(pass): \(r.stderr)")
+                assertGolden(r.stdout, named: golden)
+            }
+            let caches = try FileManager.default.contentsOfDirectory(atPath: home.path + "/ledger/summaries").filter { $0.hasPrefix("report-2026-12-") }
+            XCTAssertEqual(caches.count, format == "focus" ? 0 : 1, "\(format): \(caches)")
         }
     }
 

@@ -276,7 +276,8 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         var records = [LedgerRecord?](repeating: nil, count: events.count)
         for month in byMonth.keys.sorted() {
             let indices = byMonth[month]!
-            let written = try write(indices.map { events[$0] }, to: month)
+            let (written, file, start, end, lastCRC) = try write(indices.map { events[$0] }, to: month)
+            foldAppendedIntoBudgets(month, written, start: start, end: end, lastCRC: lastCRC, file: file)
             for (k, i) in indices.enumerated() { records[i] = written[k] }
         }
         return records.map { $0! }
@@ -289,7 +290,10 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         return f
     }
 
-    private func write(_ events: [LedgerEvent], to month: LedgerMonth) throws -> [LedgerRecord] {
+    /// Writes one month's batch under the file's lock; returns the records, the file, where the
+    /// batch starts and ends, and its last line's checksum.
+    private func write(_ events: [LedgerEvent], to month: LedgerMonth) throws
+        -> (records: [LedgerRecord], file: FileDescriptor, start: Int64, end: Int64, lastCRC: UInt32) {
         let file = try monthFile(month)
         do { try file.fd.lock() } catch let e as SystemCallError { throw LedgerError.unreadable(path: file.path, reason: e.description) }
         defer { file.fd.unlock() }
@@ -345,7 +349,7 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
             LedgerFileScanner.storedCRC(UnsafeRawBufferPointer(rebasing: b[Int(lineStarts.last ?? 0)..<(b.count - 1)]))
         }
         foldAppended(month, records, lineStarts: lineStarts.map { start + $0 }, end: start + Int64(bytes.count), lastCRC: lastLine, file: file.fd)
-        return records
+        return (records, file.fd, start, start + Int64(bytes.count), lastLine)
     }
 
     private func stop(_ error: LedgerError) -> LedgerError {
@@ -469,29 +473,71 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
     /// no longer holds what was folded.
     private func foldNewLines(_ cache: BudgetCache) throws -> Bool {
         for m in cache.month.ledgerMonths {
-            var cover = cache.coverage[m] ?? BudgetCache.Coverage()
-            let path = directory + "/" + Self.fileName(m)
+            let cover = cache.coverage[m] ?? BudgetCache.Coverage()
             guard let (fd, size, _) = try snapshot(m) else { continue }
             if size < cover.offset { return false }
-            if size == cover.offset { continue }
-            let end: LedgerFileScanner.End
-            do {
-                end = try LedgerFileScanner.scan(fd, name: path, from: cover.offset, to: size, firstLine: cover.lines + 1) { line, number, _ in
-                    guard let env = LedgerCodec.envelope(line), BudgetTally.matters(env.type) else { return }
-                    do throws(LedgerLineError) { cache.tally.apply(try LedgerCodec.decode(line).event) } catch {
-                        throw LedgerError.damaged(file: path, line: number, reason: error.description)
-                    }
-                }
-            } catch let e as SystemCallError {
-                throw LedgerError.unreadable(path: path, reason: e.description)
-            }
-            cache.foldedSinceSave += end.offset - cover.offset
-            cover.offset = end.offset
-            cover.lines = end.lines
-            if let last = end.last { cover.lastSequence = last.sequence; cover.lastCRC = last.crc }
-            cache.coverage[m] = cover
+            try foldLines(cache, m, fd, to: size)
         }
         return true
+    }
+
+    /// Folds the lines of month file `m` (open as `fd`) from the cache's coverage up to `size`.
+    private func foldLines(_ cache: BudgetCache, _ m: LedgerMonth, _ fd: FileDescriptor, to size: Int64) throws {
+        var cover = cache.coverage[m] ?? BudgetCache.Coverage()
+        guard size > cover.offset else { return }
+        let path = directory + "/" + Self.fileName(m)
+        let end: LedgerFileScanner.End
+        do {
+            end = try LedgerFileScanner.scan(fd, name: path, from: cover.offset, to: size, firstLine: cover.lines + 1) { line, number, _ in
+                guard let env = LedgerCodec.envelope(line), BudgetTally.matters(env.type) else { return }
+                do throws(LedgerLineError) { cache.tally.apply(try LedgerCodec.decode(line).event) } catch {
+                    throw LedgerError.damaged(file: path, line: number, reason: error.description)
+                }
+            }
+        } catch let e as SystemCallError {
+            throw LedgerError.unreadable(path: path, reason: e.description)
+        }
+        cache.foldedSinceSave += end.offset - cover.offset
+        cover.offset = end.offset
+        cover.lines = end.lines
+        if let last = end.last { cover.lastSequence = last.sequence; cover.lastCRC = last.crc }
+        cache.coverage[m] = cover
+    }
+
+    /// After a durable append to month file `month` (lines `[start, end)`, the file's lock already
+    /// let go): folds the events into the budget months this process keeps that the file belongs
+    /// to, the file's own UTC month always among them, so that every writer (not only one that
+    /// reserves) leaves the budget summaries current and a report need not fold the month again. A
+    /// month whose fold is behind the batch by more than ``JobSummaryCache/writerBuildLimit``
+    /// (another process's lines, or a big month without a summary) is left to its next reader.
+    private func foldAppendedIntoBudgets(_ month: LedgerMonth, _ records: [LedgerRecord], start: Int64, end: Int64, lastCRC: UInt32,
+                                         file: FileDescriptor) {
+        guard let last = records.last else { return }
+        let caches: [BudgetCache] = state.withLock {
+            let utc = BudgetMonth(month)
+            if budgets[utc] == nil { budgets[utc] = BudgetCache(month: utc, directory: directory, calls: calls) }
+            return budgets.values.filter { $0.month.ledgerMonths.contains(month) }
+        }
+        for cache in caches {
+            cache.withLock {
+                guard (try? cache.loadSummaryOnce()) != nil else { return }
+                let before = cache.coverage[month] ?? BudgetCache.Coverage()
+                guard before.offset <= start, start - before.offset <= JobSummaryCache.writerBuildLimit else { return }
+                if before.offset < start {
+                    guard (try? foldLines(cache, month, file, to: start)) != nil, cache.coverage[month]?.offset == start else {
+                        cache.reset()
+                        return
+                    }
+                }
+                let lines = cache.coverage[month]?.lines ?? 0
+                for r in records where BudgetTally.matters(r.event.type) { cache.tally.apply(r.event) }
+                cache.coverage[month] = BudgetCache.Coverage(offset: end, lines: lines + records.count, lastSequence: last.sequence, lastCRC: lastCRC)
+                cache.foldedSinceSave += end - start
+                // Written each time the file has grown by a sixteenth since (and at least 4 MiB):
+                // a reader after a crash folds at most that much again.
+                if cache.foldedSinceSave >= max(BudgetCache.saveEvery, end / 16) { cache.saveSummary() }
+            }
+        }
     }
 
     /// Writes the budget and job summaries now (they are also written as months grow).

@@ -270,7 +270,16 @@ struct TotalsAccumulator {
     var billedMicros: Int64 = 0
     /// Succeeded jobs' times to result in milliseconds (4 bytes a job; clamped at 24 days).
     var times: [Int32] = []
+    /// The times already sorted into runs of equal values (``compactTimes()``): exact, and what a
+    /// report cache stores.
+    var timeRuns: [TimeRun] = []
     var overflow = false
+
+    /// Equal times to result: a value in milliseconds and how many jobs took it.
+    struct TimeRun: Equatable {
+        var millis: Int32
+        var count: Int
+    }
 
     mutating func add(_ job: ReportJob, estimateUSD: Int64?, estimateConverted: Bool, actualUSD: Int64?, actualConverted: Bool) {
         add(JobFigures(job), estimateUSD: estimateUSD, estimateConverted: estimateConverted, actualUSD: actualUSD, actualConverted: actualConverted)
@@ -324,40 +333,83 @@ struct TotalsAccumulator {
         r.estimatedUSD = Money(nanos: estUSD, currency: .usd)
         r.actualUSD = Money(nanos: actUSD, currency: .usd)
         r.varianceUSD = Money(nanos: variance, currency: .usd)
-        if !times.isEmpty {
-            let p50 = Self.select(&times, rank: Self.rank(times.count, 50))
-            let p90 = Self.select(&times, rank: Self.rank(times.count, 90))
+        compactTimes()
+        let count = timeRuns.reduce(0) { $0 + $1.count }
+        if count > 0 {
+            let p50 = Self.value(in: timeRuns, rank: Self.rank(count, 50))
+            let p90 = Self.value(in: timeRuns, rank: Self.rank(count, 90))
             r.timeToResult = TimeToResult(p50: Seconds(micros: Int64(p50) * 1_000), p90: Seconds(micros: Int64(p90) * 1_000))
         }
         return r
+    }
+
+    /// Moves ``times`` into ``timeRuns`` (sorted, equal values counted once).
+    mutating func compactTimes() {
+        guard !times.isEmpty else { return }
+        let sorted = Self.sorted(times)
+        times = []
+        var merged: [TimeRun] = []
+        merged.reserveCapacity(timeRuns.count + 16)
+        var i = 0
+        func push(_ v: Int32, _ n: Int) {
+            if let last = merged.last, last.millis == v { merged[merged.count - 1].count += n } else { merged.append(TimeRun(millis: v, count: n)) }
+        }
+        for v in sorted {
+            while i < timeRuns.count, timeRuns[i].millis <= v {
+                push(timeRuns[i].millis, timeRuns[i].count)
+                i += 1
+            }
+            push(v, 1)
+        }
+        while i < timeRuns.count {
+            push(timeRuns[i].millis, timeRuns[i].count)
+            i += 1
+        }
+        timeRuns = merged
+    }
+
+    /// The value at 0-based `rank` of the sorted values the runs stand for.
+    static func value(in runs: [TimeRun], rank: Int) -> Int32 {
+        var seen = 0
+        for r in runs {
+            seen += r.count
+            if rank < seen { return r.millis }
+        }
+        return runs.last?.millis ?? 0
     }
 
     /// The nearest-rank position (0-based) of the p-th percentile of `count` values: the smallest
     /// value with at least p% of the values at or below it.
     static func rank(_ count: Int, _ p: Int) -> Int { max((p * count + 99) / 100, 1) - 1 }
 
-    /// The value that would be at `rank` if `values` were sorted (quickselect, linear on average;
-    /// reorders `values`). Sorting a million times per group would cost more than the whole fold.
-    static func select(_ values: inout [Int32], rank: Int) -> Int32 {
-        var lo = 0, hi = values.count - 1
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2
-            // Median of three as the pivot.
-            let a = values[lo], b = values[mid], c = values[hi]
-            let pivot = max(min(a, b), min(max(a, b), c))
-            var i = lo, j = hi
-            while i <= j {
-                while values[i] < pivot { i += 1 }
-                while values[j] > pivot { j -= 1 }
-                if i <= j {
-                    values.swapAt(i, j)
-                    i += 1
-                    j -= 1
+    /// `values` in ascending order, by two counting passes over 16-bit digits: linear, so a
+    /// million times to result sort in milliseconds (a comparison sort would cost more than the fold).
+    static func sorted(_ values: [Int32]) -> [Int32] {
+        let n = values.count
+        if n < 4_096 { return values.sorted() }
+        // Flipping the sign bit makes unsigned order the signed order.
+        var a = values.map { UInt32(bitPattern: $0) ^ 0x8000_0000 }
+        var b = [UInt32](repeating: 0, count: n)
+        for shift: UInt32 in [0, 16] {
+            var starts = [Int](repeating: 0, count: 65_537)
+            a.withUnsafeBufferPointer { src in
+                starts.withUnsafeMutableBufferPointer { c in
+                    for v in src { c[Int((v >> shift) & 0xFFFF) + 1] += 1 }
+                    for d in 1..<65_537 { c[d] += c[d - 1] }
+                }
+                b.withUnsafeMutableBufferPointer { dst in
+                    starts.withUnsafeMutableBufferPointer { c in
+                        for v in src {
+                            let d = Int((v >> shift) & 0xFFFF)
+                            dst[c[d]] = v
+                            c[d] += 1
+                        }
+                    }
                 }
             }
-            if rank <= j { hi = j } else if rank >= i { lo = i } else { return values[rank] }
+            swap(&a, &b)
         }
-        return values[rank]
+        return a.map { Int32(bitPattern: $0 ^ 0x8000_0000) }
     }
 }
 
@@ -435,7 +487,10 @@ public struct MonthlyReportBuilder {
     var dayUnknown: [Int]
     /// Per day, per provider index: actual USD nanos.
     var dayByProvider: [[Int64]]
-    var budgetDaily: [BudgetKey: [Int64]] = [:]
+    /// The daily actuals of each key of a tag budget without a value, by slot: ``budgetSlots``
+    /// finds a key's slot, and ``budgetKeys`` names each slot's budget and key.
+    var budgetDailies: [[Int64]] = []
+    var budgetSlots: [BudgetKey: Int] = [:]
     var budgetKeys: [(budget: Int, key: BudgetKey)] = []
     /// Per budget with one fixed key (total, a provider, a tag with a value): its daily sums; nil
     /// for a tag budget without a value, whose key depends on the job.
@@ -506,11 +561,18 @@ public struct MonthlyReportBuilder {
 
     /// Adds a tag budget's daily actual under a key first seen here.
     mutating func addToBudget(_ bk: BudgetKey, budget k: Int, day: Int, _ a: Int64) {
-        if budgetDaily[bk] == nil {
-            budgetDaily[bk] = Array(repeating: 0, count: period.dayCount)
-            budgetKeys.append((k, bk))
-        }
-        if !checkedAdd(&budgetDaily[bk]![day], a) { overflow = true }
+        let slot = budgetSlot(bk, budget: k)
+        if !checkedAdd(&budgetDailies[slot][day], a) { overflow = true }
+    }
+
+    /// The slot of a tag budget's key, made when first seen.
+    mutating func budgetSlot(_ bk: BudgetKey, budget k: Int) -> Int {
+        if let slot = budgetSlots[bk] { return slot }
+        let slot = budgetDailies.count
+        budgetSlots[bk] = slot
+        budgetDailies.append(Array(repeating: 0, count: period.dayCount))
+        budgetKeys.append((k, bk))
+        return slot
     }
 
     /// Adds a job's figures to the total, its group, its provider and its day; returns its actual
@@ -612,7 +674,7 @@ public struct MonthlyReportBuilder {
                 keys = seen.sorted { $0.description < $1.description }
             }
             for key in keys {
-                out.append(try status(b, key: key, daily: fixedDaily[k] ?? budgetDaily[key], spend: spend, asOf: asOf))
+                out.append(try status(b, key: key, daily: fixedDaily[k] ?? budgetSlots[key].map { budgetDailies[$0] }, spend: spend, asOf: asOf))
             }
         }
         return out

@@ -368,4 +368,51 @@ final class FileLedgerStoreTests: XCTestCase {
         let s4 = try await store4.budgetState(for: month)
         XCTAssertEqual(s4.committed(.total), Money(decimal: "7.01", currency: .usd))
     }
+    /// The file's coverage as a budget summary records it (`file MONTH OFFSET …`), or nil.
+    private func summaryCoverage(_ path: String, _ month: String = "2026-12") -> Int64? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: "\t")
+            if f.count > 2, f[0] == "file", f[1] == month { return Int64(f[2]) }
+        }
+        return nil
+    }
+
+    /// A writer that never reserves (the benchmark's, an import) still leaves the UTC month's budget
+    /// summary current, and keeps current any other zone's month it has loaded: the first report
+    /// after it need not fold the month for its budgets.
+    func testEveryWriterLeavesItsBudgetSummariesCurrent() async throws {
+        let dir = try directory()
+        let berlin = BudgetMonth(C.t0.month, zone: TimeZone(identifier: "Europe/Berlin")!)
+        let writer = try FileLedgerStore(directory: dir)
+        _ = try await writer.append([C.reserved("a", C.at(1), "2.00"), C.reserved("b", C.at(2), "3.00")])
+        _ = try await writer.budgetState(for: berlin)
+        _ = try await writer.append([C.settled("a", C.at(3), "1.50"), C.reserved("c", C.at(4), "0.25", tags: ["customer": "film"])])
+        writer.saveSummaries()
+        let size = (try FileManager.default.attributesOfItem(atPath: monthPath(dir))[.size] as? NSNumber)?.int64Value
+        let utcPath = dir + "/summaries/2026-12@\(BudgetMonth(C.t0.month).zone.identifier).json"
+        XCTAssertEqual(summaryCoverage(utcPath), size, "the UTC month, never asked for, covers the whole file")
+        XCTAssertEqual(summaryCoverage(dir + "/summaries/2026-12@Europe_Berlin.json"), size, "the zone loaded by this writer too")
+
+        // What they say is what folding the ledger says.
+        for month in [BudgetMonth(C.t0.month), berlin] {
+            let fromSummary = try await FileLedgerStore(directory: dir).budgetState(for: month)
+            let copy = try directory()
+            try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: monthPath(dir), toPath: monthPath(copy))
+            let folded = try await FileLedgerStore(directory: copy).budgetState(for: month)
+            XCTAssertEqual(fromSummary, folded, month.description)
+            XCTAssertEqual(fromSummary.committed(.total), Money(decimal: "4.75", currency: .usd))
+        }
+
+        // Another process's lines in between are folded from the file before the writer's own.
+        let other = try FileLedgerStore(directory: dir)
+        _ = try await other.append([C.reserved("d", C.at(5), "1.00")])
+        _ = try await writer.append([C.reserved("e", C.at(6), "0.50")])
+        writer.saveSummaries()
+        let grown = (try FileManager.default.attributesOfItem(atPath: monthPath(dir))[.size] as? NSNumber)?.int64Value
+        XCTAssertEqual(summaryCoverage(utcPath), grown)
+        let state = try await FileLedgerStore(directory: dir).budgetState(for: BudgetMonth(C.t0.month))
+        XCTAssertEqual(state.committed(.total), Money(decimal: "6.25", currency: .usd))
+    }
 }

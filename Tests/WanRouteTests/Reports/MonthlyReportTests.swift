@@ -73,19 +73,33 @@ final class MonthlyReportTests: XCTestCase {
     }
 
     func testPercentilesAreNearestRank() {
-        var values: [Int32] = [10, 3, 7, 1, 9, 2, 8, 6, 4, 5]
-        XCTAssertEqual(TotalsAccumulator.select(&values, rank: TotalsAccumulator.rank(10, 50)), 5)
-        XCTAssertEqual(TotalsAccumulator.select(&values, rank: TotalsAccumulator.rank(10, 90)), 9)
-        var one: [Int32] = [7]
-        XCTAssertEqual(TotalsAccumulator.select(&one, rank: TotalsAccumulator.rank(1, 90)), 7)
-        // Against sorting, on random values with many repeats.
+        func percentile(_ values: [Int32], _ p: Int) -> Int32 {
+            var a = TotalsAccumulator()
+            a.times = values
+            a.compactTimes()
+            return TotalsAccumulator.value(in: a.timeRuns, rank: TotalsAccumulator.rank(values.count, p))
+        }
+        XCTAssertEqual(percentile([10, 3, 7, 1, 9, 2, 8, 6, 4, 5], 50), 5)
+        XCTAssertEqual(percentile([10, 3, 7, 1, 9, 2, 8, 6, 4, 5], 90), 9)
+        XCTAssertEqual(percentile([7], 90), 7)
+        // Against sorting, on random values with many repeats (the larger sizes take the radix sort),
+        // and with times added after a compaction (runs merged with new values).
         var rng = SeededGenerator(seed: 5)
-        for n in [2, 3, 10, 101, 1_000] {
-            var v = (0..<n).map { _ in Int32.random(in: 0...50, using: &rng) }
+        for n in [2, 3, 10, 101, 1_000, 5_000, 70_000] {
+            let v = (0..<n).map { _ in n > 1_000 && Bool.random(using: &rng) ? Int32.random(in: Int32.min...Int32.max, using: &rng) : Int32.random(in: 0...50, using: &rng) }
             let sorted = v.sorted()
+            XCTAssertEqual(TotalsAccumulator.sorted(v), sorted, "n \(n)")
+            var split = TotalsAccumulator()
+            split.times = Array(v[..<(n / 2)])
+            split.compactTimes()
+            split.times = Array(v[(n / 2)...])
+            split.compactTimes()
+            XCTAssertEqual(split.timeRuns.reduce(0) { $0 + $1.count }, n)
+            XCTAssertEqual(split.timeRuns.map(\.millis), Array(Set(sorted)).sorted())
             for p in [1, 50, 90, 99, 100] {
                 let r = TotalsAccumulator.rank(n, p)
-                XCTAssertEqual(TotalsAccumulator.select(&v, rank: r), sorted[r], "n \(n) p \(p)")
+                XCTAssertEqual(percentile(v, p), sorted[r], "n \(n) p \(p)")
+                XCTAssertEqual(TotalsAccumulator.value(in: split.timeRuns, rank: r), sorted[r], "n \(n) p \(p), merged")
             }
         }
     }

@@ -320,15 +320,22 @@ extension FileLedgerStore {
         try await foldReportJobsFromRecords(in: period, catalog: catalog, body)
     }
 
-    /// Adds every job decided in `period` to `builder`, row by row from the job summaries.
+    /// Adds every job decided in `period` to `builder`, row by row from the job summaries; the
+    /// same report again (same query, ledger unchanged) reads its cached aggregates instead
+    /// (``ReportCacheFile``).
     public func addReportJobs(in period: ReportPeriod, catalog: PriceCatalog, to builder: inout MonthlyReportBuilder) async throws {
+        let cache = try reportCacheTarget(builder, catalog: catalog)
+        if let cache, let cached = cachedReport(builder, at: cache) {
+            builder = cached
+            return
+        }
         let start = builder
         var b = builder
         let done = try withSummaries(period) {
             var map: JobSummaryRowMap?
             b = start
             try foldReportJobs(period, catalog: catalog, materialize: false, row: { s, r in
-                if map?.summary.month != s.month { map = JobSummaryRowMap(s, catalog: catalog, dimensions: b.dimensions.count) }
+                if map?.summary.month != s.month { map = JobSummaryRowMap(s, catalog: catalog, dimensions: b.dimensions, budgets: b.budgets) }
                 b.add(row: r, &map!)
             }, job: { b.add($0) })
         }
@@ -336,6 +343,7 @@ extension FileLedgerStore {
             b = start
             try await foldReportJobsFromRecords(in: period, catalog: catalog) { b.add($0) }
         }
+        if let cache { saveReportCache(&b, at: cache) }
         builder = b
     }
 }

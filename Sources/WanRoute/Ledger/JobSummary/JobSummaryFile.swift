@@ -132,16 +132,23 @@ enum JobSummaryFile {
         /// The section's bytes, checked; nil when unreadable or damaged.
         func read(_ section: Section) -> [UInt8]? {
             let n = lengths[section.rawValue]
-            var bytes = [UInt8](repeating: 0, count: n)
-            var done = 0
-            while done < n {
-                let got = (try? bytes.withUnsafeMutableBytes { b in
-                    try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: b[done..<n]), at: offset(of: section) + Int64(done))
-                }) ?? 0
-                if got <= 0 { return nil }
-                done += got
+            let start = offset(of: section)
+            var whole = true
+            // Read straight into the array's storage: zero-filling 100 MB first would cost a pass.
+            let bytes = [UInt8](unsafeUninitializedCapacity: n) { buffer, count in
+                let raw = UnsafeMutableRawBufferPointer(buffer)
+                var done = 0
+                while done < n {
+                    let got = (try? fd.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done..<n]), at: start + Int64(done))) ?? 0
+                    if got <= 0 {
+                        whole = false
+                        break
+                    }
+                    done += got
+                }
+                count = whole ? n : 0
             }
-            guard bytes.withUnsafeBytes({ SummaryChecksum.of($0) }) == checksums[section.rawValue] else { return nil }
+            guard whole, bytes.withUnsafeBytes({ SummaryChecksum.of($0) }) == checksums[section.rawValue] else { return nil }
             return bytes
         }
     }

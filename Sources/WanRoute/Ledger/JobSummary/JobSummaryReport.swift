@@ -6,25 +6,53 @@ import Foundation
 /// every row after is integer work.
 struct JobSummaryRowMap {
     static let unset = UInt32.max
+    /// Where a dimension's value comes from in a row.
+    enum Source: UInt8 { case provider, policy, tagSet, behavior, mode, resolution, status }
+
     let summary: JobSummary
     let catalog: PriceCatalog
-    var dimensionIDs: [[UInt32]]
+    /// Per dimension, its source in the row (no enum payloads to copy per row).
+    let sources: [Source]
+    /// Group value ids, `width` per dimension, indexed by the source's id.
+    var dimensionIDs: [UInt32]
+    let width: Int
     var providerIndexes: [Int]
     var billing: [BillingRule??]
     /// Per tag set, per budget: nil when the job's tags do not count under it; otherwise the tag
     /// budget's key (`.total` for a budget with one fixed key).
     var tagBudgets: [[BudgetKey?]?]
+    /// Per tag set, per budget: the builder's slot for the key of a tag budget without a value, once
+    /// a job has counted under it (-1 before).
+    var tagBudgetSlots: [[Int]]
     var providerBudgets: [[Bool]?]
+    /// Per budget: whether it is a tag budget without a value (its key depends on the job).
+    let perValue: [Bool]
 
-    init(_ summary: JobSummary, catalog: PriceCatalog, dimensions: Int) {
+    init(_ summary: JobSummary, catalog: PriceCatalog, dimensions: [ReportDimension], budgets: [Budget]) {
         self.summary = summary
         self.catalog = catalog
-        let width = max(summary.strings.count, summary.tagSets.count, 256) + 1
-        dimensionIDs = Array(repeating: Array(repeating: Self.unset, count: width), count: dimensions)
+        sources = dimensions.map { d in
+            switch d {
+            case .provider: return .provider
+            case .policy: return .policy
+            case .tag: return .tagSet
+            case .behavior: return .behavior
+            case .mode: return .mode
+            case .resolution: return .resolution
+            case .status: return .status
+            }
+        }
+        width = max(summary.strings.count, summary.tagSets.count, 256) + 1
+        dimensionIDs = Array(repeating: Self.unset, count: width * dimensions.count)
         providerIndexes = Array(repeating: -1, count: summary.strings.count + 1)
         billing = Array(repeating: nil, count: summary.strings.count + 1)
         tagBudgets = Array(repeating: nil, count: summary.tagSets.count)
+        tagBudgetSlots = Array(repeating: Array(repeating: -1, count: budgets.count), count: summary.tagSets.count)
         providerBudgets = Array(repeating: nil, count: summary.strings.count + 1)
+        perValue = budgets.map { b in
+            if case .tag(_, nil) = b.scope { return true }
+            return false
+        }
     }
 
     /// A string id as an index: ``JobSummary/noString`` maps to the last slot.
@@ -56,21 +84,21 @@ extension MonthlyReportBuilder {
         let providerSlot = map.slot(r.provider)
 
         var key = GroupKey()
-        for (i, d) in dimensions.enumerated() {
+        for i in 0..<map.sources.count {
             let source: Int
-            switch d {
+            switch map.sources[i] {
             case .provider: source = providerSlot
             case .policy: source = Int(r.policy)
-            case .tag: source = Int(r.tagSet)
+            case .tagSet: source = Int(r.tagSet)
             case .behavior: source = Int(r.u8(F.behavior))
             case .mode: source = hasOffer ? Int(r.u8(F.mode)) : 0
             case .resolution: source = hasOffer ? Int(r.u8(F.resolution)) : 0
             case .status: source = Int(r.status)
             }
-            var id = map.dimensionIDs[i][source]
+            var id = map.dimensionIDs[i * map.width + source]
             if id == JobSummaryRowMap.unset {
                 let value: String
-                switch d {
+                switch dimensions[i] {
                 case .provider: value = hasOffer ? map.summary.strings[providerSlot] : "-"
                 case .policy: value = map.summary.strings[source]
                 case .tag(let k): value = map.tags(r.tagSet)[k] ?? ReportDimension.noTag
@@ -80,7 +108,7 @@ extension MonthlyReportBuilder {
                 case .status: value = status.rawValue
                 }
                 id = intern(value, dimension: i)
-                map.dimensionIDs[i][source] = id
+                map.dimensionIDs[i * map.width + source] = id
             }
             key[i] = id
         }
@@ -138,8 +166,13 @@ extension MonthlyReportBuilder {
         let byTag = map.tagBudgets[set]!, byProvider = map.providerBudgets[providerSlot]!
         for k in budgets.indices where byProvider[k] {
             guard let target = byTag[k] else { continue }
-            if case .tag(_, nil) = budgets[k].scope {
-                addToBudget(target, budget: k, day: day, a)
+            if map.perValue[k] {
+                var slot = map.tagBudgetSlots[set][k]
+                if slot < 0 {
+                    slot = budgetSlot(target, budget: k)
+                    map.tagBudgetSlots[set][k] = slot
+                }
+                if !checkedAdd(&budgetDailies[slot][day], a) { overflow = true }
             } else if !checkedAdd(&fixedDaily[k]![day], a) {
                 overflow = true
             }
