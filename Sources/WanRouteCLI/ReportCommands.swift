@@ -203,7 +203,7 @@ enum WhatIfCommand: Command {
     static let spec = CommandSpec(
         name: "whatif",
         summary: "Replay a month under another policy or price table: what it would have cost, and where jobs would have gone.",
-        synopsis: "wanroute whatif --month YYYY-MM --policy FILE|NAME [--pricing DIR] [--fail-above +5%|AMOUNT] [--tz ZONE] [--format table|json|md]",
+        synopsis: "wanroute whatif --month YYYY-MM --policy FILE|NAME [--pricing DIR] [--fail-above +5%|AMOUNT] [--tz ZONE] [--format table|json|md] [--list N|all]",
         options: [
             AuditOptions.month,
             OptionSpec("policy", "FILE|NAME", help: "The policy to replay under (required): a file, or a built-in name."),
@@ -212,6 +212,7 @@ enum WhatIfCommand: Command {
             OptionSpec("fail-above", "+X%|AMOUNT", help: "Exit 1 when the replay costs more than this above the month (a percentage, or USD)."),
             AuditOptions.tz,
             OptionSpec("format", "F", help: "table (default), json, or md (for a pull-request comment)."),
+            OptionSpec("list", "N|all", help: "Jobs listed per list (route changed, refused, cannot be priced), the first by id: a number or all (default 50; md lists at most 50). The counts always cover every job."),
         ],
         positionals: nil,
         details: """
@@ -221,6 +222,8 @@ enum WhatIfCommand: Command {
         USD as recorded when the job was decided (an older ledger without that figure: converted at
         the tables' current rates, and said so); the replay's side is priced with --pricing.
         Replaying under the month's own policy and prices gives back its estimates exactly.
+        Each list says how many jobs it holds and shows the first 50 by id; --list all lists
+        every job (written as it is made, so a million jobs need no more memory than fifty).
 
         Exit codes: 0 done (and within --fail-above); 1 above --fail-above, or more jobs unpriceable
         than before; 64 a bad command line; 65 a bad policy or pricing file, or a damaged ledger.
@@ -239,17 +242,33 @@ enum WhatIfCommand: Command {
             guard let t = CostThreshold(text) else { throw .usage("--fail-above '\(text)' is neither a percentage such as +5% nor an amount in USD such as 100") }
             threshold = t
         }
+        var listLimit: Int? = 50
+        if let text = args.value("list") {
+            if text == "all" {
+                listLimit = nil
+            } else {
+                guard let n = Int(text), n >= 0 else { throw .usage("--list '\(text)' is neither a number of jobs such as 50 nor all") }
+                listLimit = n
+            }
+        }
         let catalog = try JobOptions.catalog(args, context)
         let router = try PolicyOptions.router(args, context, catalog: catalog)
         // The ledger hands jobs on as they end; the replay puts those its budgets cover back in
         // decision order (holding them until the end) and replays the others at once.
         var replay = WhatIfReplay(period: period, router: router, pastRates: catalog.exchangeRates, threshold: threshold)
-        _ = try await AuditOptions.forEachJob(period, catalog, args, context, command: spec.name) { replay.add($0) }
+        replay.listLimit = listLimit
+        if let store = try LedgerOptions.store(args, context, command: spec.name) {
+            do {
+                try await store.addWhatIfJobs(in: period, catalog: catalog, to: &replay)
+            } catch {
+                throw .dataMessage("\(error)")
+            }
+        }
         let result = replay.finish()
         switch formatText {
-        case "json": context.stdout.write(JSONWriter.pretty(result.json) + "\n")
+        case "json": result.writeJSON(context.stdout.write)
         case "md": context.stdout.write(result.markdownText)
-        default: context.stdout.write(result.tableText)
+        default: result.writeTable(context.stdout.write)
         }
         if let failure = result.gateFailure {
             context.stderr.write("wanroute whatif: \(failure)\n")

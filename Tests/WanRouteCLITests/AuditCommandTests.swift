@@ -133,6 +133,20 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertTrue(dear.stderr.contains("above the allowed +5%"), dear.stderr)
     }
 
+    func testWhatIfListsTheFirstJobsAndCountsAll() async throws {
+        let one = try await run(["whatif"] + month + ["--policy", "production", "--list", "1"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertTrue(one.stdout.contains("Route changed (11):\nJOB             PAST"), one.stdout)
+        XCTAssertTrue(one.stdout.contains("j04-intl-exact") && !one.stdout.contains("j05-intl-rounding"), one.stdout)
+        XCTAssertTrue(one.stdout.contains("… and 10 more (--list all lists every job)"), one.stdout)
+        let json = try await run(["whatif"] + month + ["--policy", "production", "--format", "json", "--list", "all"])
+        XCTAssertTrue(json.stdout.contains("\"list_limit\": null,\n  \"changed_jobs\": 11,"), json.stdout)
+        XCTAssertTrue(json.stdout.contains("j16-unfinished"), json.stdout)
+        let cut = try await run(["whatif"] + month + ["--policy", "production", "--format", "json"])
+        XCTAssertTrue(cut.stdout.contains("\"list_limit\": 50,"), cut.stdout)
+        XCTAssertEqual(cut.stdout.replacingOccurrences(of: "\"list_limit\": 50,", with: "\"list_limit\": null,"), json.stdout)
+    }
+
     func testUsageErrors() async throws {
         for (args, message) in [(["report"], "--month"), (["report", "--month", "2026-13"], "not a month"),
                                 (["report", "--month", "2026-12", "--tz", "Mars/Base"], "not a time zone"),
@@ -141,7 +155,8 @@ final class AuditCommandTests: XCTestCase {
                                 (["report", "--month", "2026-12", "--as-of", "yesterday"], "not an instant"),
                                 (["reconcile", "--month", "2026-12", "--tolerance", "lots"], "not an amount"),
                                 (["whatif", "--month", "2026-12"], "--policy"),
-                                (["whatif", "--month", "2026-12", "--policy", "production", "--fail-above", "much"], "neither a percentage")] {
+                                (["whatif", "--month", "2026-12", "--policy", "production", "--fail-above", "much"], "neither a percentage"),
+                                (["whatif", "--month", "2026-12", "--policy", "production", "--list", "some"], "--list 'some'")] {
             let r = try await run(args)
             XCTAssertEqual(r.status, 64, "\(args)")
             XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")

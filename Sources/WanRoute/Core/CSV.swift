@@ -5,6 +5,9 @@ public enum CSV {
     /// microseconds a call.
     public static func line(_ fields: [String]) -> String {
         var out = ""
+        var bytes = 2
+        for f in fields { bytes += f.utf8.count + 1 }
+        out.reserveCapacity(bytes)
         for (i, f) in fields.enumerated() {
             if i > 0 { out += "," }
             if f.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {

@@ -307,6 +307,14 @@ public enum JSONWriter {
         return out
     }
 
+    /// Two-space indented JSON of a value nested `level` deep in another (its inner lines indented
+    /// to match), ending without a newline: a large document written in pieces.
+    static func pretty(_ value: JSONValue, level: Int) -> String {
+        var out = ""
+        write(value, into: &out, indent: "  ", level: level)
+        return out
+    }
+
     private static func write(_ value: JSONValue, into out: inout String, indent: String?, level: Int) {
         switch value {
         case .null: out += "null"
@@ -346,6 +354,11 @@ public enum JSONWriter {
 
     private static func writeString(_ s: String, into out: inout String) {
         out += "\""
+        if isPlain(s) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""
@@ -365,5 +378,26 @@ public enum JSONWriter {
             }
         }
         out += "\""
+    }
+
+    /// Whether `s` goes into a JSON string as it is: no quote, backslash, control character
+    /// (C0, DEL, C1) or bidirectional override, read from its UTF-8 bytes. Most strings are, and
+    /// a full listing writes millions.
+    static func isPlain(_ s: String) -> Bool {
+        s.utf8.withContiguousStorageIfAvailable { b -> Bool in
+            let n = b.count
+            var i = 0
+            while i < n {
+                let c = b[i]
+                if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { return false }
+                if c == 0xC2, i + 1 < n, b[i + 1] <= 0x9F { return false }
+                if c == 0xE2, i + 2 < n {
+                    let (c1, c2) = (b[i + 1], b[i + 2])
+                    if (c1 == 0x80 && (0xAA...0xAE).contains(c2)) || (c1 == 0x81 && (0xA6...0xA9).contains(c2)) { return false }
+                }
+                i += 1
+            }
+            return true
+        } ?? false
     }
 }

@@ -20,7 +20,7 @@ public enum TerminalText {
     /// return is kept only as part of a CRLF line end (CSV output uses them).
     public static func escaped(_ text: String) -> String {
         let scalars = text.unicodeScalars
-        guard scalars.contains(where: mustEscape) else { return text }
+        guard needsEscaping(text) else { return text }
         var out = String.UnicodeScalarView()
         var index = scalars.startIndex
         while index != scalars.endIndex {
@@ -37,6 +37,39 @@ public enum TerminalText {
             index = next
         }
         return String(out)
+    }
+
+    /// Whether ``escaped(_:)`` would change `text`, read from its UTF-8 bytes (a CRLF line end
+    /// needs nothing): a report of hundreds of megabytes passes through here.
+    static func needsEscaping(_ text: String) -> Bool {
+        let found = text.utf8.withContiguousStorageIfAvailable { b -> Bool in
+            let n = b.count
+            var i = 0
+            while i < n {
+                let c = b[i]
+                if c < 0x20 {
+                    if c != 0x09, c != 0x0A, !(c == 0x0D && i + 1 < n && b[i + 1] == 0x0A) { return true }
+                } else if c == 0x7F {
+                    return true
+                } else if c == 0xC2 {
+                    // U+0080-U+009F, the C1 controls.
+                    if i + 1 < n, b[i + 1] <= 0x9F { return true }
+                } else if c == 0xE2, i + 2 < n {
+                    // U+202A-U+202E and U+2066-U+2069.
+                    let (c1, c2) = (b[i + 1], b[i + 2])
+                    if (c1 == 0x80 && (0xAA...0xAE).contains(c2)) || (c1 == 0x81 && (0xA6...0xA9).contains(c2)) { return true }
+                }
+                i += 1
+            }
+            return false
+        }
+        if let found { return found }
+        let scalars = Array(text.unicodeScalars)
+        for (i, u) in scalars.enumerated() where mustEscape(u) {
+            if u == "\r", i + 1 < scalars.count, scalars[i + 1] == "\n" { continue }
+            return true
+        }
+        return false
     }
 }
 

@@ -110,6 +110,10 @@ public protocol LedgerStore: Sendable {
     /// ``forEachReportJob(in:catalog:_:)``, in any order (the report's figures do not depend on it),
     /// so that a store with a job summary can add rows without making a ``ReportJob`` of each.
     func addReportJobs(in period: ReportPeriod, catalog: PriceCatalog, to builder: inout MonthlyReportBuilder) async throws
+
+    /// Replays every job decided in `period`: the same jobs as ``forEachReportJob(in:catalog:_:)``,
+    /// so that a store with a job summary can replay rows without making a ``ReportJob`` of each.
+    func addWhatIfJobs(in period: ReportPeriod, catalog: PriceCatalog, to replay: inout WhatIfReplay) async throws
 }
 
 extension LedgerStore {
@@ -134,6 +138,13 @@ extension LedgerStore {
         var b = builder
         try await forEachReportJob(in: period, catalog: catalog) { b.add($0) }
         builder = b
+    }
+
+    /// Replays the jobs ``forEachReportJob(in:catalog:_:)`` hands on.
+    public func addWhatIfJobs(in period: ReportPeriod, catalog: PriceCatalog, to replay: inout WhatIfReplay) async throws {
+        var w = replay
+        try await forEachReportJob(in: period, catalog: catalog) { w.add($0) }
+        replay = w
     }
 
     /// The folded state of one job, or nil when the ledger has no events for it.

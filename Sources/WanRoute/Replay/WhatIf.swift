@@ -85,6 +85,16 @@ public struct RouteChange: Sendable, Equatable {
     public let refusal: String?
 }
 
+/// The report's three lists of jobs.
+public enum WhatIfList: Int, Sendable, CaseIterable {
+    /// Jobs whose offer changed.
+    case changed
+    /// Jobs the replay refuses.
+    case refused
+    /// Jobs whose replayed offer cannot be priced.
+    case unpriceable
+}
+
 /// What a month would have cost under another policy or price table.
 public struct WhatIfReport: Sendable, Equatable {
     /// The month replayed.
@@ -99,16 +109,58 @@ public struct WhatIfReport: Sendable, Equatable {
     public let byProvider: [(provider: String, totals: WhatIfTotals)]
     /// Per tag value (`customer=film`), by key.
     public let byTag: [(tag: String, totals: WhatIfTotals)]
-    /// Jobs whose offer changed, by id.
-    public let changed: [RouteChange]
-    /// Jobs the replay refuses.
-    public let refused: [RouteChange]
-    /// Jobs whose replayed offer cannot be priced.
-    public let unpriceable: [RouteChange]
     /// Jobs replayed.
     public let jobs: Int
     /// The threshold asked for, if any.
     public let threshold: CostThreshold?
+    /// Jobs listed per list at most, the first by id (the counts cover every job); nil lists all.
+    public let listLimit: Int?
+    let lists: WhatIfChanges
+
+    /// Jobs whose offer changed, by id: every one, or the first ``listLimit``.
+    public var changed: [RouteChange] { listed(.changed) }
+    /// Jobs the replay refuses, by id: every one, or the first ``listLimit``.
+    public var refused: [RouteChange] { listed(.refused) }
+    /// Jobs whose replayed offer cannot be priced, by id: every one, or the first ``listLimit``.
+    public var unpriceable: [RouteChange] { listed(.unpriceable) }
+
+    /// How many jobs `list` holds, listed or not.
+    public func count(_ list: WhatIfList) -> Int { lists.count(list) }
+
+    /// The listed jobs of `list`, by id.
+    public func listed(_ list: WhatIfList) -> [RouteChange] {
+        var out: [RouteChange] = []
+        forEachListed(list) { out.append($0) }
+        return out
+    }
+
+    /// Visits the listed jobs of `list` by id, each made when visited: a full listing of a
+    /// million jobs is written in bounded memory.
+    public func forEachListed(_ list: WhatIfList, _ body: (RouteChange) -> Void) {
+        lists.forEach(list, limit: listLimit, body)
+    }
+
+    /// A report of figures and lists already made (lists by id; nothing is cut).
+    init(period: ReportPeriod, pastPolicies: [String], newPolicy: String, total: WhatIfTotals, byProvider: [(provider: String, totals: WhatIfTotals)],
+         byTag: [(tag: String, totals: WhatIfTotals)], changed: [RouteChange], refused: [RouteChange], unpriceable: [RouteChange], jobs: Int,
+         threshold: CostThreshold?) {
+        self.init(period: period, pastPolicies: pastPolicies, newPolicy: newPolicy, total: total, byProvider: byProvider, byTag: byTag, jobs: jobs,
+                  threshold: threshold, listLimit: nil, lists: WhatIfChanges(given: [changed, refused, unpriceable]))
+    }
+
+    init(period: ReportPeriod, pastPolicies: [String], newPolicy: String, total: WhatIfTotals, byProvider: [(provider: String, totals: WhatIfTotals)],
+         byTag: [(tag: String, totals: WhatIfTotals)], jobs: Int, threshold: CostThreshold?, listLimit: Int?, lists: WhatIfChanges) {
+        self.period = period
+        self.pastPolicies = pastPolicies
+        self.newPolicy = newPolicy
+        self.total = total
+        self.byProvider = byProvider
+        self.byTag = byTag
+        self.jobs = jobs
+        self.threshold = threshold
+        self.listLimit = listLimit
+        self.lists = lists
+    }
 
     /// Why the gate fails, or nil when it passes (or none was asked for).
     public var gateFailure: String? {
@@ -124,12 +176,12 @@ public struct WhatIfReport: Sendable, Equatable {
         return nil
     }
 
-    /// Equal when every figure and list is equal (the threshold aside).
+    /// Equal when every figure, count and listed job is equal (the threshold aside).
     public static func == (a: WhatIfReport, b: WhatIfReport) -> Bool {
-        a.period == b.period && a.total == b.total && a.changed == b.changed && a.refused == b.refused
-            && a.unpriceable == b.unpriceable && a.jobs == b.jobs && a.byProvider.map(\.provider) == b.byProvider.map(\.provider)
+        a.period == b.period && a.total == b.total && a.jobs == b.jobs && a.byProvider.map(\.provider) == b.byProvider.map(\.provider)
             && a.byProvider.map(\.totals) == b.byProvider.map(\.totals) && a.byTag.map(\.tag) == b.byTag.map(\.tag)
             && a.byTag.map(\.totals) == b.byTag.map(\.totals)
+            && WhatIfList.allCases.allSatisfy { a.count($0) == b.count($0) && a.listed($0) == b.listed($0) }
     }
 }
 
@@ -190,6 +242,12 @@ public struct WhatIfJob: Sendable, Equatable {
 /// spend only for the budgets covering the job) and is replayed at once; its spend is not counted,
 /// since no budget reads any key it counts under. Under the month's own policy and prices, with
 /// budgets that did not bind, every choice and estimate is the month's own.
+///
+/// The replay keeps integers: offers, tag sets, refusals and decisions are numbered as first
+/// seen, decisions of jobs no budget covers are remembered by shape, totals are kept per tag set
+/// and spread over tag values at the end, and a changed job is kept as a small entry (where its
+/// facts are, which decision) until the report lists it. A ledger's job summary rows are replayed
+/// without being made into values (``add(row:of:)``).
 public struct WhatIfReplay {
     let period: ReportPeriod
     let router: Router
@@ -197,23 +255,49 @@ public struct WhatIfReplay {
     let threshold: CostThreshold?
     let budgets: [Budget]
     let catalog: PriceCatalog
+    /// Jobs listed per list in the report, the first by id; nil (the default) lists every job.
+    public var listLimit: Int?
     /// Whether a budget covers every job (one over all spend, or over a provider: the router
     /// checks the latter for every job, against that provider's offers).
     let budgetsCoverEveryJob: Bool
     /// The tag keys the policy's rules read, sorted; decisions depend on no other tag.
     let ruleTags: [String]
-    var memo: [Shape: Outcome] = [:]
-    /// Jobs a budget covers, waiting to be replayed in decision order, with the order added.
-    var waiting: [(job: WhatIfJob, added: Int)] = []
-    var spend = SpendSnapshot()
-    var total = WhatIfTotals()
-    var providers: [ProviderID: WhatIfTotals] = [:]
-    var tags: [TagValue: WhatIfTotals] = [:]
-    var changed: [RouteChange] = []
-    var refused: [RouteChange] = []
-    var unpriceable: [RouteChange] = []
+
+    /// Decisions of jobs no budget covers, by shape: an index into ``outcomes``.
+    var memo: [Shape: Int32] = [:]
+    /// The rule tags' values (``ruleTags`` order), numbered.
+    var ruleValues: [[String?]: Int32] = [:]
+    /// Tag sets as sorted key, value, key, value..., numbered; totals per tag set.
+    var tagSets: [[String]] = []
+    var tagSetIndex: [[String]: Int32] = [:]
+    var tagTallies: [Tally] = []
+    /// Providers, numbered as first seen; totals per provider.
+    var providers: [ProviderID] = []
+    var providerIndex: [ProviderID: Int32] = [:]
+    var providerTallies: [Tally] = []
+    /// Offers, numbered as first seen, with their provider's number; the number of each catalog offer.
+    var offers: [OfferRef] = []
+    var offerIndex: [OfferRef: Int32] = [:]
+    var offerProvider: [Int32] = []
+    var catalogOffers: [Int32]
+    var currencies: [Currency] = []
+    var refusals: [String] = []
+    var refusalIndex: [String: Int32] = [:]
+    /// Decisions a listed entry names: the remembered ones, and one per changed job decided against spend.
+    var outcomes: [Outcome] = []
+    var total = Tally()
     var policies: Set<String> = []
     var jobs = 0
+    /// The changed, refused and unpriceable jobs, in the order replayed.
+    var entries: [[ChangeEntry]] = [[], [], []]
+    /// Jobs added as values whose route changed (entries name them by index).
+    var loose: [WhatIfJob] = []
+    /// Job summaries whose rows were added, with what is known about their ids.
+    var sources: [RowSource] = []
+    /// Jobs a budget covers, waiting to be replayed in decision order.
+    var waiting: [Held] = []
+    var heldJobs: [WhatIfJob] = []
+    var spend = SpendSnapshot()
 
     /// Distinct decisions remembered at most; past it, new shapes are decided without being kept.
     static let memoLimit = 1 << 16
@@ -224,23 +308,101 @@ public struct WhatIfReplay {
         var duration: Int64
         var resolution: Resolution?
         var mode: Mode?
-        var tag0: String?
-        var tag1: String?
-        var tag2: String?
+        var rules: Int32
     }
 
-    /// The replay's decision for one job, and its estimate.
+    /// The replay's decision for one job, and its estimate, in numbers.
     struct Outcome {
-        var offer: OfferRef?
-        var refusal: String?
-        var cost: Money?
-        var usd: Money?
+        /// The offer's number, or -1 when refused.
+        var offer: Int32 = -1
+        /// The refusal's number, or -1.
+        var refusal: Int32 = -1
+        var cost: Int64 = 0
+        /// The cost's currency number, or -1 when the cost is unknown.
+        var currency: Int32 = -1
+        var usd: Int64 = 0
+        var usdKnown = false
         var converted = false
     }
 
-    struct TagValue: Hashable {
-        var key: String
-        var value: String
+    /// The month's side of one job.
+    struct PastSide {
+        /// The offer's number, or -1 when the month refused the job.
+        var offer: Int32 = -1
+        var usd: Int64 = 0
+        var usdKnown = false
+        var converted = false
+        var convertedToday = false
+    }
+
+    /// A job's figures on both sides for one slice, in nano-dollars.
+    struct Tally {
+        var past: Int64 = 0, new: Int64 = 0
+        var pastJobs = 0, newJobs = 0, pastUnpriced = 0, newUnpriced = 0, pastConvertedToday = 0
+        var pastConverted = false, newConverted = false
+
+        /// `a + b`, held at the ends of Int64 as ``Money``'s `+` is.
+        static func add(_ a: Int64, _ b: Int64) -> Int64 {
+            let (s, overflow) = a.addingReportingOverflow(b)
+            return overflow ? (a > 0 ? .max : .min) : s
+        }
+
+        mutating func count(past p: PastSide) {
+            guard p.offer >= 0 else { return }
+            pastJobs += 1
+            if p.usdKnown {
+                past = Self.add(past, p.usd)
+                if p.converted { pastConverted = true }
+                if p.convertedToday { pastConvertedToday += 1 }
+            } else {
+                pastUnpriced += 1
+            }
+        }
+
+        mutating func count(new o: Outcome) {
+            guard o.offer >= 0 else { return }
+            newJobs += 1
+            if o.usdKnown {
+                new = Self.add(new, o.usd)
+                if o.converted { newConverted = true }
+            } else {
+                newUnpriced += 1
+            }
+        }
+
+        mutating func merge(_ t: Tally) {
+            past = Self.add(past, t.past)
+            new = Self.add(new, t.new)
+            pastJobs += t.pastJobs
+            newJobs += t.newJobs
+            pastUnpriced += t.pastUnpriced
+            newUnpriced += t.newUnpriced
+            pastConvertedToday += t.pastConvertedToday
+            pastConverted = pastConverted || t.pastConverted
+            newConverted = newConverted || t.newConverted
+        }
+
+        var totals: WhatIfTotals {
+            var t = WhatIfTotals()
+            t.past = Money(nanos: past, currency: .usd)
+            t.new = Money(nanos: new, currency: .usd)
+            t.pastJobs = pastJobs
+            t.newJobs = newJobs
+            t.pastUnpriced = pastUnpriced
+            t.newUnpriced = newUnpriced
+            t.pastConverted = pastConverted
+            t.pastConvertedToday = pastConvertedToday
+            t.newConverted = newConverted
+            return t
+        }
+    }
+
+    /// A job waiting for decision order: a value (``heldJobs``) when `source` is -1, else a row of ``sources``.
+    struct Held {
+        var decidedAt: Date
+        var added: Int
+        var source: Int32
+        var index: Int32
     }
 
     /// A replay of `period` through `router`; `pastRates` convert those of the month's estimates
@@ -252,6 +414,7 @@ public struct WhatIfReplay {
         self.threshold = threshold
         self.budgets = router.policy.budgets
         self.catalog = router.catalog
+        catalogOffers = Array(repeating: -1, count: router.catalog.offers.count)
         budgetsCoverEveryJob = budgets.contains {
             switch $0.scope {
             case .total, .provider: return true
@@ -280,10 +443,19 @@ public struct WhatIfReplay {
     public mutating func add(_ job: WhatIfJob) {
         guard period.contains(job.decidedAt) else { return }
         if isCovered(job.request) {
-            waiting.append((job, waiting.count))
-        } else {
-            replay(job, outcome: memoisedOutcome(job.request))
+            heldJobs.append(job)
+            waiting.append(Held(decidedAt: job.decidedAt, added: waiting.count, source: -1, index: Int32(heldJobs.count - 1)))
+            return
         }
+        var new: Outcome
+        var remembered: Int32 = -1
+        if job.request.video == nil, job.request.image == nil {
+            (new, remembered) = memoised(Shape(behavior: job.request.behavior, duration: job.request.duration.micros, resolution: job.request.resolution,
+                                               mode: job.request.mode, rules: rules(job.request.tags)), job.request)
+        } else {
+            new = outcome(job.request, spend: .none)
+        }
+        replayValue(job, new, remembered)
     }
 
     func isCovered(_ request: Job) -> Bool {
@@ -292,83 +464,171 @@ public struct WhatIfReplay {
         return budgets.contains { $0.key(for: request) != nil }
     }
 
-    /// The decision of a job no budget covers, remembered by its shape.
-    mutating func memoisedOutcome(_ request: Job) -> Outcome {
-        guard request.video == nil, request.image == nil, ruleTags.count <= 3 else { return outcome(request, spend: .none) }
-        let n = ruleTags.count
-        let shape = Shape(behavior: request.behavior, duration: request.duration.micros, resolution: request.resolution, mode: request.mode,
-                          tag0: n > 0 ? request.tags[ruleTags[0]] : nil, tag1: n > 1 ? request.tags[ruleTags[1]] : nil,
-                          tag2: n > 2 ? request.tags[ruleTags[2]] : nil)
-        if let known = memo[shape] { return known }
-        let o = outcome(request, spend: .none)
-        if memo.count < Self.memoLimit { memo[shape] = o }
-        return o
+    // MARK: numbering
+
+    mutating func rules(_ tags: [String: String]) -> Int32 {
+        let values = ruleTags.map { tags[$0] }
+        if let n = ruleValues[values] { return n }
+        let n = Int32(ruleValues.count)
+        ruleValues[values] = n
+        return n
     }
 
-    func outcome(_ request: Job, spend: SpendSnapshot) -> Outcome {
+    mutating func tagSet(_ tags: [String: String]) -> Int32 {
+        if tags.isEmpty { return -1 }
+        var flat: [String] = []
+        flat.reserveCapacity(tags.count * 2)
+        for (k, v) in tags.sorted(by: { $0.key < $1.key }) {
+            flat.append(k)
+            flat.append(v)
+        }
+        if let n = tagSetIndex[flat] { return n }
+        let n = Int32(tagSets.count)
+        tagSets.append(flat)
+        tagSetIndex[flat] = n
+        tagTallies.append(Tally())
+        return n
+    }
+
+    mutating func offerID(_ o: OfferRef) -> Int32 {
+        if let n = offerIndex[o] { return n }
+        let n = Int32(offers.count)
+        offers.append(o)
+        offerIndex[o] = n
+        var p = providerIndex[o.provider] ?? -1
+        if p < 0 {
+            p = Int32(providers.count)
+            providers.append(o.provider)
+            providerIndex[o.provider] = p
+            providerTallies.append(Tally())
+        }
+        offerProvider.append(p)
+        return n
+    }
+
+    mutating func catalogOfferID(_ i: Int) -> Int32 {
+        if catalogOffers[i] >= 0 { return catalogOffers[i] }
+        let o = catalog.offers[i]
+        let n = offerID(OfferRef(provider: o.provider, mode: o.mode, resolution: o.resolution))
+        catalogOffers[i] = n
+        return n
+    }
+
+    mutating func currencyID(_ c: Currency) -> Int32 {
+        if let i = currencies.firstIndex(of: c) { return Int32(i) }
+        currencies.append(c)
+        return Int32(currencies.count - 1)
+    }
+
+    mutating func refusalID(_ text: String) -> Int32 {
+        if let n = refusalIndex[text] { return n }
+        let n = Int32(refusals.count)
+        refusals.append(text)
+        refusalIndex[text] = n
+        return n
+    }
+
+    // MARK: deciding
+
+    /// The decision of a job no budget covers, remembered by its shape; the remembered index, or -1.
+    mutating func memoised(_ shape: Shape, _ request: @autoclosure () -> Job) -> (Outcome, Int32) {
+        if let i = memo[shape] { return (outcomes[Int(i)], i) }
+        let o = outcome(request(), spend: .none)
+        guard memo.count < Self.memoLimit else { return (o, -1) }
+        outcomes.append(o)
+        let i = Int32(outcomes.count - 1)
+        memo[shape] = i
+        return (o, i)
+    }
+
+    mutating func outcome(_ request: Job, spend: SpendSnapshot) -> Outcome {
         // Only the choice is kept: the decision holds the spend snapshot, and adding to the snapshot
         // while it is shared would copy it.
         let d = router.decide(request, spend: spend)
-        guard let i = d.choiceOfferIndex else { return Outcome(refusal: d.refusal ?? "no offer qualifies") }
-        let o = catalog.offers[i]
+        guard let i = d.choiceOfferIndex else { return Outcome(refusal: refusalID(d.refusal ?? "no offer qualifies")) }
         let e = catalog.estimate(offerAt: i, for: request)
-        return Outcome(offer: OfferRef(provider: o.provider, mode: o.mode, resolution: o.resolution), cost: e.cost, usd: e.usd, converted: e.usdIsConverted)
+        return Outcome(offer: catalogOfferID(i), cost: e.cost?.nanos ?? 0, currency: e.cost.map { currencyID($0.currency) } ?? -1,
+                       usd: e.usd?.nanos ?? 0, usdKnown: e.usd != nil, converted: e.usdIsConverted)
     }
 
-    mutating func replay(_ job: WhatIfJob, outcome new: Outcome) {
-        jobs += 1
-        if !policies.contains(job.policy) { policies.insert(job.policy) }
-        var pastUSD = job.pastEstimateUSD
-        var convertedToday = false
-        if pastUSD == nil, let e = job.pastEstimate {
-            pastUSD = pastRates.usd(e)
-            convertedToday = e.currency != .usd && pastUSD != nil
-        }
-        let pastConverted = job.pastEstimate.map { $0.currency != .usd } ?? false
-        let wasRefused = job.pastOffer == nil
-        func count(_ t: inout WhatIfTotals, past: Bool, new countNew: Bool) {
-            if past, !wasRefused {
-                t.pastJobs += 1
-                if let p = pastUSD {
-                    t.past = t.past + p
-                    if pastConverted { t.pastConverted = true }
-                    if convertedToday { t.pastConvertedToday += 1 }
-                } else {
-                    t.pastUnpriced += 1
-                }
-            }
-            if countNew, new.offer != nil {
-                t.newJobs += 1
-                if let n = new.usd { t.new = t.new + n; if new.converted { t.newConverted = true } } else { t.newUnpriced += 1 }
-            }
-        }
-        count(&total, past: true, new: true)
-        if let p = job.pastOffer?.provider { count(&providers[p, default: WhatIfTotals()], past: true, new: false) }
-        if let n = new.offer?.provider { count(&providers[n, default: WhatIfTotals()], past: false, new: true) }
-        for (k, v) in job.request.tags { count(&tags[TagValue(key: k, value: v), default: WhatIfTotals()], past: true, new: true) }
+    // MARK: counting
 
-        if new.offer == nil || new.offer != job.pastOffer || new.cost == nil {
-            let change = RouteChange(id: job.id, past: job.pastOffer, pastCost: job.pastEstimate, new: new.offer, newCost: new.cost, refusal: new.refusal)
-            if new.offer == nil { refused.append(change) } else if new.offer != job.pastOffer { changed.append(change) }
-            if new.offer != nil, new.cost == nil { unpriceable.append(change) }
+    mutating func past(of job: WhatIfJob) -> PastSide {
+        guard let o = job.pastOffer else { return PastSide() }
+        var usd = job.pastEstimateUSD
+        var today = false
+        if usd == nil, let e = job.pastEstimate {
+            usd = pastRates.usd(e)
+            today = e.currency != .usd && usd != nil
         }
+        return PastSide(offer: offerID(o), usd: usd?.nanos ?? 0, usdKnown: usd != nil, converted: job.pastEstimate.map { $0.currency != .usd } ?? false,
+                        convertedToday: today)
+    }
+
+    mutating func replayValue(_ job: WhatIfJob, _ new: Outcome, _ remembered: Int32) {
+        if !policies.contains(job.policy) { policies.insert(job.policy) }
+        let past = past(of: job)
+        if count(past, tagSet(job.request.tags), new) {
+            loose.append(job)
+            record(past, new, remembered, source: -1, index: Int32(loose.count - 1))
+        }
+    }
+
+    /// Counts one job's two sides; true when its route changed, it was refused, or it cannot be priced.
+    mutating func count(_ past: PastSide, _ tagSet: Int32, _ new: Outcome) -> Bool {
+        jobs += 1
+        total.count(past: past)
+        total.count(new: new)
+        if past.offer >= 0 { providerTallies[Int(offerProvider[Int(past.offer)])].count(past: past) }
+        if new.offer >= 0 { providerTallies[Int(offerProvider[Int(new.offer)])].count(new: new) }
+        if tagSet >= 0 {
+            tagTallies[Int(tagSet)].count(past: past)
+            tagTallies[Int(tagSet)].count(new: new)
+        }
+        return new.offer < 0 || new.offer != past.offer || new.currency < 0
+    }
+
+    mutating func record(_ past: PastSide, _ new: Outcome, _ remembered: Int32, source: Int32, index: Int32) {
+        var o = remembered
+        if o < 0 {
+            outcomes.append(new)
+            o = Int32(outcomes.count - 1)
+        }
+        let entry = ChangeEntry(source: source, index: index, outcome: o, pastOffer: past.offer)
+        if new.offer < 0 {
+            entries[WhatIfList.refused.rawValue].append(entry)
+        } else if new.offer != past.offer {
+            entries[WhatIfList.changed.rawValue].append(entry)
+        }
+        if new.offer >= 0, new.currency < 0 { entries[WhatIfList.unpriceable.rawValue].append(entry) }
+    }
+
+    /// Adds a decided job's spend to the replay's running spend: once under each key, as the
+    /// ledger's reservation counts it (BudgetKey.keys).
+    mutating func addSpend(_ new: Outcome, _ tags: [String: String]) {
+        guard new.offer >= 0, new.usdKnown else { return }
+        let usd = Money(nanos: new.usd, currency: .usd)
+        spend.addSpent(usd, to: .total)
+        spend.addSpent(usd, to: .provider(offers[Int(new.offer)].provider))
+        for (k, v) in tags { spend.addSpent(usd, to: .tag(k, v)) }
     }
 
     /// Replays the jobs budgets cover, in the order they were decided, each against the spend of
     /// those before it.
     mutating func replayWaiting() {
-        let ordered = waiting.sorted { ($0.job.decidedAt, $0.added) < ($1.job.decidedAt, $1.added) }
+        let ordered = waiting.sorted { ($0.decidedAt, $0.added) < ($1.decidedAt, $1.added) }
         waiting = []
-        for (job, _) in ordered {
-            let new = outcome(job.request, spend: spend)
-            if let offer = new.offer, let usd = new.usd {
-                // Once under each key, as the ledger's reservation counts it (BudgetKey.keys).
-                spend.addSpent(usd, to: .total)
-                spend.addSpent(usd, to: .provider(offer.provider))
-                for (k, v) in job.request.tags { spend.addSpent(usd, to: .tag(k, v)) }
+        for h in ordered {
+            if h.source < 0 {
+                let job = heldJobs[Int(h.index)]
+                let new = outcome(job.request, spend: spend)
+                addSpend(new, job.request.tags)
+                replayValue(job, new, -1)
+            } else {
+                replayHeldRow(h)
             }
-            replay(job, outcome: new)
         }
+        heldJobs = []
     }
 
     /// The replay's report (the jobs budgets cover are replayed now, in decision order).
@@ -379,10 +639,154 @@ public struct WhatIfReplay {
     }
 
     var report: WhatIfReport {
-        WhatIfReport(period: period, pastPolicies: policies.sorted(), newPolicy: router.policy.name, total: total,
-                     byProvider: providers.map { ($0.key.rawValue, $0.value) }.sorted { $0.0 < $1.0 },
-                     byTag: tags.map { ("\($0.key.key)=\($0.key.value)", $0.value) }.sorted { $0.0 < $1.0 },
-                     changed: changed.sorted { $0.id < $1.id }, refused: refused.sorted { $0.id < $1.id },
-                     unpriceable: unpriceable.sorted { $0.id < $1.id }, jobs: jobs, threshold: threshold)
+        var byTag: [String: Tally] = [:]
+        for (n, flat) in tagSets.enumerated() {
+            var k = 0
+            while k + 1 < flat.count {
+                byTag["\(flat[k])=\(flat[k + 1])", default: Tally()].merge(tagTallies[n])
+                k += 2
+            }
+        }
+        let byProvider = providers.indices.filter { providerTallies[$0].pastJobs + providerTallies[$0].newJobs > 0 }
+            .map { (providers[$0].rawValue, providerTallies[$0].totals) }.sorted { $0.0 < $1.0 }
+        let store = WhatIfChangeStore(offers: offers, currencies: currencies, refusals: refusals, outcomes: outcomes, loose: loose,
+                                      sources: sources.map(\.summary))
+        let lists = WhatIfChanges(store: store, entries: entries.map { store.ordered($0, limit: listLimit) }, counts: entries.map(\.count))
+        return WhatIfReport(period: period, pastPolicies: policies.sorted(), newPolicy: router.policy.name, total: total.totals,
+                            byProvider: byProvider, byTag: byTag.map { ($0.key, $0.value.totals) }.sorted { $0.0 < $1.0 },
+                            jobs: jobs, threshold: threshold, listLimit: listLimit, lists: lists)
+    }
+}
+
+/// A job in one of the report's lists: where its facts are (a value, or a summary row) and the
+/// replay's decision for it.
+struct ChangeEntry {
+    /// The index of the job summary in ``WhatIfChangeStore/sources``, or -1 for ``WhatIfChangeStore/loose``.
+    var source: Int32
+    /// The row, or the index in `loose`.
+    var index: Int32
+    var outcome: Int32
+    /// The month's offer number, or -1.
+    var pastOffer: Int32
+}
+
+/// What the report's lists are made from, when they are listed.
+struct WhatIfChangeStore: @unchecked Sendable {  // immutable once made
+    let offers: [OfferRef]
+    let currencies: [Currency]
+    let refusals: [String]
+    let outcomes: [WhatIfReplay.Outcome]
+    let loose: [WhatIfJob]
+    let sources: [JobSummary]
+
+    func change(_ e: ChangeEntry) -> RouteChange {
+        let o = outcomes[Int(e.outcome)]
+        let new = o.offer >= 0 ? offers[Int(o.offer)] : nil
+        let newCost = o.currency >= 0 ? Money(nanos: o.cost, currency: currencies[Int(o.currency)]) : nil
+        let refusal = o.refusal >= 0 ? refusals[Int(o.refusal)] : nil
+        if e.source < 0 {
+            let job = loose[Int(e.index)]
+            return RouteChange(id: job.id, past: job.pastOffer, pastCost: job.pastEstimate, new: new, newCost: newCost, refusal: refusal)
+        }
+        let s = sources[Int(e.source)]
+        let (id, pastCost) = s.withRow(Int(e.index)) { r in (s.heapString(r.u32(JobSummary.Field.jobID)) ?? "", WhatIfReplay.pastEstimate(r)) }
+        return RouteChange(id: id, past: e.pastOffer >= 0 ? offers[Int(e.pastOffer)] : nil, pastCost: pastCost, new: new, newCost: newCost, refusal: refusal)
+    }
+
+    /// The job id's UTF-8 bytes.
+    func withID<R>(_ e: ChangeEntry, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if e.source < 0 {
+            var id = loose[Int(e.index)].id
+            return id.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        }
+        let s = sources[Int(e.source)]
+        let at = s.withRow(Int(e.index)) { Int($0.u32(JobSummary.Field.jobID)) }
+        return s.heap.withUnsafeBytes { h in
+            guard at <= h.count - 4 else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+            let n = min(Int(h.loadUnaligned(fromByteOffset: at, as: UInt32.self)), h.count - at - 4)
+            return body(UnsafeRawBufferPointer(rebasing: h[(at + 4)..<(at + 4 + n)]))
+        }
+    }
+
+    /// `entries` by job id as Swift orders strings (equal ids in the order replayed): every one, or the first `limit`.
+    func ordered(_ entries: [ChangeEntry], limit: Int?) -> [ChangeEntry] {
+        if entries.isEmpty || limit == 0 { return [] }
+        // An ASCII id's first 8 bytes, big-endian: compared as one integer, in the order its
+        // bytes sort, which is String's order for ASCII text.
+        var prefixes = [UInt64](repeating: 0, count: entries.count)
+        var ascii = [Bool](repeating: true, count: entries.count)
+        for (i, e) in entries.enumerated() {
+            withID(e) { b in
+                var p: UInt64 = 0
+                for k in 0..<8 { p = p << 8 | UInt64(k < b.count ? b[k] : 0) }
+                prefixes[i] = p
+                ascii[i] = b.allSatisfy { $0 < 0x80 }
+            }
+        }
+        func less(_ i: Int, _ j: Int) -> Bool {
+            if ascii[i], ascii[j] {
+                if prefixes[i] != prefixes[j] { return prefixes[i] < prefixes[j] }
+                let order = withID(entries[i]) { a in withID(entries[j]) { b -> Int in
+                    let n = min(a.count, b.count)
+                    for k in 0..<n where a[k] != b[k] { return a[k] < b[k] ? -1 : 1 }
+                    return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+                } }
+                return order != 0 ? order < 0 : i < j
+            }
+            let a = withID(entries[i]) { String(decoding: $0, as: UTF8.self) }, b = withID(entries[j]) { String(decoding: $0, as: UTF8.self) }
+            return a == b ? i < j : a < b
+        }
+        var chosen: [Int]
+        if let limit, limit < entries.count {
+            // The first `limit`, kept sorted as the entries pass (most are rejected by one comparison).
+            chosen = []
+            chosen.reserveCapacity(limit + 1)
+            for i in entries.indices {
+                if chosen.count == limit {
+                    guard less(i, chosen[limit - 1]) else { continue }
+                    chosen.removeLast()
+                }
+                var lo = 0, hi = chosen.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if less(chosen[mid], i) { lo = mid + 1 } else { hi = mid }
+                }
+                chosen.insert(i, at: lo)
+            }
+        } else {
+            chosen = Array(entries.indices)
+            chosen.sort(by: less)
+        }
+        return chosen.map { entries[$0] }
+    }
+}
+
+/// The report's three lists: the jobs of each by id (all, or the first of them) and how many each holds.
+struct WhatIfChanges: Sendable {
+    var given: [[RouteChange]]?
+    var store: WhatIfChangeStore?
+    var entries: [[ChangeEntry]] = []
+    var counts: [Int] = []
+
+    init(given: [[RouteChange]]) {
+        self.given = given
+        counts = given.map(\.count)
+    }
+
+    init(store: WhatIfChangeStore, entries: [[ChangeEntry]], counts: [Int]) {
+        self.store = store
+        self.entries = entries
+        self.counts = counts
+    }
+
+    func count(_ list: WhatIfList) -> Int { counts[list.rawValue] }
+
+    func forEach(_ list: WhatIfList, limit: Int?, _ body: (RouteChange) -> Void) {
+        let n = limit ?? Int.max
+        if let given {
+            given[list.rawValue].prefix(n).forEach(body)
+        } else if let store {
+            for e in entries[list.rawValue].prefix(n) { body(store.change(e)) }
+        }
     }
 }

@@ -15,11 +15,28 @@ public struct FOCUSExport: Sendable {
     /// The month exported.
     public let period: ReportPeriod
     let catalog: PriceCatalog
+    /// The index of the first catalog offer of each behaviour, mode, resolution and provider.
+    let offerIndex: [OfferKey: Int]
+    /// The billing period's bounds as written.
+    let billingPeriodStart: String, billingPeriodEnd: String
+
+    struct OfferKey: Hashable {
+        var behavior: Behavior
+        var offer: OfferRef
+    }
 
     /// An exporter for a month, with the catalog that names providers and prices offers.
     public init(period: ReportPeriod, catalog: PriceCatalog) {
         self.period = period
         self.catalog = catalog
+        var index: [OfferKey: Int] = [:]
+        for (i, o) in catalog.offers.enumerated() {
+            let key = OfferKey(behavior: o.behavior, offer: OfferRef(provider: o.provider, mode: o.mode, resolution: o.resolution))
+            if index[key] == nil { index[key] = i }
+        }
+        offerIndex = index
+        billingPeriodStart = UTCTimestamp.string(epochSeconds: period.boundaries[0])
+        billingPeriodEnd = UTCTimestamp.string(epochSeconds: period.boundaries[period.boundaries.count - 1])
     }
 
     /// The columns, in order: FOCUS 1.2 columns, then wanroute's own (`x_`).
@@ -73,9 +90,7 @@ public struct FOCUSExport: Sendable {
     private func row(_ job: ReportJob, offer: OfferRef, taskID: String, cost: Money?, source: JobReport.CostSource?, outcome: String,
                      estimate: Money?, quantity: Seconds?, start: Date, end: Date?) -> String {
         let provider = catalog.provider(offer.provider)
-        let catalogOffer = catalog.offers.first {
-            $0.behavior == job.request.behavior && $0.mode == offer.mode && $0.resolution == offer.resolution && $0.provider == offer.provider
-        }
+        let catalogOffer = offerIndex[OfferKey(behavior: job.request.behavior, offer: offer)].map { catalog.offers[$0] }
         let name = provider?.displayName ?? offer.provider.rawValue
         let periodStart = period.boundaries[0], periodEnd = period.boundaries[period.boundaries.count - 1]
         let s = min(max(Int64(start.timeIntervalSince1970.rounded(.down)), periodStart), periodEnd - 1)
@@ -107,7 +122,7 @@ public struct FOCUSExport: Sendable {
         let tags = JSONWriter.compact(.object(job.request.tags.sorted { $0.key < $1.key }.map { JSONMember($0.key, .string($0.value)) }))
         let fields: [String] = [
             amount, offer.provider.rawValue, name, currency,
-            UTCTimestamp.string(epochSeconds: periodEnd), UTCTimestamp.string(epochSeconds: periodStart),
+            billingPeriodEnd, billingPeriodStart,
             "Usage", "", description, "Usage-Based",
             UTCTimestamp.string(epochSeconds: e), UTCTimestamp.string(epochSeconds: s),
             "", "", "", "", "", "", "",

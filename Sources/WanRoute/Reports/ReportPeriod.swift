@@ -101,6 +101,8 @@ public struct ReportPeriod: Sendable, Equatable {
 
     /// The day label `YYYY-MM-DD`, in the period's zone, of any instant (inside the month or not).
     public func dayLabel(_ date: Date) -> String {
+        // Inside the month, the label is the day's (reconcile asks for every job's).
+        if let d = dayIndex(date) { return dayLabels[d] }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let c = calendar.dateComponents([.year, .month, .day], from: date)

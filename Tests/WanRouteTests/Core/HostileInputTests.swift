@@ -15,6 +15,26 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(JSONWriter.compact(.string("\u{1b}[2J\u{9b}")), "\"\\u001b[2J\\u009b\"")
     }
 
+    func testTheByteCheckFindsWhatTheScalarsDo() {
+        // Random text around every edge of what must be escaped: the UTF-8 check that lets most
+        // output through untouched agrees with the rule read scalar by scalar.
+        let alphabet: [Unicode.Scalar] = ["a", "\"", "\\", "\r", "\n", "\t", "\u{1b}", "\u{7e}", "\u{7f}", "\u{80}", "\u{9f}", "\u{a0}", "é", "\u{2029}",
+                                          "\u{202a}", "\u{202e}", "\u{202f}", "\u{2065}", "\u{2066}", "\u{2069}", "\u{206a}", "✓", "😀"]
+        var rng = SplitMix64(seed: 42)
+        for _ in 0..<5_000 {
+            var scalars = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 0...6, using: &rng) { scalars.append(alphabet.randomElement(using: &rng)!) }
+            let text = String(scalars)
+            let list = Array(text.unicodeScalars)
+            let expected = list.indices.contains { TerminalText.mustEscape(list[$0]) && !(list[$0] == "\r" && $0 + 1 < list.count && list[$0 + 1] == "\n") }
+            XCTAssertEqual(TerminalText.needsEscaping(text), expected, text.debugDescription)
+            XCTAssertEqual(TerminalText.escaped(text) != text, expected, text.debugDescription)
+            // JSON strings take the same text as it is only when nothing in it needs escaping there.
+            let plain = !list.contains { TerminalText.mustEscape($0) || $0 == "\"" || $0 == "\\" || $0 == "\n" || $0 == "\t" }
+            XCTAssertEqual(JSONWriter.isPlain(text), plain, text.debugDescription)
+        }
+    }
+
     func testURLsInMessagesLoseCredentialsAndQueries() {
         XCTAssertEqual(URLText.forMessage("https://user:sk-secret@api.example.com/v1/x?key=sk-2#f"), "https://api.example.com/v1/x?…")
         XCTAssertEqual(URLText.forMessage("http://127.0.0.1:8080"), "http://127.0.0.1:8080")

@@ -9,6 +9,9 @@ import XCTest
 final class JobSummaryTests: XCTestCase {
     let catalog = ReportFixture.catalog
     let berlin = try! ReportPeriod(month: "2026-12", timeZone: "Europe/Berlin")
+    /// Balanced (no budgets: decisions remembered by shape) and production (budgets: jobs held
+    /// for decision order).
+    let whatIfRouters = ["balanced", "production"].map { try! Router(policy: Policy.builtIn(named: $0, catalog: ReportFixture.catalog), catalog: ReportFixture.catalog) }
 
     func directory() throws -> String {
         let dir = try Repository.temporaryDirectory().path
@@ -119,6 +122,21 @@ final class JobSummaryTests: XCTestCase {
                 let a = try await report(period, rows: store, dims)
                 let b = try await report(period, rows: nil, jobs: expected, dims)
                 XCTAssertEqual(a, b, "\(label) \(period.label) \(dims)", file: file, line: line)
+            }
+            // The what-if replay of the rows is the replay of the jobs: figures, counts, lists and text.
+            for router in whatIfRouters {
+                for limit in [nil, 3] as [Int?] {
+                    var rows = WhatIfReplay(period: period, router: router, pastRates: catalog.exchangeRates)
+                    rows.listLimit = limit
+                    var values = rows
+                    try await store.addWhatIfJobs(in: period, catalog: catalog, to: &rows)
+                    for j in expected { values.add(j) }
+                    let a = rows.finish(), b = values.finish()
+                    let what = "\(label) \(period.label) whatif \(router.policy.name) list \(limit.map(String.init) ?? "all")"
+                    XCTAssertEqual(a, b, what, file: file, line: line)
+                    XCTAssertEqual(a.tableText, b.tableText, what, file: file, line: line)
+                    XCTAssertEqual(JSONWriter.pretty(a.json), JSONWriter.pretty(b.json), what, file: file, line: line)
+                }
             }
         }
     }

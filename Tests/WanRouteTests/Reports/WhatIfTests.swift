@@ -178,9 +178,66 @@ final class WhatIfTests: XCTestCase {
         let md = w.markdownText
         XCTAssertTrue(md.contains("job-00049"))
         XCTAssertFalse(md.contains("job-00050"))
-        XCTAssertTrue(md.contains("… and 1950 more (`--format json` lists every job)"), md)
+        XCTAssertTrue(md.contains("… and 1950 more (`--format json --list all` lists every job)"), md)
         XCTAssertLessThan(md.utf8.count, 65_536)
         XCTAssertEqual(w.tableText.components(separatedBy: "job-0").count - 1, 2_000, "the table lists every job")
+    }
+
+    func testListsShowTheFirstJobsByIdAndCountEveryOne() throws {
+        // 300 jobs fed in a shuffled order, every one refused by a policy that forbids APIXO (the one seller of 480p);
+        // listed 7 per list: the first 7 by id, and the count of all 300.
+        let policy = Policy(name: "no-apixo", constraints: Constraints(providers: Filter(deny: [ProviderID("apixo")!])))
+        let router = try Router(policy: policy, catalog: F.catalog)
+        let apixo = try apixoRouter([])
+        var jobs = (0..<300).map { n in job(String(format: "m%03d", n), seconds: "10", minute: n % 50, router: apixo) }
+        var rng = SeededGenerator(seed: 9)
+        jobs.shuffle(using: &rng)
+        var all = WhatIfReplay(period: F.period, router: router, pastRates: F.catalog.exchangeRates)
+        var some = all
+        some.listLimit = 7
+        for j in jobs {
+            all.add(j)
+            some.add(j)
+        }
+        let full = all.finish(), cut = some.finish()
+        XCTAssertEqual(WhatIfList.allCases.map { full.count($0) }, [0, 300, 0], full.tableText)
+        XCTAssertEqual(full.count(.refused), 300)
+        XCTAssertEqual(cut.count(.refused), 300)
+        XCTAssertEqual(full.refused.map(\.id), (0..<300).map { String(format: "m%03d", $0) })
+        XCTAssertEqual(cut.refused, Array(full.refused.prefix(7)))
+        XCTAssertEqual(cut.total, full.total)
+        XCTAssertTrue(cut.tableText.contains("Refused under the replay (300):\n"), cut.tableText)
+        XCTAssertTrue(cut.tableText.contains("… and 293 more (--list all lists every job)\n"), cut.tableText)
+        XCTAssertFalse(full.tableText.contains("more (--list all"))
+        XCTAssertTrue(cut.markdownText.contains("… and 293 more"))
+        let json = JSONWriter.pretty(cut.json)
+        XCTAssertTrue(json.contains("\"list_limit\": 7,\n  \"changed_jobs\": 0,\n  \"changed\": [],\n  \"refused_jobs\": 300,"), json)
+        XCTAssertTrue(json.contains("m006") && !json.contains("m007"))
+        // Written in pieces, every format is the same text as the whole.
+        for report in [full, cut] {
+            var streamed = ""
+            report.writeJSON { streamed += $0 }
+            XCTAssertEqual(streamed, JSONWriter.pretty(report.json) + "\n")
+            var table = ""
+            report.writeTable { table += $0 }
+            XCTAssertEqual(table, report.tableText)
+        }
+    }
+
+    func testIdsOrderAsSwiftOrdersStrings() {
+        // Ids listed in String order, which for text beyond ASCII is not the order of its bytes.
+        let ids = ["b", "a", "é", "e\u{301}x", "Z", "ab", "a", "日本", "e", "ez", "\u{0}"]
+        let moved = ids.map { RouteChange(id: $0, past: nil, pastCost: nil, new: nil, newCost: nil, refusal: nil) }
+        var replay = WhatIfReplay(period: F.period, router: F.router, pastRates: F.catalog.exchangeRates)
+        for (n, id) in ids.enumerated() {
+            let job = WhatIfJob(id: id, policy: "p", request: Job(behavior: .animate, duration: Seconds(whole: 5), resolution: .p480),
+                                decidedAt: F.instant("2026-12-02T00:00:00Z").addingTimeInterval(Double(n)),
+                                pastOffer: OfferRef(provider: ProviderID("nowhere")!, mode: .standard, resolution: .p480), pastEstimate: nil, pastEstimateUSD: nil)
+            replay.add(job)
+        }
+        XCTAssertEqual(replay.finish().changed.map(\.id), moved.map(\.id).sorted())
+        replay.listLimit = 4
+        XCTAssertEqual(replay.finish().changed.map(\.id), Array(moved.map(\.id).sorted().prefix(4)))
     }
 
     func testThresholdParsing() {

@@ -130,15 +130,16 @@ extension FileLedgerStore {
     }
 
     /// The month's job summary, caught up with every complete line of its file; nil when the month
-    /// has no file. `heap` asks for the job and task ids too.
-    func jobSummary(_ m: LedgerMonth, heap: Bool) throws -> (JobSummary, FileDescriptor)? {
+    /// has no file. `heap` asks for the job and task ids and the events' offsets too; `ids` for the
+    /// ids alone.
+    func jobSummary(_ m: LedgerMonth, heap: Bool, ids: Bool = false) throws -> (JobSummary, FileDescriptor)? {
         guard let (fd, size, _) = try snapshot(m) else { return nil }
         let cache = jobSummaryCache(m)
         return try cache.withLock {
             if cache.fold == nil, !heap, !cache.distrustFile,
                let opened = JobSummaryFile.open(cache.path, month: m, calls: POSIXSystemCalls()),
                opened.coverage.offset == size, Self.coverageHolds(opened.coverage, fd, size: size),
-               let s = JobSummaryFile.load(opened, heap: false) {
+               let s = JobSummaryFile.load(opened, heap: false, ids: ids) {
                 // Current and checked: read as it is, without the ids a report does not need.
                 return (s, fd)
             }
@@ -223,7 +224,7 @@ extension FileLedgerStore {
     /// Every job decided in `period`, from the months' summaries: rows to `row` (or, materialized,
     /// to `job`), and jobs continued across files through the report fold, in the order the
     /// ledger's fold ends them.
-    func foldReportJobs(_ period: ReportPeriod, catalog: PriceCatalog, materialize: Bool,
+    func foldReportJobs(_ period: ReportPeriod, catalog: PriceCatalog, materialize: Bool, ids: Bool = false,
                         row: (JobSummary, JobSummary.Row) -> Void, job: (ReportJob) -> Void) throws {
         let have = Set(try Self.listMonths(directory))
         let months = LedgerReportFold.months(for: period).filter { have.contains($0) }
@@ -233,7 +234,7 @@ extension FileLedgerStore {
         var loaded: [(summary: JobSummary, fd: FileDescriptor, foreign: [LedgerRecord], pending: [LedgerRecord])] = []
         var carried = false
         for m in months {
-            guard let (s, fd) = try jobSummary(m, heap: materialize || (carried && !loaded.isEmpty)) else { continue }
+            guard let (s, fd) = try jobSummary(m, heap: materialize || (carried && !loaded.isEmpty), ids: ids) else { continue }
             var reader = LedgerLineReader()
             var foreign: [LedgerRecord] = []
             if carried {

@@ -177,8 +177,8 @@ enum JobSummaryFile {
     }
 
     /// Reads and checks every section a report uses (`heap` adds the ids, the events and the id
-    /// index); nil when any is damaged or inconsistent.
-    static func load(_ o: Opened, heap withHeap: Bool) -> JobSummary? {
+    /// index; `ids` the ids alone); nil when any is damaged or inconsistent.
+    static func load(_ o: Opened, heap withHeap: Bool, ids: Bool = false) -> JobSummary? {
         var s = JobSummary(month: o.month)
         s.coverage = o.coverage
         guard let strings = o.read(.strings), let sets = o.read(.tagSets), let rows = o.read(.rows), let attempts = o.read(.attempts),
@@ -241,6 +241,10 @@ enum JobSummaryFile {
             s.index = index.withUnsafeBytes { b in (0..<(index.count / 4)).map { UInt32(littleEndian: b.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) } }
             guard s.events.allSatisfy({ $0 >= 0 && $0 < o.coverage.offset }), s.index.allSatisfy({ Int($0) <= s.rowCount }),
                   s.index.count & (s.index.count - 1) == 0 || s.index.isEmpty, validEventRanges(s) else { return nil }
+        } else if ids {
+            guard let heap = o.read(.heap) else { return nil }
+            s.heap = heap
+            guard validHeapReferences(s) else { return nil }
         }
         return s
     }
