@@ -50,7 +50,7 @@ enum ResumeCommand: Command {
         }
         let catalog = try JobOptions.catalog(args, context)
         let open: [JobState]
-        defer { (store as? FileLedgerStore)?.saveSummaries() }
+        defer { (store as? FileLedgerStore)?.saveSummaries(keepingShortTails: true) }
         do { open = try await store.openJobs() } catch { throw LedgerLocation.failure(error) }
         let plan = ResumePlan.steps(for: open, usd: catalog.exchangeRates.usd)
         if plan.isEmpty {

@@ -161,7 +161,7 @@ enum RunCommand: Command {
         let place = try LedgerLocation.place(args, context, sandbox: args.flag("sandbox"))
         guard let ledger = try LedgerLocation.open(place, context, command: "run", create: true) else { throw .failure("cannot open the ledger at \(place)") }
         // The summaries this run kept current are written once more at its end.
-        defer { (ledger as? FileLedgerStore)?.saveSummaries() }
+        defer { (ledger as? FileLedgerStore)?.saveSummaries(keepingShortTails: true) }
         let runID = GeneratedID.make("r")
         // Job ids are idempotency keys: a job the ledger already holds is reported, not started again.
         let known: [String: JobState]

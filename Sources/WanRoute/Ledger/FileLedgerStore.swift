@@ -540,10 +540,13 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         }
     }
 
-    /// Writes the budget and job summaries now (they are also written as months grow).
-    public func saveSummaries() {
+    /// Writes the budget and job summaries now (they are also written as months grow). With
+    /// `keepingShortTails` (as `run` ends), a job summary with only a few new lines folded since it
+    /// was written is left as it is: a small run on a big month need not rewrite its whole summary,
+    /// and the next reader folds those lines from the ledger.
+    public func saveSummaries(keepingShortTails: Bool = false) {
         let caches = state.withLock { Array(budgets.values) }
         for c in caches { c.withLock { c.saveSummary() } }
-        saveJobSummaries()
+        saveJobSummaries(keepingShortTails: keepingShortTails)
     }
 }

@@ -268,6 +268,35 @@ final class JobSummaryTests: XCTestCase {
 }
 
 extension JobSummaryTests {
+    /// As `run` ends (`keepingShortTails`): a few new lines on a month leave its summary as it was
+    /// (the next reader folds them); more than an eighth of the file (or 4 MiB) and it is written.
+    func testARunThatAddsLittleLeavesTheSummaryAndTheNextReaderFoldsTheTail() async throws {
+        let dir = try directory()
+        var rng = SeededGenerator(seed: 41)
+        let events = randomEvents(&rng, jobs: 120, round: 3)
+        let writer = try FileLedgerStore(directory: dir)
+        _ = try await writer.append(Array(events.dropLast(3)))
+        writer.saveSummaries(keepingShortTails: true)
+        let path = dir + "/summaries/jobs-2026-12.bin"
+        let written = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertEqual(coverage(dir), try fileSize(dir + "/2026-12.jsonl"), "a new summary is always written")
+
+        // A small run: three more lines.
+        let small = try FileLedgerStore(directory: dir)
+        _ = try await small.append(Array(events.suffix(3)))
+        small.saveSummaries(keepingShortTails: true)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), written, "not rewritten for a short tail")
+        XCTAssertLessThan(try XCTUnwrap(coverage(dir)), try fileSize(dir + "/2026-12.jsonl"))
+        try await assertSame(try FileLedgerStore(directory: dir), "the tail folded by the reader")
+
+        // A bigger one: written.
+        let big = try FileLedgerStore(directory: dir)
+        _ = try await big.append(randomEvents(&rng, jobs: 40, round: 4))
+        big.saveSummaries(keepingShortTails: true)
+        XCTAssertEqual(coverage(dir), try fileSize(dir + "/2026-12.jsonl"))
+        try await assertSame(try FileLedgerStore(directory: dir), "after the bigger run")
+    }
+
     /// What the whole fold says: every job's state, and the unfinished ones in first-seen order.
     func fullFold(_ dir: String) async throws -> JobBook {
         let store = try FileLedgerStore(directory: dir)
