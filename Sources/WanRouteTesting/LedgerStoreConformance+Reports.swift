@@ -6,28 +6,10 @@ extension LedgerStoreConformance {
     /// ``LedgerStore/addReportJobs(in:catalog:to:)``) and open jobs are exactly what folding its
     /// records gives, on a random ledger written in random batches: jobs crossing month ends, ids
     /// decided again (after their end, while running, across a period's start), late refusals,
-    /// events after the end, events of a job never decided, events appended after later ones, and
-    /// a job running into a third month.
+    /// events after the end, events of a job never decided, events appended after later ones, a
+    /// job running into a third month, a refusal at reservation just after a zoned period began of
+    /// a job decided just before it, and a job decided again while running, in the next month.
     static func reportJobsAreTheRecordFolds(_ store: any LedgerStore, _ expect: Expect) async throws {
-        try await reportJobsAreTheRecordFolds(store, expect, edgeCases: edgeCases())
-    }
-
-    /// The report check of the conformance suite with two more edge cases: a refusal at reservation
-    /// just after a period began, of a job decided just before it, and a job decided again while
-    /// running, in the next month. The file store's job summary answers both differently from the
-    /// fold of its records (the first refused job is missing from Berlin's December), so they are
-    /// not yet part of the suite every store must pass; the PostgreSQL store passes them.
-    public static func runReportCheckWithEveryEdgeCase(_ makeStore: () async throws -> any LedgerStore) async -> [LedgerConformanceFailure] {
-        let expect = Expect(check: "reportJobsAreTheRecordFolds (every edge case)")
-        do {
-            try await reportJobsAreTheRecordFolds(try await makeStore(), expect, edgeCases: edgeCases() + edgeCasesTheFileSummaryMisses())
-        } catch {
-            expect.fail("threw \(error)")
-        }
-        return expect.failures
-    }
-
-    static func reportJobsAreTheRecordFolds(_ store: any LedgerStore, _ expect: Expect, edgeCases: [[LedgerEvent]]) async throws {
         var rng = SplitMix64(seed: 20_261_202)
         var perJob: [[LedgerEvent]] = (0..<150).map { n in
             let id = n % 23 == 0 ? "job \(n) \"odd\"\t{id}" : "j\(n)"
@@ -38,7 +20,7 @@ extension LedgerStoreConformance {
                 : Self.november.milliseconds + Int64.random(in: 0...65 * 86_400_000, using: &rng)
             return randomJob(id, LedgerTime(milliseconds: ms), &rng)
         }
-        perJob += edgeCases
+        perJob += edgeCases()
         // A random merge (each job's events in order), appended in random batches.
         var merged: [LedgerEvent] = []
         var next = Array(repeating: 0, count: perJob.count)
@@ -165,18 +147,6 @@ extension LedgerStoreConformance {
         return events
     }
 
-    /// See ``runReportCheckWithEveryEdgeCase(_:)``.
-    static func edgeCasesTheFileSummaryMisses() -> [[LedgerEvent]] {
-        func t(_ text: String) -> LedgerTime { LedgerTime(text)! }
-        return [
-            // Refused at reservation just after Berlin's December began, decided just before it.
-            [decision("late-refusal", t("2026-11-30T22:59:59.900Z")), decision("late-refusal", t("2026-11-30T23:00:00.100Z"), refused: true)],
-            // Decided again while running, in the next month.
-            [decision("twice", t("2026-11-29T12:00:00.000Z")), decision("twice", t("2026-12-02T12:00:00.000Z")), intent("twice", t("2026-12-02T12:00:01.000Z")),
-             success("twice", t("2026-12-02T12:10:00.000Z"))],
-        ]
-    }
-
     static func decision(_ id: String, _ time: LedgerTime, refused: Bool = false) -> LedgerEvent {
         LedgerEvent(time: time, jobID: id, provider: refused ? nil : apixo, body: .decided(LedgerDecision(
             behavior: .animate, duration: Seconds(whole: 7), policy: "cheapest", mode: refused ? nil : .standard, resolution: refused ? nil : .p720,
@@ -215,6 +185,11 @@ extension LedgerStoreConformance {
             [decision("long", t("2026-12-31T20:00:00.000Z")), intent("long", t("2027-01-15T00:00:00.000Z")), success("long", t("2027-02-01T01:00:00.000Z"))],
             // Decided in October and again in December while running.
             [decision("october", t("2026-10-31T23:00:00.000Z")), decision("october", t("2026-12-03T00:00:00.000Z"), refused: true)],
+            // Refused at reservation just after Berlin's December began, decided just before it.
+            [decision("late-refusal", t("2026-11-30T22:59:59.900Z")), decision("late-refusal", t("2026-11-30T23:00:00.100Z"), refused: true)],
+            // Decided again while running, in the next month.
+            [decision("twice", t("2026-11-29T12:00:00.000Z")), decision("twice", t("2026-12-02T12:00:00.000Z")), intent("twice", t("2026-12-02T12:00:01.000Z")),
+             success("twice", t("2026-12-02T12:10:00.000Z"))],
         ]
     }
 }

@@ -36,16 +36,6 @@ final class PostgresLedgerStoreTests: XCTestCase {
         XCTAssertEqual(failures, [])
     }
 
-    /// The report check with the edge cases the file store's summary does not yet answer as the fold does.
-    func testReportJobsAreTheFoldsOnEveryEdgeCase() async throws {
-        let pool = pool()
-        defer { pool.close() }
-        let failures = await LedgerStoreConformance.runReportCheckWithEveryEdgeCase {
-            PostgresLedgerStore(pool: pool, schema: try await self.freshSchema(pool))
-        }
-        XCTAssertEqual(failures, [])
-    }
-
     /// The job summary is written with the events; a month whose events got ahead of it (written by
     /// an older wanroute) is left alone by writers and folded by the next reader; a role that may not
     /// update it reads the events instead; a damaged row is a clear error.

@@ -167,6 +167,53 @@ final class JobSummaryTests: XCTestCase {
         }
     }
 
+    /// Jobs decided more than once: their rows cannot answer a period that starts between the
+    /// decisions, nor one that carries a job of their id from the month before, so they are folded
+    /// from their lines, in their places, also from summaries loaded from disk by a fresh reader.
+    func testJobsDecidedMoreThanOnceAreFoldedFromTheirLines() async throws {
+        let apixo = ProviderID("apixo")!, usd = Money(decimal: "0.70", currency: .usd)!
+        func t(_ text: String) -> LedgerTime { LedgerTime(text)! }
+        func decided(_ id: String, _ time: String, refused: Bool = false) -> LedgerEvent {
+            LedgerEvent(time: t(time), jobID: id, provider: refused ? nil : apixo, body: .decided(LedgerDecision(
+                behavior: .animate, duration: Seconds(whole: 7), policy: "cheapest", mode: refused ? nil : .standard, resolution: refused ? nil : .p720,
+                estimate: refused ? nil : usd, estimateUSD: refused ? nil : usd, refusal: refused ? "the budget refused" : nil,
+                reservation: refused ? nil : LedgerBudgetAmount(amount: usd, budgets: [.total]))))
+        }
+        func intent(_ id: String, _ time: String) -> LedgerEvent {
+            LedgerEvent(time: t(time), jobID: id, provider: apixo, body: .submitIntent(mode: .standard, resolution: .p720, attempt: 1))
+        }
+        func succeeded(_ id: String, _ time: String) -> LedgerEvent {
+            LedgerEvent(time: t(time), jobID: id, provider: apixo, taskID: "task-\(id)", body: .succeeded(LedgerSuccess(
+                resultURL: nil, cost: usd, costSource: .billingRule, settlement: usd)))
+        }
+        // Berlin's December starts at 2026-11-30T23:00Z.
+        let events = [
+            decided("twice", "2026-11-29T12:00:00.000Z"),
+            decided("unsure", "2026-11-30T22:00:00.000Z"),
+            LedgerEvent(time: t("2026-11-30T22:30:00.000Z"), jobID: "unsure", body: .outcomeUnknown(detail: "no answer")),
+            decided("late-refusal", "2026-11-30T22:59:59.900Z"),
+            decided("late-refusal", "2026-11-30T23:00:00.100Z", refused: true),
+            decided("unsure", "2026-11-30T23:30:00.000Z"),
+            decided("between", "2026-11-30T23:35:00.000Z"),
+            // Berlin's fold started "unsure" again at 23:30 and ends it here; the file's fold does not.
+            decided("unsure", "2026-11-30T23:40:00.000Z", refused: true),
+            succeeded("between", "2026-11-30T23:45:00.000Z"),
+            succeeded("unsure", "2026-11-30T23:50:00.000Z"),
+            decided("twice", "2026-12-02T12:00:00.000Z"), intent("twice", "2026-12-02T12:00:01.000Z"), succeeded("twice", "2026-12-02T12:10:00.000Z"),
+        ]
+        let dir = try directory()
+        let writer = try FileLedgerStore(directory: dir)
+        _ = try await writer.append(events)
+        writer.saveSummaries()
+        try await assertSame(writer, "the writer")
+        let reader = try FileLedgerStore(directory: dir)
+        try await assertSame(reader, "a fresh reader")
+        let berlinJobs = try await summarized(reader, berlin).map { "\($0.id) \($0.status)" }
+        XCTAssertEqual(Array(berlinJobs.prefix(3)), ["late-refusal refused", "unsure refused", "between succeeded"])
+        let november = try await summarized(reader, try ReportPeriod(month: "2026-11")).first { $0.id == "twice" }
+        XCTAssertEqual(november?.status, .succeeded)
+    }
+
     func testTheFixtureLedgerGivesTheSameJobsThroughItsSummary() async throws {
         let dir = try directory()
         try await ReportLedgerFixture.write(to: dir)

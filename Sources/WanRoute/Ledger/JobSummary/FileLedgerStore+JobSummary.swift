@@ -239,8 +239,13 @@ extension FileLedgerStore {
     // MARK: reading jobs
 
     /// Every job decided in `period`, from the months' summaries: rows to `row` (or, materialized,
-    /// to `job`), and jobs continued across files through the report fold, in the order the
-    /// ledger's fold ends them.
+    /// to `job`), and the rest through the report fold, in the order the ledger's fold ends them.
+    ///
+    /// The fold takes, in ledger order between the rows, the events of the jobs in flight at a
+    /// month's end (and the next months' events of those jobs), and every event of a job whose row
+    /// cannot answer for the period: one decided more than once (``JobSummary/Flag/irregular``: the
+    /// period may start between its decisions) or decided again while a job of its id was carried
+    /// from an earlier month. Both are rare, so few events are read.
     func foldReportJobs(_ period: ReportPeriod, catalog: PriceCatalog, materialize: Bool, ids: Bool = false,
                         row: (JobSummary, JobSummary.Row) -> Void, job: (ReportJob) -> Void) throws {
         let have = Set(try Self.listMonths(directory))
@@ -248,51 +253,60 @@ extension FileLedgerStore {
         let first = period.boundaries[0], last = period.boundaries[period.boundaries.count - 1]
         // Everything that can fail is read before the first job is handed on, so a summary that
         // does not hold is rebuilt before anything was counted.
-        var loaded: [(summary: JobSummary, fd: FileDescriptor, foreign: [LedgerRecord], pending: [LedgerRecord])] = []
-        var carried = false
+        var loaded: [(summary: JobSummary, folded: [Int], records: [(offset: Int64, record: LedgerRecord)])] = []
+        var carried: Set<String> = []
         for m in months {
-            guard let (s, fd) = try jobSummary(m, heap: materialize || (carried && !loaded.isEmpty), ids: ids) else { continue }
+            guard var (s, fd) = try jobSummary(m, heap: materialize || !carried.isEmpty, ids: ids) else { continue }
+            let irregular = s.rows.withUnsafeBytes { all in
+                (0..<s.rowCount).filter { all[$0 * JobSummary.rowSize + JobSummary.Field.flags] & JobSummary.Flag.irregular != 0 }
+            }
+            if !irregular.isEmpty, s.events.isEmpty {
+                guard let withEvents = try jobSummary(m, heap: true) else { throw JobSummaryMismatch() }
+                (s, fd) = withEvents
+            }
+            var folded = Set(irregular)
+            var offsets: [Int64] = []
+            if !carried.isEmpty {
+                offsets += s.foreign
+                var indexed = s
+                indexed.index = index(of: s)
+                for id in carried { folded.formUnion(indexed.rows(of: id)) }
+            }
+            for i in folded {
+                let (start, count) = s.withRow(i) { ($0.eventsStart, $0.eventCount) }
+                guard start <= s.events.count - count else { throw JobSummaryMismatch() }
+                offsets += s.events[start..<(start + count)]
+            }
+            for job in s.pending { offsets += job }
+            // Read in file order, as the lines were written (a line may take its offer from an earlier one).
+            offsets.sort()
             var reader = LedgerLineReader()
-            var foreign: [LedgerRecord] = []
-            if carried {
-                for o in s.foreign {
-                    guard let r = Self.record(at: o, in: fd, reader: &reader) else { throw JobSummaryMismatch() }
-                    foreign.append(r)
-                }
+            var records: [(offset: Int64, record: LedgerRecord)] = []
+            records.reserveCapacity(offsets.count)
+            for o in offsets {
+                guard let r = Self.record(at: o, in: fd, reader: &reader) else { throw JobSummaryMismatch() }
+                records.append((o, r))
             }
-            var pending: [LedgerRecord] = []
-            for offsets in s.pending {
-                for o in offsets {
-                    guard let r = Self.record(at: o, in: fd, reader: &reader) else { throw JobSummaryMismatch() }
-                    pending.append(r)
-                }
-            }
-            carried = carried || !s.pending.isEmpty
-            loaded.append((s, fd, foreign, pending))
+            let pendingStarts = Set(s.pending.map { $0[0] })
+            for (o, r) in records where pendingStarts.contains(o) { carried.insert(r.event.jobID) }
+            loaded.append((s, folded.sorted(), records))
         }
         var fold = LedgerReportFold(period: period, catalog: catalog)
-        for (s, fd, foreignRecords, pending) in loaded {
-            let continuing = !fold.partial.isEmpty
-            var reader = LedgerLineReader()  // a refusal is a decided line, which takes nothing from others
-            var f = 0
-            func foreign(before end: Int64) {
-                while f < s.foreign.count, f < foreignRecords.count, s.foreign[f] < end {
-                    fold.apply(foreignRecords[f], emit: job)
-                    f += 1
+        for (s, folded, records) in loaded {
+            var next = 0, nextFolded = 0
+            func apply(before end: Int64) {
+                while next < records.count, records[next].offset < end {
+                    fold.apply(records[next].record, emit: job)
+                    next += 1
                 }
             }
-            var failure: (any Error)?
             s.rows.withUnsafeBytes { all in
                 for i in 0..<s.rowCount {
                     let r = JobSummary.Row(base: all.baseAddress! + i * JobSummary.rowSize)
-                    if continuing {
-                        foreign(before: r.endOffset)
-                        if r.flags & JobSummary.Flag.offer == 0, let id = s.heapString(r.u32(JobSummary.Field.jobID)), fold.partial[id] != nil {
-                            // A refusal of a job decided in the month before: the fold ends it.
-                            guard let rec = Self.record(at: r.endOffset, in: fd, reader: &reader) else { failure = JobSummaryMismatch(); return }
-                            fold.apply(rec, emit: job)
-                            continue
-                        }
+                    apply(before: r.endOffset)
+                    if nextFolded < folded.count, folded[nextFolded] == i {
+                        nextFolded += 1
+                        continue  // its events are among the records: the fold ends it in its place
                     }
                     let ms = r.decidedAt
                     let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
@@ -304,9 +318,7 @@ extension FileLedgerStore {
                     }
                 }
             }
-            if let failure { throw failure }
-            if continuing { foreign(before: .max) }
-            for r in pending { fold.apply(r, emit: job) }
+            apply(before: .max)
         }
         fold.finish(job)
     }

@@ -142,12 +142,15 @@ struct JobSummary {
         static let reservationOpen: UInt8 = 32
         /// The decision recorded the estimate's USD figure.
         static let estimateUSDKnown: UInt8 = 64
+        /// The job was decided more than once: a report whose period starts between its decisions
+        /// (or that carries the job from the month before) folds it from its events instead.
+        static let irregular: UInt8 = 128
     }
 
     /// Adds a job the fold ended (its billed seconds are what the provider reported; the billing
     /// rule is applied when read, with the reader's price tables). False when a count leaves the
     /// row's range (the summary is then not used).
-    mutating func add(_ job: ReportJob, endedAt offset: Int64, events jobEvents: [Int64], reservationOpen: Bool) -> Bool {
+    mutating func add(_ job: ReportJob, endedAt offset: Int64, events jobEvents: [Int64], reservationOpen: Bool, irregular: Bool = false) -> Bool {
         guard job.failedOver.count < Int(UInt16.max), jobEvents.count < Int(UInt16.max), events.count + jobEvents.count < Int(UInt32.max), job.retries >= 0, job.retries < Int(UInt32.max),
               attemptCount + job.failedOver.count < Int(UInt32.max), heap.count < Int(UInt32.max) - (1 << 24) else { return false }
         var row = [UInt8](repeating: 0, count: Self.rowSize)
@@ -164,6 +167,7 @@ struct JobSummary {
         if job.taskID != nil { flags |= Flag.task }
         if reservationOpen { flags |= Flag.reservationOpen }
         if job.estimatedUSD != nil { flags |= Flag.estimateUSDKnown }
+        if irregular { flags |= Flag.irregular }
         let eventsStart = UInt32(events.count)
         events += jobEvents
         row.withUnsafeMutableBytes { r in

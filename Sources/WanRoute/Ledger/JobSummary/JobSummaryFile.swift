@@ -50,7 +50,8 @@ extension UInt64 {
 /// wrong and the summary is rebuilt from the ledger.
 enum JobSummaryFile {
     static let magic: UInt64 = 0x3130_4D53_424F_4A57  // "WJOBSM01"
-    static let version: UInt64 = 1
+    /// 2: rows of jobs decided more than once are marked irregular (a version 1 summary lacks the mark).
+    static let version: UInt64 = 2
     static let headerWords = 28
     static let headerBytes = headerWords * 8
     enum Section: Int, CaseIterable { case strings, tagSets, rows, attempts, heap, pending, foreign, events, index }

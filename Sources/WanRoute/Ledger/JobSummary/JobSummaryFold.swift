@@ -9,6 +9,8 @@ struct JobSummaryFold {
     var offsets: [String: [Int64]] = [:]
     /// USD nanos each job in flight holds reserved, as ``JobState`` counts it.
     var reserved: [String: Int64] = [:]
+    /// The jobs in flight decided more than once (their rows are marked ``JobSummary/Flag/irregular``).
+    var redecided: Set<String> = []
     /// A job did not fit a row (a count out of range): this summary must not be used.
     var unusable = false
     /// Reads the file's lines as they are folded (what a version 3 line takes from an earlier one).
@@ -24,6 +26,7 @@ struct JobSummaryFold {
             if let i = partial.index(forKey: e.jobID) {
                 LedgerReportFold.decidedAgain(d, e, &partial.values[i])
                 offsets[e.jobID, default: []].append(offset)
+                redecided.insert(e.jobID)
                 // JobState: a later refusal holds nothing more; another decision adds its reservation.
                 if d.mode != nil, let b = d.reservation { reserved[e.jobID, default: 0] &+= b.amount.nanos }
                 if partial.values[i].ended { end(e.jobID, at: offset) }
@@ -58,7 +61,8 @@ struct JobSummaryFold {
         guard let p = partial.removeValue(forKey: id) else { return }
         let events = offsets.removeValue(forKey: id) ?? []
         let held = reserved.removeValue(forKey: id) ?? 0
-        if !summary.add(LedgerReportFold.finished(p), endedAt: offset, events: events, reservationOpen: held != 0) { unusable = true }
+        let irregular = redecided.remove(id) != nil
+        if !summary.add(LedgerReportFold.finished(p), endedAt: offset, events: events, reservationOpen: held != 0, irregular: irregular) { unusable = true }
     }
 
     /// Moves the coverage to the end of a line just folded.

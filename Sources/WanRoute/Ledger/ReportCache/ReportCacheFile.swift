@@ -24,8 +24,9 @@ import Darwin
 enum ReportCacheFile {
     static let magic: UInt64 = 0x3130_4143_5450_5257  // "WRPTCA01"
     /// The meaning of the aggregates: raise it when what a report adds up from a job changes, so
-    /// caches of an earlier build are not used.
-    static let version: UInt64 = 1
+    /// caches of an earlier build are not used. 2: jobs decided more than once are folded from their
+    /// events (version 1 counted some of them wrongly).
+    static let version: UInt64 = 2
     /// A cache holds groups and time runs, not jobs: anything larger is not read.
     static let maximumBytes = 64 << 20
 
