@@ -294,6 +294,8 @@ public struct WhatIfReplay {
     var loose: [WhatIfJob] = []
     /// Job summaries whose rows were added, with what is known about their ids.
     var sources: [RowSource] = []
+    /// The month of the last of ``sources``.
+    var sourceMonth: LedgerMonth?
     /// Jobs a budget covers, waiting to be replayed in decision order.
     var waiting: [Held] = []
     var heldJobs: [WhatIfJob] = []
@@ -688,8 +690,8 @@ struct WhatIfChangeStore: @unchecked Sendable {  // immutable once made
             let job = loose[Int(e.index)]
             return RouteChange(id: job.id, past: job.pastOffer, pastCost: job.pastEstimate, new: new, newCost: newCost, refusal: refusal)
         }
-        let s = sources[Int(e.source)]
-        let (id, pastCost) = s.withRow(Int(e.index)) { r in (s.heapString(r.u32(JobSummary.Field.jobID)) ?? "", WhatIfReplay.pastEstimate(r)) }
+        let id = withID(e) { String(decoding: $0, as: UTF8.self) }
+        let pastCost = sources[Int(e.source)].rows.withUnsafeBytes { WhatIfReplay.pastEstimate(JobSummary.Row(base: $0.baseAddress! + Int(e.index) * JobSummary.rowSize)) }
         return RouteChange(id: id, past: e.pastOffer >= 0 ? offers[Int(e.pastOffer)] : nil, pastCost: pastCost, new: new, newCost: newCost, refusal: refusal)
     }
 
@@ -699,9 +701,9 @@ struct WhatIfChangeStore: @unchecked Sendable {  // immutable once made
             var id = loose[Int(e.index)].id
             return id.withUTF8 { body(UnsafeRawBufferPointer($0)) }
         }
-        let s = sources[Int(e.source)]
-        let at = s.withRow(Int(e.index)) { Int($0.u32(JobSummary.Field.jobID)) }
-        return s.heap.withUnsafeBytes { h in
+        let i = Int(e.source)
+        let at = sources[i].rows.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: Int(e.index) * JobSummary.rowSize + JobSummary.Field.jobID, as: UInt32.self)) }
+        return sources[i].heap.withUnsafeBytes { h in
             guard at <= h.count - 4 else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
             let n = min(Int(h.loadUnaligned(fromByteOffset: at, as: UInt32.self)), h.count - at - 4)
             return body(UnsafeRawBufferPointer(rebasing: h[(at + 4)..<(at + 4 + n)]))
@@ -711,21 +713,31 @@ struct WhatIfChangeStore: @unchecked Sendable {  // immutable once made
     /// `entries` by job id as Swift orders strings (equal ids in the order replayed): every one, or the first `limit`.
     func ordered(_ entries: [ChangeEntry], limit: Int?) -> [ChangeEntry] {
         if entries.isEmpty || limit == 0 { return [] }
-        // An ASCII id's first 8 bytes, big-endian: compared as one integer, in the order its
-        // bytes sort, which is String's order for ASCII text.
-        var prefixes = [UInt64](repeating: 0, count: entries.count)
+        // Ids mostly share a beginning (`job-000…`): the 8 bytes after what every id shares,
+        // big-endian, compare as one integer in the order the bytes sort, which is String's order
+        // for ASCII text.
+        let first = withID(entries[0]) { Array($0) }
+        var shared = first.count
         var ascii = [Bool](repeating: true, count: entries.count)
         for (i, e) in entries.enumerated() {
             withID(e) { b in
+                var k = 0
+                while k < shared, k < b.count, b[k] == first[k] { k += 1 }
+                shared = k
+                ascii[i] = !b.contains { $0 >= 0x80 }
+            }
+        }
+        var keys = [UInt64](repeating: 0, count: entries.count)
+        for (i, e) in entries.enumerated() {
+            withID(e) { b in
                 var p: UInt64 = 0
-                for k in 0..<8 { p = p << 8 | UInt64(k < b.count ? b[k] : 0) }
-                prefixes[i] = p
-                ascii[i] = b.allSatisfy { $0 < 0x80 }
+                for k in shared..<(shared + 8) { p = p << 8 | UInt64(k < b.count ? b[k] : 0) }
+                keys[i] = p
             }
         }
         func less(_ i: Int, _ j: Int) -> Bool {
             if ascii[i], ascii[j] {
-                if prefixes[i] != prefixes[j] { return prefixes[i] < prefixes[j] }
+                if keys[i] != keys[j] { return keys[i] < keys[j] }
                 let order = withID(entries[i]) { a in withID(entries[j]) { b -> Int in
                     let n = min(a.count, b.count)
                     for k in 0..<n where a[k] != b[k] { return a[k] < b[k] ? -1 : 1 }

@@ -42,7 +42,10 @@ extension WhatIfReplay {
     /// Replays one job summary row: the same as ``add(_:)-(WhatIfJob)`` with the row's
     /// ``WhatIfJob``, on integer ids. The ledger hands on only rows decided in the month.
     mutating func add(row r: JobSummary.Row, of summary: JobSummary) {
-        if sources.last?.summary.month != summary.month { sources.append(RowSource(summary)) }
+        if sourceMonth != summary.month {
+            sources.append(RowSource(summary))
+            sourceMonth = summary.month
+        }
         let source = sources.count - 1
         let index = summary.rows.withUnsafeBytes { (r.base - $0.baseAddress!) / JobSummary.rowSize }
         let info = tagSetInfo(source, r.tagSet)
@@ -100,10 +103,9 @@ extension WhatIfReplay {
         guard r.status != Self.refusedCode else { return PastSide() }
         var offer: Int32 = -1
         if r.attemptCount > 0 {
-            let s = sources[source].summary
             let start = Int(r.u32(F.attemptsStart))
             for a in start..<(start + r.attemptCount) {
-                let (p, m, res) = s.attempts.withUnsafeBytes { all in
+                let (p, m, res) = sources[source].summary.attempts.withUnsafeBytes { all in
                     let e = all.baseAddress! + a * JobSummary.attemptSize
                     return (e.loadUnaligned(as: UInt32.self), e.load(fromByteOffset: 32, as: UInt8.self), e.load(fromByteOffset: 33, as: UInt8.self))
                 }
