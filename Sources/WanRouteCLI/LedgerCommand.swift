@@ -84,8 +84,10 @@ enum LedgerCommand: Command {
             if let output { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
             for month in months {
                 var bytes: [UInt8] = []
+                // The month's lines as the file ledger writes them (one file, one writer).
+                var writer = LedgerLineWriter()
                 try await store.forEachRecord(in: month) { record in
-                    LedgerCodec.encode(record, into: &bytes)
+                    writer.encode(record, into: &bytes)
                     if output == nil, bytes.count >= 1 << 20 {
                         try writeExactly(bytes, month, context)
                         bytes.removeAll(keepingCapacity: true)

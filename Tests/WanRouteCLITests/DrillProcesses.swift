@@ -236,9 +236,11 @@ enum DrillLedger: CustomStringConvertible {
 struct LedgerLines {
     var events: [LedgerEvent]
 
-    /// Decodes each line; one that does not decode (a torn tail) is left out.
+    /// Decodes each line in order, as a store reads them (a submit-intent may take its offer from
+    /// its job's decided line); one that does not decode (a torn tail) is left out.
     init(_ lines: [[UInt8]]) {
-        events = lines.compactMap { try? LedgerCodec.decode($0).event }
+        var reader = LedgerLineReader()
+        events = lines.compactMap { try? reader.decode($0).event }
     }
 
     /// Jobs whose last `submit-intent` has no answer recorded after it (accepted, a failure, an end).

@@ -49,6 +49,9 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         let fd: FileDescriptor
         var knownSize: Int64 = -1        // the size after our last write or check; -1: unchecked
         var lastSequence: Int64 = 0
+        /// What the lines written last let the next ones leave out (kept only while no other
+        /// process writes in between).
+        var lineWriter = LedgerLineWriter()
 
         init(month: LedgerMonth, path: String, fd: FileDescriptor) {
             self.month = month
@@ -298,7 +301,9 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         do { size = try file.fd.size() } catch let e as SystemCallError { throw LedgerError.unreadable(path: file.path, reason: e.description) }
         if size != file.knownSize {
             // Another process wrote since we last looked: learn its last sequence number, and set
-            // aside the torn tail of one that died mid-write.
+            // aside the torn tail of one that died mid-write. Its lines may be any job's, so ours
+            // leave nothing to lines before them.
+            file.lineWriter.forget()
             if let torn = try Self.checkTail(file, directory: directory, calls: calls) {
                 state.withLock { laterRecoveries.append(torn) }
             }
@@ -310,12 +315,14 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         var sequence = file.lastSequence
         var lineStarts: [Int64] = []
         lineStarts.reserveCapacity(events.count)
+        // Kept only once the batch is durable: lines never written must not be inherited from.
+        var lineWriter = file.lineWriter
         for e in events {
             sequence += 1
             let r = LedgerRecord(sequence: sequence, event: e)
             let before = bytes.count
             lineStarts.append(Int64(before))
-            LedgerCodec.encode(r, into: &bytes)
+            lineWriter.encode(r, into: &bytes)
             if bytes.count - before > ledgerMaximumLineBytes { throw LedgerError.eventTooLarge(jobID: e.jobID, bytes: bytes.count - before) }
             records.append(r)
         }
@@ -337,6 +344,7 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         }
         file.knownSize = start + Int64(bytes.count)
         file.lastSequence = sequence
+        file.lineWriter = lineWriter
         let lastLine = bytes.withUnsafeBytes { b in
             LedgerFileScanner.storedCRC(UnsafeRawBufferPointer(rebasing: b[Int(lineStarts.last ?? 0)..<(b.count - 1)]))
         }
@@ -380,9 +388,10 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
     /// Visits a month's records in sequence order.
     public func forEachRecord(in month: LedgerMonth, _ body: (LedgerRecord) throws -> Void) async throws {
         let path = directory + "/" + Self.fileName(month)
+        var reader = LedgerLineReader()
         _ = try scan(month) { line, number, _ in
             let record: LedgerRecord
-            do throws(LedgerLineError) { record = try LedgerCodec.decode(line) } catch {
+            do throws(LedgerLineError) { record = try reader.decode(line) } catch {
                 throw LedgerError.damaged(file: path, line: number, reason: error.description)
             }
             try body(record)
@@ -398,10 +407,12 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         var found: [LedgerRecord] = []
         for m in try Self.listMonths(directory) {
             let path = directory + "/" + Self.fileName(m)
+            // Fed only this job's lines: all that a version 3 line of it can take anything from.
+            var reader = LedgerLineReader()
             _ = try scan(m) { line, number, _ in
                 guard needle.withUnsafeBytes({ contains(line, $0) }) || oldNeedle.withUnsafeBytes({ contains(line, $0) }) else { return }
                 do throws(LedgerLineError) {
-                    let r = try LedgerCodec.decode(line)
+                    let r = try reader.decode(line)
                     if r.event.jobID == jobID { found.append(r) }
                 } catch {
                     throw LedgerError.damaged(file: path, line: number, reason: error.description)

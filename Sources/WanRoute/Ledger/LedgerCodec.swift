@@ -23,11 +23,13 @@ public enum LedgerLineError: Error, Sendable, Equatable, CustomStringConvertible
 /// before its checksum member written last. Written and read by purpose-built code (not
 /// `JSONEncoder`/`JSONDecoder`), because reports read a month of millions of lines.
 ///
-/// Version 2, written now, is compact (short keys, epoch-millisecond times, seconds as numbers,
-/// `USD` implied, alternates as one string each); version 1 lines stay readable:
+/// Version 2 is compact (short keys, epoch-millisecond times, seconds as numbers, `USD` implied,
+/// alternates as one string each); version 3, written now, is version 2 with short cost sources
+/// (`"src":"provider"`) and a `submit-intent` that may leave out the offer its job's `decided` line
+/// chose (read with ``LedgerLineReader``). Version 1 and 2 lines stay readable:
 ///
 /// ```
-/// {"v":2,"n":7,"t":1796176767123,"e":"accepted","j":"j1","p":"apixo","task":"t-9","c":"5f3c2a10"}
+/// {"v":3,"n":7,"t":1796176767123,"e":"accepted","j":"j1","p":"apixo","task":"t-9","c":"5f3c2a10"}
 /// {"v":1,"seq":7,"at":"2026-12-02T01:59:27.123Z","ev":"accepted","job":"j1","provider":"apixo","task":"t-9","crc":"5f3c2a10"}
 /// ```
 public enum LedgerCodec {
@@ -51,13 +53,18 @@ public enum LedgerCodec {
         return out
     }
 
-    /// Appends the record's line in schema `version` (1 or 2), newline included, to `out`. Stores
-    /// write the current version; version 1 is for tests and benchmarks (old ledgers must still read).
-    public static func encode(_ record: LedgerRecord, version: Int, into out: inout [UInt8]) {
+    /// Appends the record's line in schema `version` (1, 2 or 3), newline included, to `out`.
+    /// Stores write the current version; versions 1 and 2 are for tests and benchmarks (old ledgers
+    /// must still read). `inheritingOffer` leaves a version 3 `submit-intent`'s offer out (only
+    /// ``LedgerLineWriter`` knows when a reader can find it).
+    public static func encode(_ record: LedgerRecord, version: Int, inheritingOffer: Bool = false, into out: inout [UInt8]) {
         let start = out.count
         let e = record.event
         let compact = version >= 2
-        let k = compact ? LedgerKeys.compact : LedgerKeys.original
+        let k = version >= 3 ? LedgerKeys.compact3 : compact ? LedgerKeys.compact : LedgerKeys.original
+        // A submit-intent's offer (provider, mode, resolution) is its job's decided choice.
+        let inherit: Bool
+        if case .submitIntent = e.body { inherit = inheritingOffer && version >= 3 } else { inherit = false }
         out.append(contentsOf: #"{"v":"#.utf8)
         appendInt(Int64(version), &out)
         key(k[.seq], &out)
@@ -73,7 +80,7 @@ public enum LedgerCodec {
         field(k[.ev], e.type.rawValue, &out)
         field(k[.job], e.jobID, &out)
         if let r = e.runID { field(k[.run], r, &out) }
-        if let p = e.provider { field(k[.provider], p.rawValue, &out) }
+        if let p = e.provider, !inherit { field(k[.provider], p.rawValue, &out) }
         if let t = e.taskID { field(k[.task], t, &out) }
         switch e.body {
         case .decided(let d):
@@ -136,8 +143,10 @@ public enum LedgerCodec {
         case .settled(let m):
             field(k[.usd], m.decimalString, &out)
         case .submitIntent(let mode, let resolution, let attempt):
-            field(k[.mode], mode.rawValue, &out)
-            field(k[.resolution], resolution.rawValue, &out)
+            if !inherit {
+                field(k[.mode], mode.rawValue, &out)
+                field(k[.resolution], resolution.rawValue, &out)
+            }
             key(k[.attempt], &out)
             appendInt(Int64(attempt), &out)
         case .accepted:
@@ -149,12 +158,12 @@ public enum LedgerCodec {
             if let b = s.billedSeconds { seconds(k[.billedSeconds], b, compact, &out) }
             if let c = s.billedCredits { field(k[.billedCredits], c, &out) }
             money(k[.cost], s.cost, k, &out)
-            if let c = s.costSource { field(k[.costSource], c.rawValue, &out) }
+            if let c = s.costSource { field(k[.costSource], k.costSource(c), &out) }
             if let m = s.settlement { field(k[.settleUSD], m.decimalString, &out) }
         case .failed(let f):
             field(k[.failureClass], f.failure.rawValue, &out)
             money(k[.cost], f.cost, k, &out)
-            if let c = f.costSource { field(k[.costSource], c.rawValue, &out) }
+            if let c = f.costSource { field(k[.costSource], k.costSource(c), &out) }
             key(k[.final], &out)
             out.append(contentsOf: (f.final ? "true" : "false").utf8)
             if let d = f.detail { field(k[.detail], d, &out) }
@@ -306,11 +315,24 @@ public enum LedgerCodec {
         return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: line[..<(n - trailer)])) == expected
     }
 
-    /// Decodes one line (without its newline) of either schema version, checksum first.
+    /// Decodes one line (without its newline) of any schema version, checksum first. A version 3
+    /// `submit-intent` that leaves its offer to its job's `decided` line is refused here: read a
+    /// file's lines in order with ``LedgerLineReader``, which fills it in.
     public static func decode(_ line: UnsafeRawBufferPointer) throws(LedgerLineError) -> LedgerRecord {
+        let (record, inheritsOffer) = try decodeLine(line)
+        guard !inheritsOffer else {
+            throw .malformed("a submit-intent without its offer takes it from its job's decided line, so it is read with the lines before it")
+        }
+        return record
+    }
+
+    /// Decodes one line; true when it is a `submit-intent` whose offer is its job's decided choice
+    /// (its provider, mode and resolution are then placeholders).
+    static func decodeLine(_ line: UnsafeRawBufferPointer) throws(LedgerLineError) -> (LedgerRecord, Bool) {
         guard verify(line), let trailer = trailer(line) else { throw .badChecksum }
         var p = LineParser(bytes: line, end: line.count - trailer)
-        return try p.record()
+        let record = try p.record()
+        return (record, p.inheritsOffer)
     }
 
     /// Decodes one line given as bytes (without its newline).
@@ -344,8 +366,22 @@ enum LedgerMember: Int, CaseIterable {
 /// job writes (decided, submit-intent, accepted, state, succeeded) and keeps the rarer ones' names.
 struct LedgerKeys: Sendable {
     let names: [StaticString]
-    /// Whether an amount without a currency member is in USD (version 2).
+    /// Whether an amount without a currency member is in USD (versions 2 and 3).
     let impliesUSD: Bool
+    /// The schema version these names belong to.
+    var version = 2
+
+    /// A cost source as this version writes it: version 3's short codes (`provider`, `rule`,
+    /// `free`, `no-task`), else its full name.
+    func costSource(_ c: JobReport.CostSource) -> String {
+        guard version >= 3 else { return c.rawValue }
+        switch c {
+        case .providerReported: return "provider"
+        case .billingRule: return "rule"
+        case .failedTaskFree: return "free"
+        case .noTask: return "no-task"
+        }
+    }
 
     subscript(_ m: LedgerMember) -> StaticString { names[m.rawValue] }
 
@@ -365,6 +401,9 @@ struct LedgerKeys: Sendable {
         "alt", "refusal", "usd", "budgets", "a", "s", "url", "bs", "bc", "cost",
         "src", "class", "final", "detail", "text", "rsv", "stl",
     ], impliesUSD: true)
+
+    /// Version 3: version 2's names.
+    static let compact3 = LedgerKeys(names: compact.names, impliesUSD: true, version: 3)
 
     /// The member a key names, if any.
     func member(_ key: UnsafeRawBufferPointer) -> LedgerMember? {
@@ -539,6 +578,7 @@ struct LineParser {
         switch try integer() {
         case 1: keys = .original
         case 2: keys = .compact
+        case 3: keys = .compact3
         default: throw .unsupportedVersion(text(vStart..<i))
         }
         // Each version spells its checksum member one way: `"c"` in version 2, `"crc"` in version 1.
@@ -569,6 +609,17 @@ struct LineParser {
             throw fail("expected \"\(key)\" in the line's fixed start")
         }
         i += n + 4
+    }
+
+    /// Set by ``record()`` when a version 3 `submit-intent` left its offer out.
+    var inheritsOffer = false
+
+    /// Reads a short cost source of version 3 (``LedgerKeys/costSource(_:)``).
+    mutating func shortCostSource() throws(Failure) -> JobReport.CostSource {
+        let r = try rawString()
+        let t = text(r)
+        for c in JobReport.CostSource.allCases where t == LedgerKeys.compact3.costSource(c) { return c }
+        throw fail("\"\(text(r))\" is not a cost source (provider, rule, free, no-task)")
     }
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length
@@ -627,7 +678,7 @@ struct LineParser {
                 billedSeconds = try compact ? number(scale: Seconds.scale, "number of seconds") : decimal(scale: Seconds.scale, "number of seconds")
             case .billedCredits: billedCredits = try string()
             case .cost: cost = try decimal(scale: Money.scale, "amount")
-            case .costSource: costSource = try word(JobReport.CostSource.self, "cost source")
+            case .costSource: costSource = try k.version >= 3 ? shortCostSource() : word(JobReport.CostSource.self, "cost source")
             case .failureClass: failure = try word(FailureClass.self, "failure class")
             case .final: final = try bool()
             case .detail: detail = try string()
@@ -670,7 +721,14 @@ struct LineParser {
         case .submitIntent:
             let a = try need(attempt, .attempt)
             guard a >= 1, a <= 1_000_000 else { throw fail("\"\(k[.attempt])\" must be 1 or more") }
-            body = .submitIntent(mode: try need(mode, .mode), resolution: try need(resolution, .resolution), attempt: Int(a))
+            if k.version >= 3, mode == nil, resolution == nil {
+                // Version 3: no offer means the job's decided choice; ``LedgerLineReader`` fills it in.
+                guard provider == nil else { throw fail("a submit-intent names its whole offer (p, m, res) or none of it") }
+                inheritsOffer = true
+                body = .submitIntent(mode: Mode.allCases[0], resolution: Resolution.allCases[0], attempt: Int(a))
+            } else {
+                body = .submitIntent(mode: try need(mode, .mode), resolution: try need(resolution, .resolution), attempt: Int(a))
+            }
         case .accepted:
             body = .accepted
         case .state:

@@ -1,6 +1,7 @@
-/// The ledger's schema version, written on every line as `"v"`: 2, the compact form. Readers read
-/// versions 1 and 2 and refuse lines of a newer version rather than misreading them.
-public let ledgerSchemaVersion = 2
+/// The ledger's schema version, written on every line as `"v"`: 3, the compact form whose
+/// `submit-intent` may take its offer from its job's `decided` line. Readers read versions 1, 2
+/// and 3 and refuse lines of a newer version rather than misreading them.
+public let ledgerSchemaVersion = 3
 
 /// What kind of step an event records. The raw value is the `"ev"` field of a line.
 public enum LedgerEventType: String, Sendable, CaseIterable, Hashable {

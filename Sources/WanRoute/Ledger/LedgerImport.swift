@@ -43,6 +43,8 @@ public enum LedgerImport {
     /// file and line number.
     public static func records(_ bytes: [UInt8], file: String) throws -> [LedgerMonth: [LedgerRecord]] {
         var months: [LedgerMonth: [LedgerRecord]] = [:]
+        // One reader per month: each month's lines are one ledger file's, in its order.
+        var readers: [LedgerMonth: LedgerLineReader] = [:]
         var start = 0
         var line = 0
         while start < bytes.count {
@@ -55,7 +57,8 @@ public enum LedgerImport {
             }
             let record: LedgerRecord
             do {
-                record = try bytes[start..<end].withUnsafeBytes { try LedgerCodec.decode($0) }
+                let (decoded, inheritsOffer) = try bytes[start..<end].withUnsafeBytes { try LedgerCodec.decodeLine($0) }
+                record = try readers[decoded.event.time.month, default: LedgerLineReader()].resolve(decoded, inheritsOffer: inheritsOffer)
             } catch {
                 throw LedgerError.damaged(file: file, line: line, reason: "\(error)")
             }

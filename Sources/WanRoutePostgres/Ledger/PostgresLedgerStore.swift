@@ -353,7 +353,9 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
                 let event = record.event
                 let n = parameters.count
                 values.append("($\(n + 1), $\(n + 2), to_timestamp($\(n + 3)::int8 / 1000.0), $\(n + 4), $\(n + 5), $\(n + 6), $\(n + 7))")
-                let line = LedgerCodec.encode(record).dropLast()  // the newline is the file's, not the event's
+                // Whole: a row leaves nothing to another row (no offer left to a decided line), so
+                // each reads alone. The newline is the file's, not the event's.
+                let line = LedgerCodec.encode(record).dropLast()
                 parameters += [.text(event.time.month.description), .int(record.sequence), .int(event.time.milliseconds), .text(event.jobID),
                                .text(event.type.rawValue), .bool(BudgetTally.matters(event.type)), .text(String(decoding: line, as: UTF8.self))]
             }

@@ -30,8 +30,8 @@ final class LedgerCodecTests: XCTestCase {
         XCTAssertNil(LedgerMonth("2026-13"))
     }
 
-    func testEveryEventTypeRoundTripsInBothVersions() throws {
-        for version in [1, 2] {
+    func testEveryEventTypeRoundTripsInEveryVersion() throws {
+        for version in [1, 2, 3] {
             var types = Set<LedgerEventType>()
             for (i, event) in (C.lifecycle("j") + sampleEvents()).enumerated() {
                 let record = LedgerRecord(sequence: Int64(i + 1), event: event)
@@ -45,24 +45,28 @@ final class LedgerCodecTests: XCTestCase {
             }
             XCTAssertEqual(types, Set(LedgerEventType.allCases))
         }
-        XCTAssertEqual(LedgerCodec.encode(LedgerRecord(sequence: 1, event: C.lifecycle("j")[0])).prefix(6), Array(#"{"v":2"#.utf8)[...],
-                       "writers write version 2")
+        XCTAssertEqual(LedgerCodec.encode(LedgerRecord(sequence: 1, event: C.lifecycle("j")[0])).prefix(6), Array(#"{"v":3"#.utf8)[...],
+                       "writers write version 3")
     }
 
     /// Random events of every type (any currency, unknown amounts, odd strings, many alternates and
-    /// tags) decode to what was encoded, in both versions, and a version 1 line and its version 2
-    /// line decode to the same record.
-    func testRandomEventsRoundTripInBothVersions() throws {
+    /// tags) decode to what was encoded, in every version, and a record's lines of each version
+    /// decode to the same record.
+    func testRandomEventsRoundTripInEveryVersion() throws {
         var rng = SeededGenerator(seed: 0x5c4e_3a02)
         for n in 0..<3_000 {
             let record = LedgerRecord(sequence: Int64(rng.next() % 10_000_000) + 1, event: randomEvent(&rng))
-            var v1: [UInt8] = [], v2: [UInt8] = []
+            var v1: [UInt8] = [], v2: [UInt8] = [], v3: [UInt8] = []
             LedgerCodec.encode(record, version: 1, into: &v1)
             LedgerCodec.encode(record, version: 2, into: &v2)
+            LedgerCodec.encode(record, version: 3, into: &v3)
             XCTAssertEqual(try LedgerCodec.decode(Array(v1.dropLast())), record, "v1 #\(n): \(String(decoding: v1, as: UTF8.self))")
             XCTAssertEqual(try LedgerCodec.decode(Array(v2.dropLast())), record, "v2 #\(n): \(String(decoding: v2, as: UTF8.self))")
+            XCTAssertEqual(try LedgerCodec.decode(Array(v3.dropLast())), record, "v3 #\(n): \(String(decoding: v3, as: UTF8.self))")
             XCTAssertLessThanOrEqual(v2.count, v1.count)
+            XCTAssertLessThanOrEqual(v3.count, v2.count)
             XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(v2.dropLast())) as? [String: Any], "a v2 line is plain JSON")
+            XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(v3.dropLast())) as? [String: Any], "a v3 line is plain JSON")
         }
     }
 

@@ -81,15 +81,16 @@ extension FileLedgerStore {
         return line.withUnsafeBytes { LedgerCodec.verify($0) && LedgerFileScanner.storedCRC($0) == c.lastCRC && LedgerCodec.envelope($0)?.sequence == c.lastSequence }
     }
 
-    /// The complete line that starts at `offset` (without its newline), checked; nil when there is none.
-    static func record(at offset: Int64, in fd: FileDescriptor) -> LedgerRecord? {
+    /// The record of the complete line that starts at `offset`, checked and read by `reader` (each
+    /// job's lines of a file handed to one reader in file order); nil when there is none.
+    static func record(at offset: Int64, in fd: FileDescriptor, reader: inout LedgerLineReader) -> LedgerRecord? {
         var window = 1024
         while true {
             guard let bytes = try? fd.read(at: offset, count: window) else { return nil }
             if let nl = bytes.firstIndex(of: UInt8(ascii: "\n")) {
                 return bytes[..<nl].withUnsafeBytes { b -> LedgerRecord? in
                     guard LedgerCodec.verify(b) else { return nil }
-                    return try? LedgerCodec.decode(b)
+                    return try? reader.decode(b)
                 }
             }
             if bytes.count < window || window > ledgerMaximumLineBytes { return nil }
@@ -110,7 +111,7 @@ extension FileLedgerStore {
         let rows = s.rowCount, foreign = s.foreign.count
         for offsets in pending {
             for o in offsets {
-                guard let r = Self.record(at: o, in: fd) else { return nil }
+                guard let r = Self.record(at: o, in: fd, reader: &fold.reader) else { return nil }
                 fold.apply(r, at: o)
             }
         }
@@ -127,7 +128,7 @@ extension FileLedgerStore {
         do {
             end = try LedgerFileScanner.scan(fd, name: path, from: c.offset, to: size, firstLine: c.lines + 1) { line, number, after in
                 let record: LedgerRecord
-                do throws(LedgerLineError) { record = try LedgerCodec.decode(line) } catch {
+                do throws(LedgerLineError) { record = try fold.reader.decode(line) } catch {
                     throw LedgerError.damaged(file: path, line: number, reason: error.description)
                 }
                 fold.apply(record, at: after - Int64(line.count) - 1)
@@ -251,17 +252,18 @@ extension FileLedgerStore {
         var carried = false
         for m in months {
             guard let (s, fd) = try jobSummary(m, heap: materialize || (carried && !loaded.isEmpty), ids: ids) else { continue }
+            var reader = LedgerLineReader()
             var foreign: [LedgerRecord] = []
             if carried {
                 for o in s.foreign {
-                    guard let r = Self.record(at: o, in: fd) else { throw JobSummaryMismatch() }
+                    guard let r = Self.record(at: o, in: fd, reader: &reader) else { throw JobSummaryMismatch() }
                     foreign.append(r)
                 }
             }
             var pending: [LedgerRecord] = []
             for offsets in s.pending {
                 for o in offsets {
-                    guard let r = Self.record(at: o, in: fd) else { throw JobSummaryMismatch() }
+                    guard let r = Self.record(at: o, in: fd, reader: &reader) else { throw JobSummaryMismatch() }
                     pending.append(r)
                 }
             }
@@ -271,6 +273,7 @@ extension FileLedgerStore {
         var fold = LedgerReportFold(period: period, catalog: catalog)
         for (s, fd, foreignRecords, pending) in loaded {
             let continuing = !fold.partial.isEmpty
+            var reader = LedgerLineReader()  // a refusal is a decided line, which takes nothing from others
             var f = 0
             func foreign(before end: Int64) {
                 while f < s.foreign.count, f < foreignRecords.count, s.foreign[f] < end {
@@ -286,7 +289,7 @@ extension FileLedgerStore {
                         foreign(before: r.endOffset)
                         if r.flags & JobSummary.Flag.offer == 0, let id = s.heapString(r.u32(JobSummary.Field.jobID)), fold.partial[id] != nil {
                             // A refusal of a job decided in the month before: the fold ends it.
-                            guard let rec = Self.record(at: r.endOffset, in: fd) else { failure = JobSummaryMismatch(); return }
+                            guard let rec = Self.record(at: r.endOffset, in: fd, reader: &reader) else { failure = JobSummaryMismatch(); return }
                             fold.apply(rec, emit: job)
                             continue
                         }
@@ -378,18 +381,19 @@ extension FileLedgerStore {
         var found: [String: [(month: Int, offset: Int64, record: LedgerRecord)]] = [:]
         for (mi, m) in try Self.listMonths(directory).enumerated() {
             guard let (s, fd) = try jobSummary(m, heap: true) else { continue }
+            var reader = LedgerLineReader()
             func add(_ offsets: ArraySlice<Int64>) throws {
                 for o in offsets {
-                    guard let r = Self.record(at: o, in: fd) else { throw JobSummaryMismatch() }
+                    guard let r = Self.record(at: o, in: fd, reader: &reader) else { throw JobSummaryMismatch() }
                     found[r.event.jobID, default: []].append((mi, o, r))
                 }
             }
             for offsets in s.pending {
-                guard let first = Self.record(at: offsets[0], in: fd) else { throw JobSummaryMismatch() }
+                guard let first = Self.record(at: offsets[0], in: fd, reader: &reader) else { throw JobSummaryMismatch() }
                 if ids.contains(first.event.jobID) { try add(offsets[...]) }
             }
             for o in s.foreign {
-                guard let r = Self.record(at: o, in: fd) else { throw JobSummaryMismatch() }
+                guard let r = Self.record(at: o, in: fd, reader: &reader) else { throw JobSummaryMismatch() }
                 if ids.contains(r.event.jobID) { found[r.event.jobID, default: []].append((mi, o, r)) }
             }
             var indexed = s
@@ -425,12 +429,13 @@ extension FileLedgerStore {
         var ids: Set<String> = []
         for m in try Self.listMonths(directory) {
             guard let (s, fd) = try jobSummary(m, heap: true) else { continue }
+            var reader = LedgerLineReader()
             for offsets in s.pending {
-                guard let r = Self.record(at: offsets[0], in: fd) else { throw JobSummaryMismatch() }
+                guard let r = Self.record(at: offsets[0], in: fd, reader: &reader) else { throw JobSummaryMismatch() }
                 ids.insert(r.event.jobID)
             }
             for o in s.foreign {
-                guard let r = Self.record(at: o, in: fd) else { throw JobSummaryMismatch() }
+                guard let r = Self.record(at: o, in: fd, reader: &reader) else { throw JobSummaryMismatch() }
                 ids.insert(r.event.jobID)
             }
             for i in 0..<s.rowCount {

@@ -11,11 +11,14 @@ struct JobSummaryFold {
     var reserved: [String: Int64] = [:]
     /// A job did not fit a row (a count out of range): this summary must not be used.
     var unusable = false
+    /// Reads the file's lines as they are folded (what a version 3 line takes from an earlier one).
+    var reader = LedgerLineReader()
 
     init(month: LedgerMonth) { summary = JobSummary(month: month) }
 
     /// Folds the record whose line starts at `offset`.
     mutating func apply(_ record: LedgerRecord, at offset: Int64) {
+        reader.observe(record)
         let e = record.event
         if case .decided(let d) = e.body {
             if let i = partial.index(forKey: e.jobID) {
