@@ -34,6 +34,7 @@ public enum LedgerStoreConformance {
         ("concurrentReservationsNeverOvershoot", concurrentReservationsNeverOvershoot),
         ("budgetMonthFollowsItsTimeZone", budgetMonthFollowsItsTimeZone),
         ("spendCrossingMonthsCountsInItsReservationMonth", spendCrossingMonthsCountsInItsReservationMonth),
+        ("reportJobsAreTheRecordFolds", reportJobsAreTheRecordFolds),
     ]
 
     /// Runs every check, each on a fresh store from `makeStore`, and returns every failure.
