@@ -437,7 +437,8 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         after.reduce(0) { $0 + max(0, $1.value - (before[$1.key] ?? 0)) }
     }
 
-    /// The saved tally of a budget month, with the last sequence it folded per UTC month; nil when
+    /// The saved tally of a budget month, with the last sequence it folded per UTC month (its own and
+    /// later ones, where its reservations close); nil when
     /// none was saved or it does not read (it is derived: folding from the start is always right).
     private func loadCheckpoint(_ month: BudgetMonth, _ connection: PostgresConnection) -> TallyCache? {
         guard let row = try? connection.query("SELECT folded, tally FROM \(checkpointTable) WHERE budget_month = $1 AND zone = $2",
@@ -447,7 +448,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         var after: [LedgerMonth: Int64] = [:]
         for part in folded.split(separator: " ") {
             let pieces = part.split(separator: "=")
-            guard pieces.count == 2, let m = LedgerMonth(String(pieces[0])), month.ledgerMonths.contains(m), let sequence = Int64(pieces[1]), sequence >= 0,
+            guard pieces.count == 2, let m = LedgerMonth(String(pieces[0])), m >= month.ledgerMonths[0], let sequence = Int64(pieces[1]), sequence >= 0,
                   after.updateValue(sequence, forKey: m) == nil else { return nil }
         }
         return TallyCache(tally: tally, after: after)
