@@ -212,6 +212,20 @@ final class JobSummaryTests: XCTestCase {
         XCTAssertEqual(Array(berlinJobs.prefix(3)), ["late-refusal refused", "unsure refused", "between succeeded"])
         let november = try await summarized(reader, try ReportPeriod(month: "2026-11")).first { $0.id == "twice" }
         XCTAssertEqual(november?.status, .succeeded)
+
+        // A short tail on November (one more job, refused): a report first in its process reads the
+        // rows without their events' offsets and the ids, and still folds those jobs' lines.
+        let small = try FileLedgerStore(directory: dir)
+        _ = try await small.append([decided("tail", "2026-11-30T23:56:00.000Z", refused: true)])
+        small.saveSummaries(keepingShortTails: true)
+        XCTAssertLessThan(try XCTUnwrap(coverage(dir, "2026-11")), try fileSize(dir + "/2026-11.jsonl"))
+        for period in [berlin, try ReportPeriod(month: "2026-11")] {
+            let expected = try await folded(try FileLedgerStore(directory: dir), period)
+            let dims: [ReportDimension] = [.provider, .status]
+            let a = try await report(period, rows: try FileLedgerStore(directory: dir), dims)
+            let b = try await report(period, rows: nil, jobs: expected, dims)
+            XCTAssertEqual(a, b, "report of \(period.label) from the rows and the tail")
+        }
     }
 
     func testTheFixtureLedgerGivesTheSameJobsThroughItsSummary() async throws {

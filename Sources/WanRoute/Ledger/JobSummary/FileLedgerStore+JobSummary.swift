@@ -283,13 +283,19 @@ extension FileLedgerStore {
         var loaded: [(summary: JobSummary, folded: [Int], records: [(offset: Int64, record: LedgerRecord)])] = []
         var carried: Set<String> = []
         for m in months {
-            guard var (s, fd) = try jobSummary(m, heap: materialize || !carried.isEmpty, ids: ids) else { continue }
-            let irregular = s.rows.withUnsafeBytes { all in
-                (0..<s.rowCount).filter { all[$0 * JobSummary.rowSize + JobSummary.Field.flags] & JobSummary.Flag.irregular != 0 }
+            let heap = materialize || !carried.isEmpty
+            guard var (s, fd) = try jobSummary(m, heap: heap, ids: ids) else { continue }
+            func irregularRows() -> [Int] {
+                s.rows.withUnsafeBytes { all in
+                    (0..<s.rowCount).filter { all[$0 * JobSummary.rowSize + JobSummary.Field.flags] & JobSummary.Flag.irregular != 0 }
+                }
             }
-            if !irregular.isEmpty, s.events.isEmpty {
+            var irregular = irregularRows()
+            if !irregular.isEmpty, !heap {
+                // Their lines are found through the events' offsets, read only with the heap.
                 guard let withEvents = try jobSummary(m, heap: true) else { throw JobSummaryMismatch() }
                 (s, fd) = withEvents
+                irregular = irregularRows()
             }
             var folded = Set(irregular)
             var offsets: [Int64] = []
