@@ -70,11 +70,13 @@ enum LedgerLocation {
     /// and the tables exist, so a command fails at once with a clear message, never half-way.
     static func openPostgres(_ configuration: PostgresConfiguration, schema: String = "public") throws(CLIError) -> PostgresLedgerStore {
         let pool = PostgresPool(configuration: configuration, maximumConnections: 4)
-        let migrated: Bool
+        let migrated: Bool, summarised: Bool
         do {
-            migrated = try pool.withConnection { connection in
-                try connection.query("SELECT to_regclass($1) IS NOT NULL", [.text("\(PostgresIdentifier.quoted(schema)).wanroute_ledger_events")])
-                    .rows[0].decode(Bool.self, at: 0)
+            (migrated, summarised) = try pool.withConnection { connection in
+                let row = try connection.query("SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL",
+                                               [.text("\(PostgresIdentifier.quoted(schema)).wanroute_ledger_events"),
+                                                .text("\(PostgresIdentifier.quoted(schema)).wanroute_ledger_jobs")]).rows[0]
+                return (try row.decode(Bool.self, at: 0), try row.decode(Bool.self, at: 1))
             }
         } catch {
             pool.close()
@@ -83,6 +85,10 @@ enum LedgerLocation {
         guard migrated else {
             pool.close()
             throw .failure("the PostgreSQL ledger at \(configuration.redactedURL) has no wanroute tables in schema \(schema); run 'wanroute ledger migrate' as their owner first (README, \"PostgreSQL\")")
+        }
+        guard summarised else {
+            pool.close()
+            throw .failure("the PostgreSQL ledger at \(configuration.redactedURL) is at schema version 1 (no job summary) in schema \(schema); run 'wanroute ledger migrate' as the tables' owner to bring it to version 2 (README, \"PostgreSQL\")")
         }
         return PostgresLedgerStore(pool: pool, schema: schema)
     }

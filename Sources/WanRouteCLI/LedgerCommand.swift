@@ -18,7 +18,7 @@ enum LedgerCommand: Command {
         options: [
             OptionSpec("ledger", "DIR|URL", help: "The ledger: postgres://USER@HOST:PORT/DATABASE, or for export and import a file ledger's directory too (default: $WANROUTE_LEDGER; for export and import, else the file ledger under $WANROUTE_HOME)."),
             OptionSpec("schema", "NAME", help: "migrate: the PostgreSQL schema to hold the tables (default: public)."),
-            OptionSpec("grant", "ROLE", help: "migrate: grant ROLE what wanroute needs at run time: SELECT and INSERT on the events, nothing more."),
+            OptionSpec("grant", "ROLE", help: "migrate: grant ROLE what wanroute needs at run time: SELECT and INSERT on the events (append-only), SELECT, INSERT and UPDATE on the job summary, its coverage and the budget checkpoints."),
             OptionSpec("month", "YYYY-MM", repeatable: true, help: "export: only this UTC month (repeatable; default every month)."),
             OptionSpec("output", "DIR", help: "export: write one file per month, DIR/YYYY-MM.jsonl (a file ledger), instead of every line to stdout; existing files are never overwritten."),
         ],
@@ -27,7 +27,10 @@ enum LedgerCommand: Command {
         migrate: run it as the role that should own the tables (a database administrator), once per
         database and again after upgrading wanroute; it applies only what is missing, in one
         transaction, and several machines may run it at once. The events table is append-only: a
-        trigger refuses UPDATE, DELETE and TRUNCATE to every role, its owner included.
+        trigger refuses UPDATE, DELETE and TRUNCATE to every role, its owner included. Version 2 adds the
+        job summary (wanroute_ledger_jobs: one row per job, derived from the events and kept current in
+        the same transaction as they are written), which report, reconcile, whatif and resume read; migrate
+        then folds the events already in the ledger into it, so the first report need not.
 
         export: the ledger's events as the file ledger's own JSON Lines (each line with its sequence
         number and checksum), month by month, oldest first.
@@ -62,7 +65,7 @@ enum LedgerCommand: Command {
         switch word {
         case "export": return try await export(args, context)
         case "import": return try await importFiles(Array(args.positionals.dropFirst()), args, context)
-        default: return try migrate(args, context)
+        default: return try await migrate(args, context)
         }
     }
 
@@ -177,7 +180,7 @@ enum LedgerCommand: Command {
     }
 
     /// `ledger migrate`.
-    static func migrate(_ args: ParsedArguments, _ context: Context) throws(CLIError) -> ExitCode {
+    static func migrate(_ args: ParsedArguments, _ context: Context) async throws(CLIError) -> ExitCode {
         let configuration = try postgresConfiguration(args, context)
         let schema = args.value("schema") ?? "public"
         let connection: PostgresConnection
@@ -198,8 +201,15 @@ enum LedgerCommand: Command {
                     + "\(applied.map(String.init).joined(separator: ", ")); now at version \(version)\n")
             }
             if let role = args.value("grant") {
-                context.stdout.write("granted \(role): USAGE on schema \(schema); SELECT, INSERT on wanroute_ledger_events\n")
+                context.stdout.write("granted \(role): USAGE on schema \(schema); SELECT, INSERT on wanroute_ledger_events; "
+                    + "SELECT, INSERT, UPDATE on wanroute_ledger_jobs, wanroute_ledger_job_coverage and wanroute_ledger_budget_checkpoints\n")
             }
+            // The job summary of events written before it existed (or by an older wanroute), folded
+            // now rather than by the first report.
+            let pool = PostgresPool(configuration: configuration, maximumConnections: 1)
+            defer { pool.close() }
+            try await PostgresLedgerStore(pool: pool, schema: schema).catchUpSummary()
+            context.stdout.write("job summary current for every month\n")
             return .ok
         } catch {
             throw .failure("\(error)")

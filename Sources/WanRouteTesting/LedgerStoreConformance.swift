@@ -33,6 +33,7 @@ public enum LedgerStoreConformance {
         ("reserveRefusesWhatWouldOverrunALimit", reserveRefusesWhatWouldOverrunALimit),
         ("concurrentReservationsNeverOvershoot", concurrentReservationsNeverOvershoot),
         ("budgetMonthFollowsItsTimeZone", budgetMonthFollowsItsTimeZone),
+        ("reportJobsAreTheRecordFolds", reportJobsAreTheRecordFolds),
     ]
 
     /// Runs every check, each on a fresh store from `makeStore`, and returns every failure.

@@ -171,10 +171,15 @@ func runReportLedgerBenchmark() throws {
     let month = ["--month", "2026-12"]
     try timed("wanroute report --month 2026-12, first run (summary as the writer left it)", ["report"] + month)
     try timed("wanroute report --month 2026-12, second run", ["report"] + month)
-    try timed("wanroute report --month 2026-12 --group-by provider,tag:customer --format json", ["report"] + month + ["--group-by", "provider,tag:customer", "--format", "json"])
-    try timed("wanroute whatif --month 2026-12 --policy balanced", ["whatif"] + month + ["--policy", "balanced"])
-    try timed("wanroute reconcile --month 2026-12", ["reconcile"] + month)
-    try timed("wanroute report --month 2026-12 --format focus", ["report"] + month + ["--format", "focus"])
+    // WANROUTE_BENCH_POSTGRES_ONLY: the file ledger's two reports above, beside PostgreSQL's below, and nothing else.
+    let postgresOnly = ProcessInfo.processInfo.environment["WANROUTE_BENCH_POSTGRES_ONLY"] != nil
+    let others: [(String, [String])] = [
+        ("wanroute report --month 2026-12 --group-by provider,tag:customer --format json", ["report"] + month + ["--group-by", "provider,tag:customer", "--format", "json"]),
+        ("wanroute whatif --month 2026-12 --policy balanced", ["whatif"] + month + ["--policy", "balanced"]),
+        ("wanroute reconcile --month 2026-12", ["reconcile"] + month),
+        ("wanroute report --month 2026-12 --format focus", ["report"] + month + ["--format", "focus"]),
+    ]
+    for (label, arguments) in others where !postgresOnly { try timed(label, arguments) }
     let summary = home + "/ledger/summaries/jobs-\(benchMonth).bin"
     let summaryBytes = (try? FileManager.default.attributesOfItem(atPath: summary)[.size] as? NSNumber)?.int64Value ?? 0
     report("job summary size", "\(summaryBytes / 1_000_000) MB", "\(summaryBytes / Int64(max(jobs, 1))) bytes per job")
@@ -186,12 +191,16 @@ func runReportLedgerBenchmark() throws {
             try? FileManager.default.removeItem(atPath: dir + "/" + name)
         }
     }
-    try? FileManager.default.removeItem(atPath: summary)
-    removeReportCaches()
-    try timed("wanroute report --month 2026-12, no summary (built from the ledger, then written)", ["report"] + month)
-    removeReportCaches()
-    try timed("wanroute report --month 2026-12, after that (from the summary it wrote)", ["report"] + month)
-    if getuid() == 0, let f = fopen("/proc/sys/vm/drop_caches", "w") {
+    if !postgresOnly {
+        try? FileManager.default.removeItem(atPath: summary)
+        removeReportCaches()
+        try timed("wanroute report --month 2026-12, no summary (built from the ledger, then written)", ["report"] + month)
+        removeReportCaches()
+        try timed("wanroute report --month 2026-12, after that (from the summary it wrote)", ["report"] + month)
+    }
+    if postgresOnly {
+        // nothing more of the file ledger
+    } else if getuid() == 0, let f = fopen("/proc/sys/vm/drop_caches", "w") {
         removeReportCaches()
         sync()
         fputs("3\n", f)
@@ -225,11 +234,26 @@ func runReportLedgerBenchmark() throws {
     } else if events > 0, held != events {
         throw NSError(domain: "bench", code: 4, userInfo: [NSLocalizedDescriptionKey: "\(configuration.redactedURL) holds \(held) events of \(benchMonth), not the \(events) this benchmark writes; give it an empty database"])
     }
-    let size = try pool.withConnection { try $0.query("SELECT pg_total_relation_size('wanroute_ledger_events')").rows[0].decode(Int64.self, at: 0) }
-    report("report ledger in PostgreSQL", "\(size / 1_000_000) MB", "table and indexes")
+    let sizes = try pool.withConnection { connection in
+        try ["wanroute_ledger_events", "wanroute_ledger_jobs"].map {
+            try connection.query("SELECT pg_total_relation_size($1::regclass)", [.text($0)]).rows[0].decode(Int64.self, at: 0)
+        }
+    }
+    report("report ledger in PostgreSQL", "\(sizes[0] / 1_000_000) MB", "events table and indexes; job summary \(sizes[1] / 1_000_000) MB, \(sizes[1] / Int64(max(jobs, 1))) bytes a job")
     let postgres = ["WANROUTE_LEDGER=\(url)"] + (environment["PGPASSWORD"].map { ["PGPASSWORD=\($0)"] } ?? [])
-    let pgCold = try spawn(["report", "--month", "2026-12"], environment: postgres)
-    report("wanroute report --month 2026-12, PostgreSQL, first run", String(format: "%.0f ms", pgCold.ms), "peak \(pgCold.maxRSSMiB) MiB resident")
-    let pgWarm = try spawn(["report", "--month", "2026-12"], environment: postgres)
-    report("wanroute report --month 2026-12, PostgreSQL, second run", String(format: "%.0f ms", pgWarm.ms), "peak \(pgWarm.maxRSSMiB) MiB resident")
+    func timedPostgres(_ label: String, _ arguments: [String]) throws {
+        let r = try spawn(arguments, environment: postgres)
+        report(label + ", PostgreSQL", String(format: "%.0f ms", r.ms), "peak \(r.maxRSSMiB) MiB resident; load average \(load())")
+    }
+    try timedPostgres("wanroute report --month 2026-12, first run (job summary as the writer left it)", ["report"] + month)
+    try timedPostgres("wanroute report --month 2026-12, second run", ["report"] + month)
+    for (label, arguments) in others { try timedPostgres(label, arguments) }
+    try timedPostgres("wanroute resume --dry-run (open jobs from the summary)", ["resume", "--dry-run"])
+    // The summary folded from nothing, as after migrating a ledger written before it existed.
+    try pool.withConnection { connection in
+        try connection.query("DELETE FROM wanroute_ledger_jobs")
+        try connection.query("DELETE FROM wanroute_ledger_job_coverage")
+    }
+    try timedPostgres("wanroute ledger migrate, folding the month into an empty job summary", ["ledger", "migrate"])
+    try timedPostgres("wanroute report --month 2026-12, after that", ["report"] + month)
 }

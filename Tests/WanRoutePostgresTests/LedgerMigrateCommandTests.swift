@@ -24,17 +24,23 @@ final class LedgerMigrateCommandTests: XCTestCase {
         var (code, out, err) = await run(["ledger", "migrate", "--schema", schema, "--grant", "wr_password"], environment)
         XCTAssertEqual(code, 0, err)
         XCTAssertEqual(out, """
-            ledger schema at \(url) (schema \(schema)): applied version 1; now at version 1
-            granted wr_password: USAGE on schema \(schema); SELECT, INSERT on wanroute_ledger_events
+            ledger schema at \(url) (schema \(schema)): applied versions 1, 2; now at version 2
+            granted wr_password: USAGE on schema \(schema); SELECT, INSERT on wanroute_ledger_events; SELECT, INSERT, UPDATE on wanroute_ledger_jobs, wanroute_ledger_job_coverage and wanroute_ledger_budget_checkpoints
+            job summary current for every month
 
             """)
         (code, out, err) = await run(["ledger", "migrate", "--schema", schema], environment)
         XCTAssertEqual(code, 0, err)
-        XCTAssertEqual(out, "ledger schema at \(url) (schema \(schema)) is current: version 1\n")
+        XCTAssertEqual(out, "ledger schema at \(url) (schema \(schema)) is current: version 2\njob summary current for every month\n")
         let privileges = try admin.query(
-            "SELECT privilege_type FROM information_schema.role_table_grants WHERE grantee = 'wr_password' AND table_schema = $1 ORDER BY 1", [.text(schema)]
+            "SELECT table_name || ' ' || privilege_type FROM information_schema.role_table_grants WHERE grantee = 'wr_password' AND table_schema = $1 ORDER BY 1",
+            [.text(schema)]
         ).rows.map { try $0.decode(String.self, at: 0) }
-        XCTAssertEqual(privileges, ["INSERT", "SELECT"])
+        // The events: only SELECT and INSERT (append-only); the derived job summary is kept up to date.
+        XCTAssertEqual(privileges, ["wanroute_ledger_budget_checkpoints INSERT", "wanroute_ledger_budget_checkpoints SELECT", "wanroute_ledger_budget_checkpoints UPDATE",
+                                    "wanroute_ledger_events INSERT", "wanroute_ledger_events SELECT",
+                                    "wanroute_ledger_job_coverage INSERT", "wanroute_ledger_job_coverage SELECT", "wanroute_ledger_job_coverage UPDATE",
+                                    "wanroute_ledger_jobs INSERT", "wanroute_ledger_jobs SELECT", "wanroute_ledger_jobs UPDATE"])
     }
 
     func testRefusalsAndFailuresNeverShowThePassword() async throws {

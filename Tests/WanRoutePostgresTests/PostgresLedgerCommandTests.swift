@@ -119,6 +119,57 @@ final class PostgresLedgerCommandTests: XCTestCase {
         XCTAssertTrue(unmigrated.err.contains("wanroute ledger migrate"), unmigrated.err)
     }
 
+    /// The committed fixture ledger imported into PostgreSQL: report (every format, three zones),
+    /// reconcile and whatif print to the byte what they print from the file ledger, and again once
+    /// the job summary was folded from nothing.
+    func testTheFixtureLedgerGivesTheFileLedgersAnswersToTheByte() async throws {
+        let server = try PostgresTestServer.shared()
+        let url = try await migratedDatabase(server)
+        let home = try Repository.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let committed = Repository.fixtures.appendingPathComponent("reports/ledger").path
+        let files = home + "/files"
+        try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: committed) where name.hasSuffix(".jsonl") {
+            try FileManager.default.copyItem(atPath: committed + "/" + name, toPath: files + "/" + name)
+        }
+        let environment = ["WANROUTE_HOME": home, "PGPASSWORD": PostgresTestServer.scramPassword]
+        let imported = await run(["ledger", "import", committed, "--ledger", url], environment)
+        XCTAssertEqual(imported.code, 0, imported.err)
+
+        let policy = Repository.fixtures.appendingPathComponent("reports/studio.json").path
+        var commands: [[String]] = []
+        for zone in ["UTC", "Asia/Shanghai", "Europe/Berlin"] {
+            let month = ["--month", "2026-12", "--tz", zone]
+            for format in ["table", "json", "csv", "md", "html", "focus"] {
+                commands.append(["report"] + month + ["--policy", policy, "--as-of", "2026-12-20T12:00:00Z", "--group-by", "provider,tag:customer", "--format", format])
+            }
+            commands.append(["report"] + month + ["--as-of", "2026-12-31T00:00:00Z", "--group-by", "status,mode,resolution,behavior,policy", "--format", "json"])
+            commands += [["reconcile"] + month, ["reconcile"] + month + ["--format", "json"]]
+            commands += ["table", "json", "md"].map { ["whatif"] + month + ["--policy", policy, "--format", $0] }
+        }
+        func compare(_ label: String) async {
+            for command in commands {
+                let fromPostgres = await run(command + ["--ledger", url], environment)
+                let fromFiles = await run(command + ["--ledger", files], environment)
+                XCTAssertEqual(fromPostgres.code, fromFiles.code, "\(label) \(command): \(fromPostgres.err)")
+                XCTAssertEqual(fromPostgres.out, fromFiles.out, "\(label) \(command)")
+                XCTAssertEqual(fromPostgres.err, fromFiles.err, "\(label) \(command)")
+                XCTAssertFalse(fromPostgres.out.isEmpty, "\(label) \(command)")
+            }
+        }
+        await compare("kept as imported")
+        // Folded from nothing: the owner empties the derived tables, the next report catches up.
+        let owner = try PostgresConnection.connect(server.tcp(user: "wr_scram", password: PostgresTestServer.scramPassword,
+                                                              database: String(url.split(separator: "/").last!)))
+        defer { owner.close() }
+        XCTAssertGreaterThan(try owner.query("SELECT count(*) FROM wanroute_ledger_jobs").rows[0].decode(Int.self, at: 0), 20)
+        try owner.query("DELETE FROM wanroute_ledger_jobs")
+        try owner.query("DELETE FROM wanroute_ledger_job_coverage")
+        commands = commands.filter { $0.contains("Asia/Shanghai") }
+        await compare("folded from nothing")
+    }
+
     func testExportAndImportRoundTripIdempotentlyAndRefuseDamage() async throws {
         let server = try PostgresTestServer.shared()
         let url = try await migratedDatabase(server)

@@ -36,6 +36,103 @@ final class PostgresLedgerStoreTests: XCTestCase {
         XCTAssertEqual(failures, [])
     }
 
+    /// The report check with the edge cases the file store's summary does not yet answer as the fold does.
+    func testReportJobsAreTheFoldsOnEveryEdgeCase() async throws {
+        let pool = pool()
+        defer { pool.close() }
+        let failures = await LedgerStoreConformance.runReportCheckWithEveryEdgeCase {
+            PostgresLedgerStore(pool: pool, schema: try await self.freshSchema(pool))
+        }
+        XCTAssertEqual(failures, [])
+    }
+
+    /// The job summary is written with the events; a month whose events got ahead of it (written by
+    /// an older wanroute) is left alone by writers and folded by the next reader; a role that may not
+    /// update it reads the events instead; a damaged row is a clear error.
+    func testTheJobSummaryKeepsUpCatchesUpAndFallsBack() async throws {
+        typealias C = LedgerStoreConformance
+        let owner = pool()
+        defer { owner.close() }
+        let schema = try await freshSchema(owner, grantTo: "wr_password")
+        let store = PostgresLedgerStore(pool: owner, schema: schema)
+        let catalog = try PriceCatalog.builtIn()
+        let period = try ReportPeriod(month: "2026-12")
+        func reportJobs(_ store: PostgresLedgerStore) async throws -> [ReportJob] {
+            var jobs: [ReportJob] = []
+            try await store.forEachReportJob(in: period, catalog: catalog) { jobs.append($0) }
+            return jobs
+        }
+        func folded() async throws -> [ReportJob] {
+            var jobs: [ReportJob] = []
+            try await store.foldReportJobsFromRecords(in: period, catalog: catalog) { jobs.append($0) }
+            return jobs
+        }
+        func scalar(_ sql: String) async throws -> Int64 {
+            try await owner.withConnection { try $0.query(sql).rows[0].decode(Int64.self, at: 0) }
+        }
+        let jobs = "\(schema).wanroute_ledger_jobs", coverage = "\(schema).wanroute_ledger_job_coverage"
+
+        _ = try await store.append(C.lifecycle("a") + Array(C.lifecycle("b", from: C.at(100)).prefix(4)))
+        let rows1 = try await scalar("SELECT count(*) FROM \(jobs)")
+        let covered1 = try await scalar("SELECT last_sequence FROM \(coverage)")
+        let open1 = try await scalar("SELECT count(*) FROM \(jobs) WHERE open")
+        XCTAssertEqual([rows1, covered1, open1], [2, 11, 1], "one row per job, every event covered, b still open")
+
+        // An older wanroute's events: the coverage falls behind; writers leave the month to readers.
+        try await owner.withConnection { _ = try $0.query("UPDATE \(coverage) SET last_sequence = 5") }
+        _ = try await store.append(C.lifecycle("c", from: C.at(200)))
+        let behind = try await scalar("SELECT last_sequence FROM \(coverage)")
+        XCTAssertEqual(behind, 5)
+        let readOnly = PostgresPool(configuration: server.tcp(user: "wr_password", password: PostgresTestServer.cleartextPassword), maximumConnections: 2)
+        defer { readOnly.close() }
+        try await owner.withConnection { _ = try $0.query("REVOKE UPDATE ON \(jobs) FROM wr_password") }
+        let fromEvents = try await reportJobs(PostgresLedgerStore(pool: readOnly, schema: schema))
+        let expected = try await folded()
+        XCTAssertEqual(expected.map(\.id), ["a", "c", "b"])
+        XCTAssertEqual(fromEvents, expected, "a role that may not update the summary reads the events")
+        let stillBehind = try await scalar("SELECT last_sequence FROM \(coverage)")
+        XCTAssertEqual(stillBehind, 5)
+        let caughtUp = try await reportJobs(store)
+        XCTAssertEqual(caughtUp, expected)
+        let covered2 = try await scalar("SELECT last_sequence FROM \(coverage)")
+        XCTAssertEqual(covered2, 18, "the reader folded the events after the coverage")
+        let open = try await store.openJobs()
+        XCTAssertEqual(open.map(\.id), ["b"])
+
+        try await owner.withConnection { _ = try $0.query("UPDATE \(jobs) SET fold = '\\x0102'::bytea WHERE job_id = 'c'") }
+        do {
+            _ = try await reportJobs(store)
+            XCTFail("a damaged summary row was read")
+        } catch let error as LedgerError {
+            XCTAssertTrue("\(error)".contains("wanroute_ledger_jobs"), "\(error)")
+        }
+    }
+
+    /// A reader that folded a big budget month saves its tally; a new process starts from it and
+    /// folds only what came after, with the same state; a damaged checkpoint is ignored.
+    func testBudgetCheckpointsSpareANewProcessTheMonthAndNeverChangeTheAnswer() async throws {
+        typealias C = LedgerStoreConformance
+        let pool = pool()
+        defer { pool.close() }
+        let schema = try await freshSchema(pool)
+        let month = BudgetMonth(C.t0.month)
+        let events = (0..<Int(PostgresLedgerStore.checkpointEvery) + 10).map { C.reserved("job-\($0 / 2)", C.at(Int64($0)), $0 % 2 == 0 ? "0.01" : "0.02") }
+        _ = try await PostgresLedgerStore(pool: pool, schema: schema).append(events)
+        let first = try await PostgresLedgerStore(pool: pool, schema: schema).budgetState(for: month)
+        let saved = try await pool.withConnection { try $0.query("SELECT folded FROM \(schema).wanroute_ledger_budget_checkpoints").rows.map { try $0.decode(String.self, at: 0) } }
+        XCTAssertEqual(saved, ["2026-12=\(events.count)"])
+        _ = try await PostgresLedgerStore(pool: pool, schema: schema).append([C.settled("job-0", C.at(90_000), "0.03")])
+        let later = try await PostgresLedgerStore(pool: pool, schema: schema).budgetState(for: month)
+        var fold = BudgetTally(month: month)
+        for e in events + [C.settled("job-0", C.at(90_000), "0.03")] { fold.apply(e) }
+        XCTAssertEqual(later, fold.state, "the checkpoint and the events after it")
+        XCTAssertNotEqual(first, later)
+        XCTAssertEqual(BudgetTally(encoded: fold.encoded(), month: month), fold)
+        try await pool.withConnection { _ = try $0.query("UPDATE \(schema).wanroute_ledger_budget_checkpoints SET tally = '\\x01ff'::bytea") }
+        let despiteDamage = try await PostgresLedgerStore(pool: pool, schema: schema).budgetState(for: month)
+        XCTAssertEqual(despiteDamage, fold.state)
+    }
+
     func testAppendOnlyEvenForTheOwnerAndARoleWithOnlySelectAndInsertSuffices() async throws {
         let owner = pool()
         defer { owner.close() }

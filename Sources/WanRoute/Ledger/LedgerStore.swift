@@ -124,7 +124,7 @@ extension LedgerStore {
 
     /// The report fold over every record of the period's months: the default answer, and the file
     /// store's when a job summary cannot be used.
-    func foldReportJobsFromRecords(in period: ReportPeriod, catalog: PriceCatalog, _ body: (ReportJob) -> Void) async throws {
+    public func foldReportJobsFromRecords(in period: ReportPeriod, catalog: PriceCatalog, _ body: (ReportJob) -> Void) async throws {
         var fold = LedgerReportFold(period: period, catalog: catalog)
         let have = Set(try await months())
         for month in LedgerReportFold.months(for: period) where have.contains(month) {

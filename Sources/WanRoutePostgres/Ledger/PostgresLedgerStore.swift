@@ -30,7 +30,12 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     /// The PostgreSQL schema holding the tables.
     public let schema: String
 
-    private let table: String
+    let table: String
+    /// The job summary (``PostgresJobSummary``) and its coverage.
+    let jobsTable: String
+    let coverageTable: String
+    /// Saved budget tallies (``saveCheckpoint(_:_:)``).
+    let checkpointTable: String
     private let lock = NSLock()
     private var stoppedBy: String?
 
@@ -39,16 +44,22 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     /// Advisory lock classes (the first key of the two-key form): "wrlm" (months), "wrlb" (budgets).
     static let monthLockClass: Int64 = 0x7772_6c6d
     static let budgetLockClass: Int64 = 0x7772_6c62
+    /// "wrls": the job summary, taken after every month lock, so two writers never deadlock.
+    static let summaryLockClass: Int64 = 0x7772_6c73
 
     /// A store over `pool`, in `schema` (which ``migrate(_:schema:grantTo:)`` has prepared).
     public init(pool: PostgresPool, schema: String = "public") {
         self.pool = pool
         self.schema = schema
         self.table = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_events"
+        self.jobsTable = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_jobs"
+        self.coverageTable = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_job_coverage"
+        self.checkpointTable = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_budget_checkpoints"
     }
 
-    /// The schema, version 1: the events table, its indexes (job, budget events per month; the
-    /// primary key serves reads by month) and the append-only trigger.
+    /// The schema. Version 1: the events table, its indexes (job, budget events per month; the
+    /// primary key serves reads by month) and the append-only trigger. Version 2: the job summary
+    /// (``PostgresJobSummary``), derived from the events and kept with them.
     public static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, summary: "ledger events, append-only", statements: [
             """
@@ -81,10 +92,12 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
                 FOR EACH STATEMENT EXECUTE FUNCTION wanroute_ledger_refuse_change()
             """,
         ]),
+        PostgresJobSummary.migration,
     ]
 
     /// Creates or updates the tables (as their owner), then, when `role` is given, grants it what
-    /// wanroute needs: USAGE on the schema, SELECT and INSERT on the events. Returns the versions applied.
+    /// wanroute needs: USAGE on the schema, SELECT and INSERT on the events, SELECT, INSERT and
+    /// UPDATE on the job summary and its coverage (derived tables it keeps). Returns the versions applied.
     @discardableResult
     public static func migrate(_ connection: PostgresConnection, schema: String = "public", grantTo role: String? = nil) throws -> [Int] {
         let applied = try PostgresMigrator.migrate(connection, migrations, schema: schema)
@@ -92,6 +105,9 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
             let quotedRole = PostgresIdentifier.quoted(role)
             try connection.query("GRANT USAGE ON SCHEMA \(PostgresIdentifier.quoted(schema)) TO \(quotedRole)")
             try connection.query("GRANT SELECT, INSERT ON \(PostgresIdentifier.quoted(schema)).wanroute_ledger_events TO \(quotedRole)")
+            for derived in ["wanroute_ledger_jobs", "wanroute_ledger_job_coverage", "wanroute_ledger_budget_checkpoints"] {
+                try connection.query("GRANT SELECT, INSERT, UPDATE ON \(PostgresIdentifier.quoted(schema)).\(derived) TO \(quotedRole)")
+            }
         }
         return applied
     }
@@ -179,8 +195,9 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         }
     }
 
-    /// Every job not yet finished, folded over the whole ledger in order, a page at a time.
-    public func openJobs() async throws -> [JobState] {
+    /// Every job not yet finished, folded over the whole ledger in order, a page at a time: the
+    /// answer when the job summary cannot be brought up to date.
+    func openJobsFromEvents() async throws -> [JobState] {
         var book = JobBook()
         for month in try await months() {
             try await forEachRecord(in: month) { book.apply($0) }
@@ -191,8 +208,10 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     /// The month's settled and reserved spend per budget key.
     public func budgetState(for month: BudgetMonth) async throws -> BudgetState {
         try await read { [self] connection in
-            let caught = try catchUp(cachedTally(month), connection)
+            let cache = cachedTally(month, connection)
+            let caught = try catchUp(cache, connection)
             remember(caught.tally, after: caught.after)
+            if Self.eventsBetween(cache.after, caught.after) >= Self.checkpointEvery { saveCheckpoint(caught, connection) }
             return caught.tally.state
         }
     }
@@ -278,9 +297,16 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         var statements: [(sql: String, parameters: [PostgresValue])] = [("BEGIN", [])]
         if !budgetMonths.isEmpty { statements.append(("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [.int(Self.budgetLockClass), 0])) }
         statements += months.map { ("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [.int(Self.monthLockClass), .int($0.year * 12 + $0.month)]) }
+        // The job summary: its lock, each month's coverage and the newest row of every job in the batch.
+        statements.append(("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [.int(Self.summaryLockClass), 0]))
+        let coverageIndex = statements.count
+        statements.append(("SELECT month, last_sequence FROM \(coverageTable) WHERE month = ANY($1::text[])", [.text(Self.textArray(months.map(\.description)))]))
+        var batchJobs = Set<String>()
+        for work in batch { for event in work.events { batchJobs.insert(event.jobID) } }
+        statements.append(PostgresJobSummary.latestRowsStatement(jobsTable, batchJobs.sorted()))
         let firstMaximum = statements.count
         statements += months.map { ("SELECT coalesce(max(sequence), 0) FROM \(table) WHERE month = $1", [.text($0.description)]) }
-        let caches = budgetMonths.map(cachedTally)
+        let caches = budgetMonths.map { cachedTally($0, connection) }
         let firstDelta = statements.count
         for (month, cache) in zip(budgetMonths, caches) {
             statements += month.ledgerMonths.map { deltaStatement($0, after: cache.after[$0] ?? 0) }
@@ -290,6 +316,14 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         for (index, month) in months.enumerated() {
             next[month] = try results[firstMaximum + index].rows[0].decode(Int64.self, at: 0) + 1
         }
+        // A month is summarised when its coverage reaches its last event; a month behind is left to
+        // the next reader's catch-up, which folds from its coverage on.
+        var covered: [LedgerMonth: Int64] = [:]
+        for row in results[coverageIndex].rows {
+            if let m = LedgerMonth(try row.decode(String.self, at: 0)) { covered[m] = try row.decode(Int64.self, at: 1) }
+        }
+        let summarised = Set(months.filter { (covered[$0] ?? 0) == next[$0]! - 1 })
+        var latest = try PostgresJobSummary.latestRows(results[coverageIndex + 1])
         var folded: [BudgetMonth: BudgetTally] = [:]
         var deltaIndex = firstDelta
         for (month, cache) in zip(budgetMonths, caches) {
@@ -323,7 +357,13 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         if records.isEmpty {
             try connection.query("ROLLBACK")
         } else {
-            try insertAndCommit(connection, records)
+            var changed: [PostgresJobSummary.Position: PostgresJobSummary.JobRow] = [:]
+            PostgresJobSummary.fold(records.filter { summarised.contains($0.event.time.month) }, latest: &latest, changed: &changed)
+            var summary = PostgresJobSummary.upserts(jobsTable, Array(changed.values))
+            for month in summarised.sorted() where next[month]! - 1 > (covered[month] ?? 0) {
+                summary.append(PostgresJobSummary.coverageStatement(coverageTable, month, next[month]! - 1))
+            }
+            try insertAndCommit(connection, records, also: summary)
         }
         // Every budget event up to each month's last number is now folded: the deltas read under the
         // month locks, then this batch's own events.
@@ -333,8 +373,10 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         return done
     }
 
-    /// Inserts the records (a multi-row INSERT per ``insertRows`` rows) and commits, in one round trip.
-    private func insertAndCommit(_ connection: PostgresConnection, _ records: [LedgerRecord]) throws {
+    /// Inserts the records (a multi-row INSERT per ``insertRows`` rows), runs `also` (the job
+    /// summary's upserts) and commits, in one round trip.
+    private func insertAndCommit(_ connection: PostgresConnection, _ records: [LedgerRecord],
+                                 also: [(sql: String, parameters: [PostgresValue])]) throws {
         var statements: [(sql: String, parameters: [PostgresValue])] = []
         var start = 0
         while start < records.count {
@@ -354,6 +396,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
             statements.append(("INSERT INTO \(table) (month, sequence, at, job_id, event_type, budget, line) VALUES " + values.joined(separator: ", "), parameters))
             start += chunk.count
         }
+        statements += also
         statements.append(("COMMIT", []))
         let done = try connection.pipeline(statements)
         guard done.last?.commandTag == "COMMIT" else { throw PostgresError.transactionRolledBack }
@@ -370,8 +413,48 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
 
     private var tallies: [BudgetMonth: TallyCache] = [:]
 
-    private func cachedTally(_ month: BudgetMonth) -> TallyCache {
-        lock.withLock { tallies[month] } ?? TallyCache(tally: BudgetTally(month: month), after: [:])
+    /// The tally this process last folded; else the checkpoint another process saved; else empty.
+    private func cachedTally(_ month: BudgetMonth, _ connection: PostgresConnection) -> TallyCache {
+        if let cached = lock.withLock({ tallies[month] }) { return cached }
+        return loadCheckpoint(month, connection) ?? TallyCache(tally: BudgetTally(month: month), after: [:])
+    }
+
+    // MARK: - Budget checkpoints
+
+    /// A reader that had to fold at least this many events of a budget month saves its tally, so
+    /// that a new process (each `report` or `route` is one) folds only the events after it.
+    static let checkpointEvery: Int64 = 10_000
+
+    static func eventsBetween(_ before: [LedgerMonth: Int64], _ after: [LedgerMonth: Int64]) -> Int64 {
+        after.reduce(0) { $0 + max(0, $1.value - (before[$1.key] ?? 0)) }
+    }
+
+    /// The saved tally of a budget month, with the last sequence it folded per UTC month; nil when
+    /// none was saved or it does not read (it is derived: folding from the start is always right).
+    private func loadCheckpoint(_ month: BudgetMonth, _ connection: PostgresConnection) -> TallyCache? {
+        guard let row = try? connection.query("SELECT folded, tally FROM \(checkpointTable) WHERE budget_month = $1 AND zone = $2",
+                                              [.text(month.month.description), .text(month.zone.identifier)]).rows.first,
+              let folded = try? row.decode(String.self, at: 0), let bytes = try? row.decode([UInt8].self, at: 1),
+              let tally = BudgetTally(encoded: bytes, month: month) else { return nil }
+        var after: [LedgerMonth: Int64] = [:]
+        for part in folded.split(separator: " ") {
+            let pieces = part.split(separator: "=")
+            guard pieces.count == 2, let m = LedgerMonth(String(pieces[0])), month.ledgerMonths.contains(m), let sequence = Int64(pieces[1]), sequence >= 0,
+                  after.updateValue(sequence, forKey: m) == nil else { return nil }
+        }
+        return TallyCache(tally: tally, after: after)
+    }
+
+    /// Saves a tally unless a checkpoint that folded as much is there; best effort (a role that may
+    /// not write it only folds more next time).
+    private func saveCheckpoint(_ cache: TallyCache, _ connection: PostgresConnection) {
+        let folded = cache.after.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        _ = try? connection.query("""
+            INSERT INTO \(checkpointTable) (budget_month, zone, folded, events, tally) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (budget_month, zone) DO UPDATE SET folded = EXCLUDED.folded, events = EXCLUDED.events, tally = EXCLUDED.tally
+                WHERE \(checkpointTable).events <= EXCLUDED.events
+            """, [.text(cache.tally.month.month.description), .text(cache.tally.month.zone.identifier), .text(folded),
+                  .int(cache.after.values.reduce(0, +)), .bytes(cache.tally.encoded())])
     }
 
     /// Keeps the tally that has folded the most (reservations in this process may finish out of order).
@@ -426,7 +509,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         return caught
     }
 
-    private func decode(_ row: PostgresRow) throws -> LedgerRecord {
+    func decode(_ row: PostgresRow) throws -> LedgerRecord {
         let sequence = try row.decode(Int64.self, "sequence")
         let line = try row.decode(String.self, "line")
         do {
@@ -471,7 +554,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         do {
             return try await pool.withConnection(body)
         } catch let error as LedgerError {
