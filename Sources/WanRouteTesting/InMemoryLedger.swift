@@ -86,7 +86,7 @@ public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
 
     private func tally(_ month: BudgetMonth) -> BudgetTally {
         var t = BudgetTally(month: month)
-        for m in month.ledgerMonths { for r in byMonth[m] ?? [] { t.apply(r.event) } }
+        for m in month.ledgerMonthsToFold(among: Array(byMonth.keys)) { for r in byMonth[m] ?? [] { t.apply(r.event) } }
         return t
     }
 }

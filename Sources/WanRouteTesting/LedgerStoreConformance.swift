@@ -33,6 +33,7 @@ public enum LedgerStoreConformance {
         ("reserveRefusesWhatWouldOverrunALimit", reserveRefusesWhatWouldOverrunALimit),
         ("concurrentReservationsNeverOvershoot", concurrentReservationsNeverOvershoot),
         ("budgetMonthFollowsItsTimeZone", budgetMonthFollowsItsTimeZone),
+        ("spendCrossingMonthsCountsInItsReservationMonth", spendCrossingMonthsCountsInItsReservationMonth),
         ("reportJobsAreTheRecordFolds", reportJobsAreTheRecordFolds),
     ]
 
@@ -322,5 +323,52 @@ public enum LedgerStoreConformance {
         let utc = try await store.budgetState(for: BudgetMonth(LedgerMonth("2026-12")!))
         expect.equal(utc.committed(.total), usd("3.00"))
         expect.equal(BudgetMonth.containing(LedgerTime("2027-01-01T05:00:00.000Z")!, zone: la).month.description, "2026-12")
+    }
+
+    static func spendCrossingMonthsCountsInItsReservationMonth(_ store: any LedgerStore, _ expect: Expect) async throws {
+        let time = { (s: String) in LedgerTime(s)! }
+        let film = ["customer": "film"]
+        // The first reservations are state before the settlements exist: a store must not keep
+        // them open once later files close them.
+        _ = try await store.append([
+            reserved("a", time("2026-11-30T23:59:00.000Z"), "2.00", tags: film),
+            reserved("b", time("2026-11-30T23:58:00.000Z"), "1.00", provider: dashscope),
+            reserved("c", time("2026-11-30T23:57:00.000Z"), "3.00", tags: film),
+            reserved("d", time("2026-11-30T23:59:30.000Z"), "1.00"),
+        ])
+        let nov = BudgetMonth(LedgerMonth("2026-11")!), dec = BudgetMonth(LedgerMonth("2026-12")!)
+        let before = try await store.budgetState(for: nov)
+        expect.equal(before.reserved[.total], usd("7.00"))
+        expect.equal(before.openReservations, 4)
+        _ = try await store.append([
+            settled("a", time("2026-12-01T00:05:00.000Z"), "1.50"),                  // settled in the next file
+            LedgerEvent(time: time("2026-12-01T00:01:00.000Z"), jobID: "b", body: .released(detail: "free failure")),
+            reserved("d", time("2026-12-01T00:10:00.000Z"), "1.20"),                 // a failover reserves again in December
+            settled("d", time("2026-12-01T00:30:00.000Z"), "1.10"),
+            reserved("e", time("2026-12-02T10:00:00.000Z"), "0.40"),
+        ])
+        // c was left by a dead process; `resume` settles it after December ended.
+        _ = try await store.append([settled("c", time("2027-01-05T09:00:00.000Z"), "2.50")])
+
+        let n = try await store.budgetState(for: nov)
+        expect.equal(n.settled[.total], usd("4.00"), "a and c count in November, where they were admitted")
+        expect.equal(n.reserved[.total], nil, "every November reservation is closed by a later file")
+        expect.equal(n.openReservations, 0)
+        expect.equal(n.settled[.tag("customer", "film")], usd("4.00"))
+        expect.equal(n.committed(.provider(dashscope)), usd("0"))
+        let d = try await store.budgetState(for: dec)
+        expect.equal(d.settled[.total], usd("1.10"), "d was admitted again in December and counts there")
+        expect.equal(d.reserved[.total], usd("0.40"))
+        expect.equal(d.openReservations, 1)
+        let j = try await store.budgetState(for: BudgetMonth(LedgerMonth("2027-01")!))
+        expect.equal(j.committed(.total), usd("0"), "a settlement counts nowhere but its reservation's month")
+        // In Los Angeles, November runs to 2026-12-01T08:00Z: d's second reservation is November's too.
+        let la = TimeZone(identifier: "America/Los_Angeles")!
+        let laNov = try await store.budgetState(for: BudgetMonth(LedgerMonth("2026-11")!, zone: la))
+        expect.equal(laNov.settled[.total], usd("5.10"))
+        expect.equal(laNov.reserved[.total], nil)
+        expect.equal(laNov.openReservations, 0)
+        let laDec = try await store.budgetState(for: BudgetMonth(LedgerMonth("2026-12")!, zone: la))
+        expect.equal(laDec.committed(.total), usd("0.40"))
     }
 }

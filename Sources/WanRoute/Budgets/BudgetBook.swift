@@ -3,8 +3,10 @@ import Foundation
 /// A calendar month in a time zone: the period a monthly budget covers.
 ///
 /// A job's spend counts against the budget month in which its reservation was made (its admission),
-/// even when it settles after the month ends: that is what keeps settled + reserved within the limit
-/// exactly, month by month.
+/// even when it settles or is released after the month ends, in a later ledger file: the admission
+/// checked that month's limit, so the settlement must replace the reservation there to keep settled
+/// + reserved within the limit, month by month. A job that reserves again in a later month (a
+/// failover after the month ended) was admitted there too: its spend moves to that month.
 public struct BudgetMonth: Hashable, Sendable, CustomStringConvertible {
     /// The calendar month, as numbered in ``zone``.
     public let month: LedgerMonth
@@ -44,6 +46,14 @@ public struct BudgetMonth: Hashable, Sendable, CustomStringConvertible {
             m = m.next
         }
         return months
+    }
+
+    /// The ledger files a tally of the month reads, oldest first: its own (``ledgerMonths``), then
+    /// every later one among `existing`, where the settlements and releases of the month's
+    /// reservations may fall.
+    public func ledgerMonthsToFold(among existing: [LedgerMonth]) -> [LedgerMonth] {
+        let own = ledgerMonths
+        return own + existing.filter { $0 > own.last! }.sorted()
     }
 
     /// `2026-12 (America/Los_Angeles)`.
@@ -188,9 +198,15 @@ public enum ReservationOutcome: Sendable, Equatable {
 ///
 /// Reservations made inside the month count (a `reserved` event, or a `decided` one made with its
 /// reservation); a settlement (`settled`, or `succeeded`/`failed` with `settle_usd`) or a release
-/// closes the job's open reservations (wherever it falls in time) and counts its amount under the
-/// keys of the job's latest reservation; a settlement for a job with no reservation in the month
-/// counts nowhere in it (its reservation belongs to an earlier month).
+/// closes the job's open reservations (wherever it falls in time, in whichever ledger file) and
+/// counts its amount under the keys of the job's latest reservation; a settlement for a job with no
+/// reservation in the month counts nowhere in it (its reservation belongs to an earlier month). A
+/// reservation after the month's end by a job with reservations open in it closes them uncounted:
+/// the job was admitted again in the later month, and its spend counts there.
+///
+/// Stores fold the month's own ledger files and then every later one
+/// (``BudgetMonth/ledgerMonthsToFold(among:)``): a job reserved on the month's last evening may
+/// settle in the next month's file, or be settled by `resume` weeks later.
 public struct BudgetTally: Sendable, Equatable {
     /// The month folded.
     public let month: BudgetMonth
@@ -206,6 +222,10 @@ public struct BudgetTally: Sendable, Equatable {
     /// An empty tally.
     public init(month: BudgetMonth) { self.month = month }
 
+    /// Whether any job has a reservation open: when none has, later ledger files cannot change the
+    /// tally (they only close reservations), and stores skip them.
+    public var hasOpenReservations: Bool { !open.isEmpty }
+
     /// Whether an event type can change a tally (others are skipped without decoding).
     public static func matters(_ type: LedgerEventType) -> Bool {
         switch type {
@@ -217,9 +237,12 @@ public struct BudgetTally: Sendable, Equatable {
     /// Applies one event.
     public mutating func apply(_ e: LedgerEvent) {
         if let b = e.body.reservation {
-            guard month.contains(e.time) else { return }
-            open[e.jobID, default: []].append(Reservation(nanos: b.amount.nanos, keys: b.budgets))
-            for k in b.budgets { reserved[k, default: 0] &+= b.amount.nanos }
+            if month.contains(e.time) {
+                open[e.jobID, default: []].append(Reservation(nanos: b.amount.nanos, keys: b.budgets))
+                for k in b.budgets { reserved[k, default: 0] &+= b.amount.nanos }
+            } else if e.time >= month.end, let rs = open.removeValue(forKey: e.jobID) {
+                close(rs)
+            }
         } else if let m = e.body.settlement {
             // Settles what the job reserved this month, under its latest reservation's keys.
             guard let rs = open.removeValue(forKey: e.jobID) else { return }

@@ -471,11 +471,20 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
 
     /// Folds what was appended to the month's files since the cache last looked; false when a file
     /// no longer holds what was folded.
+    /// The month's own files come first, then every later one (settlements of its reservations).
+    /// Their sizes are taken newest file first: a settlement within a later file's size was written
+    /// after its job's reservation, which the earlier file's size then includes. A later file is
+    /// skipped while no reservation is open.
     private func foldNewLines(_ cache: BudgetCache) throws -> Bool {
-        for m in cache.month.ledgerMonths {
-            let cover = cache.coverage[m] ?? BudgetCache.Coverage()
+        let own = cache.month.ledgerMonths
+        var files: [(LedgerMonth, FileDescriptor, Int64)] = []
+        for m in cache.month.ledgerMonthsToFold(among: try Self.listMonths(directory)).reversed() {
             guard let (fd, size, _) = try snapshot(m) else { continue }
-            if size < cover.offset { return false }
+            files.append((m, fd, size))
+        }
+        for (m, fd, size) in files.reversed() {
+            if size < (cache.coverage[m]?.offset ?? 0) { return false }
+            if m > own.last!, !cache.tally.hasOpenReservations { continue }
             try foldLines(cache, m, fd, to: size)
         }
         return true

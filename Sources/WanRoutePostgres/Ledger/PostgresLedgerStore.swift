@@ -133,16 +133,19 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     /// The UTC months that hold events, oldest first: one primary-key probe per month (a loose index
     /// scan), not a pass over the table's millions of rows as `SELECT DISTINCT` would be.
     public func months() async throws -> [LedgerMonth] {
-        try await read { [table] connection in
-            try connection.query("""
-                WITH RECURSIVE months(month) AS (
-                    (SELECT month FROM \(table) ORDER BY month LIMIT 1)
-                    UNION ALL
-                    SELECT (SELECT e.month FROM \(table) e WHERE e.month > months.month ORDER BY e.month LIMIT 1) FROM months WHERE months.month IS NOT NULL
-                )
-                SELECT month FROM months WHERE month IS NOT NULL
-                """).rows.compactMap { LedgerMonth(try $0.decode(String.self, at: 0)) }
-        }
+        try await read { [self] connection in try months(after: nil, connection) }
+    }
+
+    /// The UTC months holding events after `after` (all when nil), oldest first, by a loose index scan.
+    private func months(after: LedgerMonth?, _ connection: PostgresConnection) throws -> [LedgerMonth] {
+        try connection.query("""
+            WITH RECURSIVE months(month) AS (
+                (SELECT month FROM \(table) WHERE month > $1 ORDER BY month LIMIT 1)
+                UNION ALL
+                SELECT (SELECT e.month FROM \(table) e WHERE e.month > months.month ORDER BY e.month LIMIT 1) FROM months WHERE months.month IS NOT NULL
+            )
+            SELECT month FROM months WHERE month IS NOT NULL
+            """, [.text(after?.description ?? "")]).rows.compactMap { LedgerMonth(try $0.decode(String.self, at: 0)) }
     }
 
     /// The folded states of those of `ids` the ledger holds, read through the index by job, 1,000
@@ -325,12 +328,15 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         let summarised = Set(months.filter { (covered[$0] ?? 0) == next[$0]! - 1 })
         var latest = try PostgresJobSummary.latestRows(results[coverageIndex + 1])
         var folded: [BudgetMonth: BudgetTally] = [:]
+        var foldedAfter: [BudgetMonth: [LedgerMonth: Int64]] = [:]
         var deltaIndex = firstDelta
         for (month, cache) in zip(budgetMonths, caches) {
             let ledgerMonths = month.ledgerMonths
             let deltas = Array(results[deltaIndex..<(deltaIndex + ledgerMonths.count)])
             deltaIndex += ledgerMonths.count
-            folded[month] = try catchUp(cache, firstPages: deltas, connection).tally
+            let caught = try catchUp(cache, firstPages: deltas, connection)
+            folded[month] = caught.tally
+            foldedAfter[month] = caught.after
         }
 
         var done: [Done] = []
@@ -367,8 +373,10 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         }
         // Every budget event up to each month's last number is now folded: the deltas read under the
         // month locks, then this batch's own events.
+        // (Later months' events of this batch were folded too, but those months were not locked: their
+        // mark stays where the catch-up left it, and folding such an event again changes nothing.)
         for month in budgetMonths {
-            remember(folded[month]!, after: Dictionary(uniqueKeysWithValues: month.ledgerMonths.map { ($0, next[$0]! - 1) }))
+            remember(folded[month]!, after: foldedAfter[month]!.merging(month.ledgerMonths.map { ($0, next[$0]! - 1) }) { $1 })
         }
         return done
     }
@@ -429,7 +437,8 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         after.reduce(0) { $0 + max(0, $1.value - (before[$1.key] ?? 0)) }
     }
 
-    /// The saved tally of a budget month, with the last sequence it folded per UTC month; nil when
+    /// The saved tally of a budget month, with the last sequence it folded per UTC month (its own and
+    /// later ones, where its reservations close); nil when
     /// none was saved or it does not read (it is derived: folding from the start is always right).
     private func loadCheckpoint(_ month: BudgetMonth, _ connection: PostgresConnection) -> TallyCache? {
         guard let row = try? connection.query("SELECT folded, tally FROM \(checkpointTable) WHERE budget_month = $1 AND zone = $2",
@@ -439,7 +448,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         var after: [LedgerMonth: Int64] = [:]
         for part in folded.split(separator: " ") {
             let pieces = part.split(separator: "=")
-            guard pieces.count == 2, let m = LedgerMonth(String(pieces[0])), month.ledgerMonths.contains(m), let sequence = Int64(pieces[1]), sequence >= 0,
+            guard pieces.count == 2, let m = LedgerMonth(String(pieces[0])), m >= month.ledgerMonths[0], let sequence = Int64(pieces[1]), sequence >= 0,
                   after.updateValue(sequence, forKey: m) == nil else { return nil }
         }
         return TallyCache(tally: tally, after: after)
@@ -476,13 +485,17 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
 
     /// The cached tally caught up: each UTC month's budget events after those folded, a page at a time
     /// (a month may hold millions; a reply is bounded), `firstPages` being each month's first page
-    /// when already read. When a month before one already folded has new events (events with earlier
-    /// times came late), the budget month is folded again from its start, in order, as a fresh store would.
+    /// when already read. The budget month's own UTC months come first, then every later one (where
+    /// its reservations may be settled or released; skipped while none is open). When a month before one already folded has new
+    /// events (events with earlier times came late), the budget month is folded again from its
+    /// start, in order, as a fresh store would.
     private func catchUp(_ cache: TallyCache, firstPages: [PostgresQueryResult]? = nil, _ connection: PostgresConnection) throws -> TallyCache {
-        let months = cache.tally.month.ledgerMonths
+        let own = cache.tally.month.ledgerMonths
+        let months = own + (try self.months(after: own.last!, connection))
         var caught = cache
         for (index, month) in months.enumerated() {
-            var first = firstPages?[index].rows
+            if index >= own.count, !caught.tally.hasOpenReservations { break }  // later months only close reservations
+            var first = index < (firstPages?.count ?? 0) ? firstPages?[index].rows : nil
             var last = caught.after[month] ?? 0
             while true {
                 let rows: [PostgresRow]

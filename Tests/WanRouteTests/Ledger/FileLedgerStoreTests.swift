@@ -415,4 +415,44 @@ final class FileLedgerStoreTests: XCTestCase {
         let state = try await FileLedgerStore(directory: dir).budgetState(for: BudgetMonth(C.t0.month))
         XCTAssertEqual(state.committed(.total), Money(decimal: "6.25", currency: .usd))
     }
+
+    /// A November reservation settled in December's file: November's summary records how far into
+    /// the later file it has folded, is extended from there, and is rebuilt when that file no longer
+    /// holds what it covered; every way, the same figures as folding the ledger.
+    func testABudgetSummaryCoversTheLaterFilesThatCloseItsReservations() async throws {
+        let dir = try directory()
+        let nov = BudgetMonth(LedgerMonth("2026-11")!)
+        let store = try FileLedgerStore(directory: dir)
+        _ = try await store.append([C.reserved("a", LedgerTime("2026-11-30T23:59:00.000Z")!, "2.00"),
+                                    C.reserved("b", LedgerTime("2026-11-30T23:59:30.000Z")!, "1.00")])
+        _ = try await store.budgetState(for: nov)
+        store.saveSummaries()
+        let summary = dir + "/summaries/2026-11@\(nov.zone.identifier).json"
+        XCTAssertNotNil(summaryCoverage(summary, "2026-11"))
+        XCTAssertNil(summaryCoverage(summary, "2026-12"))
+        _ = try await store.append([C.settled("a", LedgerTime("2026-12-01T00:02:00.000Z")!, "1.75")])
+        let settled = try await FileLedgerStore(directory: dir).budgetState(for: nov)
+        XCTAssertEqual(settled.settled[.total], Money(decimal: "1.75", currency: .usd))
+        XCTAssertEqual(settled.reserved[.total], Money(decimal: "1.00", currency: .usd))
+        let reader = try FileLedgerStore(directory: dir)
+        _ = try await reader.budgetState(for: nov)
+        reader.saveSummaries()
+        let decSize = (try FileManager.default.attributesOfItem(atPath: dir + "/2026-12.jsonl")[.size] as? NSNumber)?.int64Value
+        XCTAssertEqual(summaryCoverage(summary, "2026-12"), decSize, "the summary covers the later file it read")
+
+        // Extended from the summary: a release in January's file closes b.
+        _ = try await store.append([LedgerEvent(time: LedgerTime("2027-01-03T08:00:00.000Z")!, jobID: "b", body: .released(detail: "resume"))])
+        let closed = try await FileLedgerStore(directory: dir).budgetState(for: nov)
+        XCTAssertEqual(closed.openReservations, 0)
+        XCTAssertNil(closed.reserved[.total])
+        XCTAssertEqual(closed.settled[.total], Money(decimal: "1.75", currency: .usd))
+
+        // December's file replaced by a shorter one (a restore): the summary is not trusted, the month is folded again.
+        try FileManager.default.removeItem(atPath: dir + "/2026-12.jsonl")
+        let refolded = try await FileLedgerStore(directory: dir).budgetState(for: nov)
+        XCTAssertEqual(refolded.settled[.total], nil, "a's settlement is gone with its file")
+        XCTAssertEqual(refolded.reserved[.total], Money(decimal: "2.00", currency: .usd))
+        XCTAssertEqual(refolded.openReservations, 1)
+    }
 }
+
