@@ -301,6 +301,21 @@ extension JobSummaryTests {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), written, "not rewritten for a short tail")
         XCTAssertLessThan(try XCTUnwrap(coverage(dir)), try fileSize(dir + "/2026-12.jsonl"))
         try await assertSame(try FileLedgerStore(directory: dir), "the tail folded by the reader")
+        // A report first in its process reads the rows without the ids and folds the tail into
+        // them (whatif with the ids alone): the same figures, and nothing kept or written.
+        for period in [berlin, try ReportPeriod(month: "2026-11")] {
+            let expected = try await folded(try FileLedgerStore(directory: dir), period)
+            let dims: [ReportDimension] = [.provider, .status, .tag("customer")]
+            let a = try await report(period, rows: try FileLedgerStore(directory: dir), dims)
+            let b = try await report(period, rows: nil, jobs: expected, dims)
+            XCTAssertEqual(a, b, "report of \(period.label) from the rows and the tail")
+            var rows = WhatIfReplay(period: period, router: whatIfRouters[0], pastRates: catalog.exchangeRates)
+            var values = rows
+            try await FileLedgerStore(directory: dir).addWhatIfJobs(in: period, catalog: catalog, to: &rows)
+            for j in expected { values.add(j) }
+            XCTAssertEqual(rows.finish(), values.finish(), "whatif of \(period.label) from the rows and the tail")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), written, "a reader folding a short tail writes nothing")
 
         // A bigger one: written.
         let big = try FileLedgerStore(directory: dir)

@@ -102,13 +102,22 @@ extension FileLedgerStore {
     /// match the ledger file.
     func loadFold(_ cache: JobSummaryCache, _ fd: FileDescriptor, size: Int64) -> JobSummaryFold? {
         guard !cache.distrustFile, let opened = JobSummaryFile.open(cache.path, month: cache.month, calls: POSIXSystemCalls()),
-              Self.coverageHolds(opened.coverage, fd, size: size), var s = JobSummaryFile.load(opened, heap: true) else { return nil }
+              Self.coverageHolds(opened.coverage, fd, size: size) else { return nil }
+        return loadFold(opened, fd, heap: true)
+    }
+
+    /// Loads an opened summary (with or without its heap) and continues its pending jobs; nil when
+    /// it does not match the ledger file. Without the heap (and then without the ids, unless `ids`)
+    /// the fold can only be read, never written: its new rows' ids and events are not where a
+    /// summary file keeps them.
+    func loadFold(_ opened: JobSummaryFile.Opened, _ fd: FileDescriptor, heap: Bool, ids: Bool = false, rowsRoom: Int = 0) -> JobSummaryFold? {
+        guard var s = JobSummaryFile.load(opened, heap: heap, ids: ids, rowsRoom: rowsRoom) else { return nil }
         let pending = s.pending
         s.pending = []
         s.index = []   // the fold adds rows; the index is built again when needed
-        var fold = JobSummaryFold(month: cache.month)
-        fold.summary = s
         let rows = s.rowCount, foreign = s.foreign.count
+        var fold = JobSummaryFold(month: opened.month)
+        swap(&fold.summary, &s)   // the fold's rows referenced once: appending must not copy them
         for offsets in pending {
             for o in offsets {
                 guard let r = Self.record(at: o, in: fd, reader: &fold.reader) else { return nil }
@@ -149,10 +158,24 @@ extension FileLedgerStore {
         return try cache.withLock {
             if cache.fold == nil, !heap, !cache.distrustFile,
                let opened = JobSummaryFile.open(cache.path, month: m, calls: POSIXSystemCalls()),
-               opened.coverage.offset == size, Self.coverageHolds(opened.coverage, fd, size: size),
-               let s = JobSummaryFile.load(opened, heap: false, ids: ids) {
-                // Current and checked: read as it is, without the ids a report does not need.
-                return (s, fd)
+               Self.coverageHolds(opened.coverage, fd, size: size) {
+                let tail = size - opened.coverage.offset
+                if tail == 0, let s = JobSummaryFile.load(opened, heap: false, ids: ids) {
+                    // Current and checked: read as it is, without the ids a report does not need.
+                    return (s, fd)
+                }
+                // Behind by less than would be written back below (the short tail a small run
+                // leaves): its lines are folded into the rows read without the ids and offsets
+                // (a million-job month's 374 MiB with them, against about 160), and nothing is
+                // kept or written. A job ends in at most one row per line, 50 bytes at the least.
+                if tail > 0, tail < Self.jobSummaryRewrite(opened.coverage.offset),
+                   var fold = loadFold(opened, fd, heap: false, ids: ids, rowsRoom: Int(tail / 50)) {
+                    let folded = cache.foldedSinceSave
+                    try catchUp(cache, &fold, fd, size: size)
+                    cache.foldedSinceSave = folded
+                    if fold.unusable { throw JobSummaryMismatch() }
+                    return (fold.snapshot, fd)
+                }
             }
             var fold = cache.fold ?? loadFold(cache, fd, size: size) ?? {
                 cache.unsaved = true   // new: write it even when the month is empty
@@ -166,10 +189,14 @@ extension FileLedgerStore {
             cache.fold = fold
             if fold.unusable { throw JobSummaryMismatch() }
             // A short tail is cheaper to fold again next time than the whole summary is to write.
-            if cache.unsaved || cache.foldedSinceSave >= max(256 << 10, fold.summary.coverage.offset / 32) { cache.save() }
+            if cache.unsaved || cache.foldedSinceSave >= Self.jobSummaryRewrite(fold.summary.coverage.offset) { cache.save() }
             return (fold.snapshot, fd)
         }
     }
+
+    /// Ledger bytes folded past a summary that covers `covered` bytes before a reader writes it
+    /// again: fewer are folded again by each reader instead.
+    static func jobSummaryRewrite(_ covered: Int64) -> Int64 { max(256 << 10, covered / 32) }
 
     /// Forgets a summary that did not hold, so the next read builds it from the ledger.
     func distrust(_ m: LedgerMonth) {

@@ -129,13 +129,15 @@ enum JobSummaryFile {
             Int64(JobSummaryFile.headerBytes + lengths[..<section.rawValue].reduce(0, +))
         }
 
-        /// The section's bytes, checked; nil when unreadable or damaged.
-        func read(_ section: Section) -> [UInt8]? {
+        /// The section's bytes, checked; nil when unreadable or damaged. `room` more bytes of
+        /// capacity let a fold append to it without moving it (a copy of 120 MB of rows would
+        /// double their memory for a moment).
+        func read(_ section: Section, room: Int = 0) -> [UInt8]? {
             let n = lengths[section.rawValue]
             let start = offset(of: section)
             var whole = true
             // Read straight into the array's storage: zero-filling 100 MB first would cost a pass.
-            let bytes = [UInt8](unsafeUninitializedCapacity: n) { buffer, count in
+            let bytes = [UInt8](unsafeUninitializedCapacity: n + max(0, room)) { buffer, count in
                 let raw = UnsafeMutableRawBufferPointer(buffer)
                 var done = 0
                 while done < n {
@@ -177,11 +179,13 @@ enum JobSummaryFile {
     }
 
     /// Reads and checks every section a report uses (`heap` adds the ids, the events and the id
-    /// index; `ids` the ids alone); nil when any is damaged or inconsistent.
-    static func load(_ o: Opened, heap withHeap: Bool, ids: Bool = false) -> JobSummary? {
+    /// index; `ids` the ids alone); nil when any is damaged or inconsistent. `rowsRoom` rows more
+    /// fit in the rows' storage.
+    static func load(_ o: Opened, heap withHeap: Bool, ids: Bool = false, rowsRoom: Int = 0) -> JobSummary? {
         var s = JobSummary(month: o.month)
         s.coverage = o.coverage
-        guard let strings = o.read(.strings), let sets = o.read(.tagSets), let rows = o.read(.rows), let attempts = o.read(.attempts),
+        guard let strings = o.read(.strings), let sets = o.read(.tagSets), let rows = o.read(.rows, room: rowsRoom * JobSummary.rowSize),
+              let attempts = o.read(.attempts),
               let pending = o.read(.pending), let foreign = o.read(.foreign) else { return nil }
         var reader = ByteReader(bytes: strings)
         guard let n = reader.u32(), Int(n) <= strings.count / 4 else { return nil }
