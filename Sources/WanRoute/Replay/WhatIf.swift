@@ -262,11 +262,23 @@ public struct WhatIfReplay {
     let budgetsCoverEveryJob: Bool
     /// The tag keys the policy's rules read, sorted; decisions depend on no other tag.
     let ruleTags: [String]
+    /// The tag keys the rules or a budget read, sorted: a decision against spend depends on no other tag.
+    let spendTags: [String]
 
     /// Decisions of jobs no budget covers, by shape: an index into ``outcomes``.
     var memo: [Shape: Int32] = [:]
     /// The rule tags' values (``ruleTags`` order), numbered.
     var ruleValues: [[String?]: Int32] = [:]
+    /// Decisions of jobs a budget covers, by shape (``Shape/rules`` numbering ``spendValues``),
+    /// each valid while ``spendGeneration`` is the one it was made in: a decision depends on spend
+    /// only through the amounts committed under its budgets' keys, and every change to any of
+    /// them starts a new generation.
+    var spendMemo: [Shape: SpendMemo] = [:]
+    var spendGeneration = 0
+    /// The values of ``spendTags``, numbered.
+    var spendValues: [[String?]: Int32] = [:]
+    /// Whether decisions against spend are remembered (off only to check that remembering changes nothing).
+    var remembersSpendDecisions = true
     /// Tag sets as sorted key, value, key, value..., numbered; totals per tag set.
     var tagSets: [[String]] = []
     var tagSetIndex: [[String]: Int32] = [:]
@@ -311,6 +323,13 @@ public struct WhatIfReplay {
         var resolution: Resolution?
         var mode: Mode?
         var rules: Int32
+    }
+
+    /// A decision against spend, the spend generation it was made in, and its index in ``outcomes`` (-1 until needed).
+    struct SpendMemo {
+        var generation: Int
+        var outcome: Outcome
+        var index: Int32
     }
 
     /// The replay's decision for one job, and its estimate, in numbers.
@@ -434,6 +453,10 @@ public struct WhatIfReplay {
         }
         for rule in router.policy.rules { collect(rule.when) }
         ruleTags = keys.sorted()
+        for b in budgets {
+            if case .tag(let k, _) = b.scope { keys.insert(k) }
+        }
+        spendTags = keys.sorted()
     }
 
     /// Replays one job folded from the ledger (skipped when decided outside the month).
@@ -473,6 +496,15 @@ public struct WhatIfReplay {
         if let n = ruleValues[values] { return n }
         let n = Int32(ruleValues.count)
         ruleValues[values] = n
+        return n
+    }
+
+    /// The number of the values `tags` gives the tags rules and budgets read.
+    mutating func spendTagValues(_ tags: [String: String]) -> Int32 {
+        let values = spendTags.map { tags[$0] }
+        if let n = spendValues[values] { return n }
+        let n = Int32(spendValues.count)
+        spendValues[values] = n
         return n
     }
 
@@ -543,6 +575,24 @@ public struct WhatIfReplay {
         return (o, i)
     }
 
+    /// The decision of a job a budget covers, against the running spend, remembered by its shape
+    /// until the spend changes; the remembered index (-1 when the decision was just made).
+    mutating func decidedAgainstSpend(_ shape: Shape, _ request: @autoclosure () -> Job) -> (Outcome, Int32) {
+        if remembersSpendDecisions, var m = spendMemo[shape], m.generation == spendGeneration {
+            if m.index < 0 {
+                outcomes.append(m.outcome)
+                m.index = Int32(outcomes.count - 1)
+                spendMemo[shape] = m
+            }
+            return (m.outcome, m.index)
+        }
+        let o = outcome(request(), spend: spend)
+        if remembersSpendDecisions, spendMemo.count < Self.memoLimit || spendMemo[shape] != nil {
+            spendMemo[shape] = SpendMemo(generation: spendGeneration, outcome: o, index: -1)
+        }
+        return (o, -1)
+    }
+
     mutating func outcome(_ request: Job, spend: SpendSnapshot) -> Outcome {
         // Only the choice is kept: the decision holds the spend snapshot, and adding to the snapshot
         // while it is shared would copy it.
@@ -608,7 +658,8 @@ public struct WhatIfReplay {
     /// Adds a decided job's spend to the replay's running spend: once under each key, as the
     /// ledger's reservation counts it (BudgetKey.keys).
     mutating func addSpend(_ new: Outcome, _ tags: [String: String]) {
-        guard new.offer >= 0, new.usdKnown else { return }
+        guard new.offer >= 0, new.usdKnown, new.usd != 0 else { return }
+        spendGeneration += 1
         let usd = Money(nanos: new.usd, currency: .usd)
         spend.addSpent(usd, to: .total)
         spend.addSpent(usd, to: .provider(offers[Int(new.offer)].provider))
@@ -623,9 +674,17 @@ public struct WhatIfReplay {
         for h in ordered {
             if h.source < 0 {
                 let job = heldJobs[Int(h.index)]
-                let new = outcome(job.request, spend: spend)
+                var new: Outcome
+                var remembered: Int32 = -1
+                if job.request.video == nil, job.request.image == nil {
+                    let r = job.request
+                    (new, remembered) = decidedAgainstSpend(Shape(behavior: r.behavior, duration: r.duration.micros, resolution: r.resolution,
+                                                                  mode: r.mode, rules: spendTagValues(r.tags)), r)
+                } else {
+                    new = outcome(job.request, spend: spend)
+                }
                 addSpend(new, job.request.tags)
-                replayValue(job, new, -1)
+                replayValue(job, new, remembered)
             } else {
                 replayHeldRow(h)
             }

@@ -11,7 +11,18 @@ final class JobSummaryTests: XCTestCase {
     let berlin = try! ReportPeriod(month: "2026-12", timeZone: "Europe/Berlin")
     /// Balanced (no budgets: decisions remembered by shape) and production (budgets: jobs held
     /// for decision order).
-    let whatIfRouters = ["balanced", "production"].map { try! Router(policy: Policy.builtIn(named: $0, catalog: ReportFixture.catalog), catalog: ReportFixture.catalog) }
+    let whatIfRouters = ["balanced", "production", "tight"].map { name in
+        // "tight": production's budgets small enough to bind in these months, with one over a single customer.
+        var policy = try! Policy.builtIn(named: name == "tight" ? "production" : name, catalog: ReportFixture.catalog)
+        if name == "tight" {
+            let usd = { (s: String) in Money(decimal: s, currency: .usd)! }
+            policy.name = "tight"
+            policy.budgets = [Budget(id: "all", scope: .total, monthly: usd("60")), Budget(id: "per-customer", scope: .tag("customer", value: nil), monthly: usd("12")),
+                              Budget(id: "film", scope: .tag("customer", value: "film"), monthly: usd("5")),
+                              Budget(id: "apixo", scope: .provider(ProviderID("apixo")!), monthly: usd("9"))]
+        }
+        return try! Router(policy: policy, catalog: ReportFixture.catalog)
+    }
 
     func directory() throws -> String {
         let dir = try Repository.temporaryDirectory().path
@@ -56,7 +67,8 @@ final class JobSummaryTests: XCTestCase {
             let submitted = decidedAt.addingTimeInterval(Double(failedOver.count * 10 + 1))
             let job = ReportJob(
                 id: n % 17 == 0 ? "job \(round)/\(n) \"odd\"\tid" : "j\(round)-\(n)", status: status, policy: ["production", "cheap"].randomElement(using: &rng)!,
-                request: Job(behavior: Behavior.allCases.randomElement(using: &rng)!, duration: Seconds(micros: Int64.random(in: 1...60_000_000, using: &rng)),
+                request: Job(behavior: Behavior.allCases.randomElement(using: &rng)!, duration: Bool.random(using: &rng) ? Seconds(whole: Int64.random(in: 1...4, using: &rng))
+                                 : Seconds(micros: Int64.random(in: 1...60_000_000, using: &rng)),
                              resolution: Bool.random(using: &rng) ? .p720 : nil, mode: Bool.random(using: &rng) ? .standard : nil, tags: tags),
                 offer: status == .refused ? nil : offer(), taskID: status == .refused || Bool.random(using: &rng) ? nil : "task-\(round)-\(n)",
                 estimatedCost: status == .refused ? nil : money(),
@@ -129,6 +141,7 @@ final class JobSummaryTests: XCTestCase {
                     var rows = WhatIfReplay(period: period, router: router, pastRates: catalog.exchangeRates)
                     rows.listLimit = limit
                     var values = rows
+                    values.remembersSpendDecisions = false  // and the rows' remembered decisions are the plain ones
                     try await store.addWhatIfJobs(in: period, catalog: catalog, to: &rows)
                     for j in expected { values.add(j) }
                     let a = rows.finish(), b = values.finish()

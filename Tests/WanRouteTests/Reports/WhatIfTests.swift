@@ -166,6 +166,91 @@ final class WhatIfTests: XCTestCase {
         XCTAssertEqual(w.refused.count, refused.count * 3)
     }
 
+    func testDecisionsAgainstSpendAreThoseOfThePlainReplay() throws {
+        // Jobs a budget covers are decided against the replay's running spend, and remembered by
+        // shape until the spend changes. On random months under random budgets (over everything, a
+        // provider, each customer, one customer, each project) that bind part-way through, the
+        // replay is the plain one: every job decided by the router alone against the spend of the
+        // jobs decided before it, and the replay that remembers nothing.
+        let production = try Policy.load(contentsOf: Repository.policies.appendingPathComponent("production.json"), catalog: F.catalog)
+        let offers = [OfferRef(provider: ProviderID("apixo")!, mode: .standard, resolution: .p480),
+                      OfferRef(provider: ProviderID("dashscope-intl")!, mode: .wanStd, resolution: .p720)]
+        var rng = SeededGenerator(seed: 20_261_202)
+        var bound = 0, routedAfterBinding = 0
+        for round in 0..<16 {
+            var policy = production
+            func tenths(_ range: ClosedRange<Int64>) -> Money { Money(nanos: Int64.random(in: range, using: &rng) * 100_000_000, currency: .usd) }
+            var budgets: [Budget] = []
+            if Bool.random(using: &rng) { budgets.append(Budget(id: "all", scope: .total, monthly: tenths(20...400))) }
+            if Bool.random(using: &rng) {
+                let p = ["apixo", "dashscope-intl", "dashscope-cn"].randomElement(using: &rng)!
+                budgets.append(Budget(id: "one-provider", scope: .provider(ProviderID(p)!), monthly: tenths(5...200)))
+            }
+            if Bool.random(using: &rng) { budgets.append(Budget(id: "per-customer", scope: .tag("customer", value: nil), monthly: tenths(5...200))) }
+            if Bool.random(using: &rng) { budgets.append(Budget(id: "film", scope: .tag("customer", value: "film"), monthly: tenths(1...100))) }
+            if Bool.random(using: &rng) { budgets.append(Budget(id: "per-project", scope: .tag("project", value: nil), monthly: tenths(5...100))) }
+            policy.budgets = budgets
+            let router = try Router(policy: policy, catalog: F.catalog)
+            var jobs: [WhatIfJob] = []
+            for n in 0..<Int.random(in: 50...400, using: &rng) {
+                var tags: [String: String] = [:]
+                if Bool.random(using: &rng) { tags["customer"] = ["film", "acme", "tv"].randomElement(using: &rng)! }
+                if Int.random(in: 0..<4, using: &rng) == 0 { tags["purpose"] = ["preview", "final"].randomElement(using: &rng)! }
+                if Bool.random(using: &rng) { tags["project"] = "p\(Int.random(in: 0..<3, using: &rng))" }
+                let request = Job(behavior: Bool.random(using: &rng) ? .animate : .replace, duration: Seconds(whole: Int64.random(in: 1...40, using: &rng)),
+                                  resolution: [nil, .p480, .p720].randomElement(using: &rng)!, tags: tags)
+                // Hours apart at most 200 of them, so many jobs share an instant; a few outside the month.
+                let hour = Int.random(in: -2...200, using: &rng)
+                let past = Bool.random(using: &rng) ? offers.randomElement(using: &rng)! : nil
+                let estimate = past.map { _ in Money(nanos: Int64.random(in: 0...3_000_000_000, using: &rng), currency: .usd) }
+                jobs.append(WhatIfJob(id: "r\(round)-\(n)", policy: "month", request: request, decidedAt: F.period.start.addingTimeInterval(Double(hour * 3_600)),
+                                      pastOffer: past, pastEstimate: estimate, pastEstimateUSD: estimate))
+            }
+            var remembering = WhatIfReplay(period: F.period, router: router, pastRates: F.catalog.exchangeRates)
+            var plain = remembering
+            plain.remembersSpendDecisions = false
+            for j in jobs {
+                remembering.add(j)
+                plain.add(j)
+            }
+            let got = remembering.finish(), want = plain.finish()
+            XCTAssertEqual(got, want, "round \(round)")
+            XCTAssertEqual(got.tableText, want.tableText, "round \(round)")
+            XCTAssertEqual(JSONWriter.pretty(got.json), JSONWriter.pretty(want.json), "round \(round)")
+
+            // The router alone, job by job in decision order (equal instants in the order added).
+            let order = jobs.indices.filter { F.period.contains(jobs[$0].decidedAt) }
+                .sorted { (jobs[$0].decidedAt, $0) < (jobs[$1].decidedAt, $1) }
+            var spend = SpendSnapshot()
+            var total = Money.zero(.usd)
+            var refused: [String] = [], moved: [String: OfferRef] = [:]
+            var binding = false
+            for i in order {
+                let job = jobs[i]
+                let d = router.decide(job.request, spend: spend)
+                guard let c = d.choice else {
+                    refused.append(job.id)
+                    if router.decide(job.request).choice != nil { binding = true }
+                    continue
+                }
+                if binding { routedAfterBinding += 1 }
+                if F.ref(c) != job.pastOffer { moved[job.id] = F.ref(c) }
+                guard let usd = c.estimate.usd else { continue }
+                total = total + usd
+                spend.addSpent(usd, to: .total)
+                spend.addSpent(usd, to: .provider(c.offer.provider))
+                for (k, v) in job.request.tags { spend.addSpent(usd, to: .tag(k, v)) }
+            }
+            if binding { bound += 1 }
+            XCTAssertEqual(got.jobs, order.count, "round \(round)")
+            XCTAssertEqual(got.total.new, total, "round \(round)")
+            XCTAssertEqual(got.refused.map(\.id).sorted(), refused.sorted(), "round \(round)")
+            XCTAssertEqual(Dictionary(uniqueKeysWithValues: got.changed.map { ($0.id, $0.new!) }), moved, "round \(round)")
+        }
+        XCTAssertGreaterThan(bound, 4, "budgets bind in several rounds")
+        XCTAssertGreaterThan(routedAfterBinding, 20, "and cheaper jobs still pass after a budget first refuses one")
+    }
+
     func testTheMarkdownListsAreCutToFitAPullRequestComment() {
         // 2,000 jobs whose route changed: the comment lists 50 and says how many more.
         let moved = (0..<2_000).map { n in

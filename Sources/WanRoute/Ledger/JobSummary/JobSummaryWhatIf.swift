@@ -4,8 +4,9 @@ import Foundation
 /// ids: each is looked at once, and every row after is integer work.
 struct RowSource {
     let summary: JobSummary
-    /// Per tag set of the summary: the replay's tag set number, its rule values' number, whether a
-    /// budget covers it, and the tags (for the jobs decided again).
+    /// Per tag set of the summary: the replay's tag set number, its rule values' number (and the
+    /// number of the values rules and budgets read), whether a budget covers it, and the tags (for
+    /// the jobs decided again).
     var tagSets: [TagSetInfo?]
     /// The replay's offer number per (provider string, mode code, resolution code); -1 when not an offer.
     var offers: [Int: Int32] = [:]
@@ -14,6 +15,7 @@ struct RowSource {
     struct TagSetInfo {
         var number: Int32
         var rules: Int32
+        var spendValues: Int32
         var covered: Bool
         var tags: [String: String]
     }
@@ -77,7 +79,7 @@ extension WhatIfReplay {
             tags[s.strings[Int(flat[k])]] = s.strings[Int(flat[k + 1])]
             k += 2
         }
-        let info = RowSource.TagSetInfo(number: tagSet(tags), rules: rules(tags),
+        let info = RowSource.TagSetInfo(number: tagSet(tags), rules: rules(tags), spendValues: spendTagValues(tags),
                                         covered: isCovered(Job(behavior: .animate, duration: Seconds(micros: 0), tags: tags)), tags: tags)
         sources[source].tagSets[Int(set)] = info
         return info
@@ -143,12 +145,13 @@ extension WhatIfReplay {
         s.withRow(index) { r in
             typealias F = JobSummary.Field
             let info = tagSetInfo(source, r.tagSet)
-            let request = Job(behavior: Self.decode(r.u8(F.behavior), Self.behaviors) ?? .animate, duration: Seconds(micros: r.i64(F.duration)),
+            let shape = Shape(behavior: Self.decode(r.u8(F.behavior), Self.behaviors) ?? .animate, duration: r.i64(F.duration),
                               resolution: Self.decode(r.u8(F.requiredResolution), Self.resolutions), mode: Self.decode(r.u8(F.requiredMode), Self.modes),
-                              tags: info.tags)
-            let new = outcome(request, spend: spend)
+                              rules: info.spendValues)
+            let (new, remembered) = decidedAgainstSpend(shape, Job(behavior: shape.behavior, duration: Seconds(micros: shape.duration), resolution: shape.resolution,
+                                                                    mode: shape.mode, tags: info.tags))
             addSpend(new, info.tags)
-            replayRow(r, source: source, index: index, tagSet: info.number, new, -1)
+            replayRow(r, source: source, index: index, tagSet: info.number, new, remembered)
         }
     }
 }
