@@ -53,7 +53,9 @@ public struct LedgerReportFold {
     /// Hands on every job not ended yet (unfinished, in flight, or of unknown outcome), in the
     /// order decided.
     public mutating func finish(_ emit: (ReportJob) -> Void) {
-        for id in order { if let p = partial[id] { emit(Self.finished(p)) } }
+        // Removed as handed on: an id decided again after its job ended is in `order` twice, and
+        // its one job in flight must be handed on once.
+        for id in order { if let p = partial.removeValue(forKey: id) { emit(Self.finished(p)) } }
         partial = [:]
         order = []
     }
@@ -99,8 +101,11 @@ public struct LedgerReportFold {
     static func fold(_ e: LedgerEvent, into p: inout Partial, catalog: PriceCatalog?) {
         switch e.body {
         case .submitIntent(let mode, let resolution, _):
+            // An intent names no provider only when it inherits its decision's; a ledger that gives
+            // it none to inherit (a refused job, hand-edited rows) is skipped, never a trap.
+            guard let provider = e.provider ?? p.current?.provider ?? p.job.offer?.provider else { break }
             p.submissions += 1
-            let offer = OfferRef(provider: e.provider ?? p.current?.provider ?? p.job.offer!.provider, mode: mode, resolution: resolution)
+            let offer = OfferRef(provider: provider, mode: mode, resolution: resolution)
             if p.current != offer || p.currentSubmitted == nil {
                 if p.current != offer { p.currentTask = nil }
                 p.current = offer
