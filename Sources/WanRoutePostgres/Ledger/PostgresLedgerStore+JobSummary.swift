@@ -162,50 +162,37 @@ extension PostgresLedgerStore {
             ended.sort { $0.at < $1.at }
             running.sort { $0.at < $1.at }
 
-            var next = 0
-            for month in months {
-                var after: Int64 = 0
-                while true {
-                    let rows = try connection.query("""
-                        SELECT end_sequence, fold FROM \(jobsTable) WHERE end_month = $1 AND end_sequence > $2 AND fold IS NOT NULL
-                            AND decided_at >= $3 AND decided_at < $4 ORDER BY end_sequence LIMIT \(Self.pageSize)
-                        """, [.text(month.description), .int(after), .int(start), .int(end)]).rows
-                    for row in rows {
-                        after = try row.decode(Int64.self, at: 0)
-                        let at = PostgresJobSummary.Position(month: month, sequence: after)
-                        while next < ended.count, ended[next].at < at {
-                            body(ended[next].job)
-                            next += 1
+            // Hands on the rows one query selects, page by page in the order of its sequence column,
+            // with the folded jobs of `folded` merged in at their positions.
+            func merge(_ sql: String, _ folded: [(at: PostgresJobSummary.Position, job: ReportJob)]) throws {
+                var next = 0
+                for month in months {
+                    var after: Int64 = 0
+                    while true {
+                        let rows = try connection.query(sql, [.text(month.description), .int(after), .int(start), .int(end)]).rows
+                        for row in rows {
+                            after = try row.decode(Int64.self, at: 0)
+                            let at = PostgresJobSummary.Position(month: month, sequence: after)
+                            while next < folded.count, folded[next].at < at {
+                                body(folded[next].job)
+                                next += 1
+                            }
+                            let fold = try summaryFold(row, at: at)
+                            if !skip.contains(fold.jobID) { body(fold.job(catalog: catalog)) }
                         }
-                        let fold = try summaryFold(row, at: at)
-                        if !skip.contains(fold.jobID) { body(fold.job(catalog: catalog)) }
+                        if rows.count < Self.pageSize { break }
                     }
-                    if rows.count < Self.pageSize { break }
                 }
+                for rest in folded[next...] { body(rest.job) }
             }
-            for rest in ended[next...] { body(rest.job) }
-            next = 0
-            for month in months {
-                var after: Int64 = 0
-                while true {
-                    let rows = try connection.query("""
-                        SELECT decided_sequence, fold FROM \(jobsTable) WHERE end_month IS NULL AND decided_month = $1 AND decided_sequence > $2
-                            AND fold IS NOT NULL AND decided_at >= $3 AND decided_at < $4 ORDER BY decided_sequence LIMIT \(Self.pageSize)
-                        """, [.text(month.description), .int(after), .int(start), .int(end)]).rows
-                    for row in rows {
-                        after = try row.decode(Int64.self, at: 0)
-                        let at = PostgresJobSummary.Position(month: month, sequence: after)
-                        while next < running.count, running[next].at < at {
-                            body(running[next].job)
-                            next += 1
-                        }
-                        let fold = try summaryFold(row, at: at)
-                        if !skip.contains(fold.jobID) { body(fold.job(catalog: catalog)) }
-                    }
-                    if rows.count < Self.pageSize { break }
-                }
-            }
-            for rest in running[next...] { body(rest.job) }
+            try merge("""
+                SELECT end_sequence, fold FROM \(jobsTable) WHERE end_month = $1 AND end_sequence > $2 AND fold IS NOT NULL
+                    AND decided_at >= $3 AND decided_at < $4 ORDER BY end_sequence LIMIT \(Self.pageSize)
+                """, ended)
+            try merge("""
+                SELECT decided_sequence, fold FROM \(jobsTable) WHERE end_month IS NULL AND decided_month = $1 AND decided_sequence > $2
+                    AND fold IS NOT NULL AND decided_at >= $3 AND decided_at < $4 ORDER BY decided_sequence LIMIT \(Self.pageSize)
+                """, running)
             try connection.query("COMMIT")
             return true
         } catch let error as LedgerError {
