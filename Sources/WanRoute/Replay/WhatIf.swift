@@ -268,7 +268,7 @@ public struct WhatIfReplay {
     /// Decisions of jobs no budget covers, by shape: an index into ``outcomes``.
     var memo: [Shape: Int32] = [:]
     /// The rule tags' values (``ruleTags`` order), numbered.
-    var ruleValues: [[String?]: Int32] = [:]
+    var ruleValues = Numbering<[String?]>()
     /// Decisions of jobs a budget covers, by shape (``Shape/rules`` numbering ``spendValues``),
     /// each valid while ``spendGeneration`` is the one it was made in: a decision depends on spend
     /// only through the amounts committed under its budgets' keys, and every change to any of
@@ -276,7 +276,7 @@ public struct WhatIfReplay {
     var spendMemo: [Shape: SpendMemo] = [:]
     var spendGeneration = 0
     /// The values of ``spendTags``, numbered.
-    var spendValues: [[String?]: Int32] = [:]
+    var spendValues = Numbering<[String?]>()
     /// Whether decisions against spend are remembered (off only to check that remembering changes nothing).
     var remembersSpendDecisions = true
     /// Tag sets as sorted key, value, key, value..., numbered; totals per tag set.
@@ -293,8 +293,7 @@ public struct WhatIfReplay {
     var offerProvider: [Int32] = []
     var catalogOffers: [Int32]
     var currencies: [Currency] = []
-    var refusals: [String] = []
-    var refusalIndex: [String: Int32] = [:]
+    var refusals = Numbering<String>()
     /// Decisions a listed entry names: the remembered ones, and one per changed job decided against spend.
     var outcomes: [Outcome] = []
     var total = Tally()
@@ -492,20 +491,12 @@ public struct WhatIfReplay {
     // MARK: numbering
 
     mutating func rules(_ tags: [String: String]) -> Int32 {
-        let values = ruleTags.map { tags[$0] }
-        if let n = ruleValues[values] { return n }
-        let n = Int32(ruleValues.count)
-        ruleValues[values] = n
-        return n
+        ruleValues.number(ruleTags.map { tags[$0] })
     }
 
     /// The number of the values `tags` gives the tags rules and budgets read.
     mutating func spendTagValues(_ tags: [String: String]) -> Int32 {
-        let values = spendTags.map { tags[$0] }
-        if let n = spendValues[values] { return n }
-        let n = Int32(spendValues.count)
-        spendValues[values] = n
-        return n
+        spendValues.number(spendTags.map { tags[$0] })
     }
 
     mutating func tagSet(_ tags: [String: String]) -> Int32 {
@@ -555,11 +546,7 @@ public struct WhatIfReplay {
     }
 
     mutating func refusalID(_ text: String) -> Int32 {
-        if let n = refusalIndex[text] { return n }
-        let n = Int32(refusals.count)
-        refusals.append(text)
-        refusalIndex[text] = n
-        return n
+        refusals.number(text)
     }
 
     // MARK: deciding
@@ -710,7 +697,7 @@ public struct WhatIfReplay {
         }
         let byProvider = providers.indices.filter { providerTallies[$0].pastJobs + providerTallies[$0].newJobs > 0 }
             .map { (providers[$0].rawValue, providerTallies[$0].totals) }.sorted { $0.0 < $1.0 }
-        let store = WhatIfChangeStore(offers: offers, currencies: currencies, refusals: refusals, outcomes: outcomes, loose: loose,
+        let store = WhatIfChangeStore(offers: offers, currencies: currencies, refusals: refusals.values, outcomes: outcomes, loose: loose,
                                       sources: sources.map(\.summary))
         let lists = WhatIfChanges(store: store, entries: entries.map { store.ordered($0, limit: listLimit) }, counts: entries.map(\.count))
         return WhatIfReport(period: period, pastPolicies: policies.sorted(), newPolicy: router.policy.name, total: total.totals,
