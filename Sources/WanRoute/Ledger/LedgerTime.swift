@@ -20,7 +20,7 @@ public struct LedgerTime: Hashable, Comparable, Sendable, CustomStringConvertibl
         self.milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     }
 
-    /// The instant as a `Date`.
+    /// The instant as a `Date` (Foundation's seconds as a Double: a time, never money).
     public var date: Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
 
     /// The UTC calendar month the instant falls in: the ledger file it belongs to.

@@ -28,7 +28,8 @@ public struct LostSubmissionResolver: Sendable {
         public var clockSkew: TimeInterval
         /// How long after its creation a task may take to appear in the list.
         public var listingDelay: TimeInterval
-        /// Every margin (and the adapters' request timeout) is divided by this: the time scale of a drill.
+        /// Every margin (and the adapters' request timeout) is divided by this: the time scale of a
+        /// drill, a ratio of durations (never applied to money).
         public var timeScale: Double
 
         /// Margins of `clockSkew` and `listingDelay` seconds, divided by `timeScale`.
