@@ -30,10 +30,7 @@ public final class InMemoryLedgerStore: LedgerStore, @unchecked Sendable {
             stopped = f.description
             throw f
         }
-        for e in events {
-            let size = LedgerCodec.encode(LedgerRecord(sequence: Int64.max, event: e)).count
-            if size > ledgerMaximumLineBytes { throw LedgerError.eventTooLarge(jobID: e.jobID, bytes: size) }
-        }
+        if let problem = events.lazy.compactMap({ $0.appendProblem() }).first { throw problem }
         var out: [LedgerRecord] = []
         for e in events {
             let m = e.time.month

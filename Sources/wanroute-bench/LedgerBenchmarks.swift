@@ -240,11 +240,13 @@ func runLedgerMonthBenchmark() throws {
     report("read and decode every record of the month", String(format: "%.2f s", readSeconds),
            String(format: "%d records, %.0f MB/s, %.2f M records/s; CPU %.2f s", n, Double(bytes) / readSeconds / 1e6, Double(n) / readSeconds / 1e6, cpuSeconds() - readCPU))
 
-    // The same records in schema versions 1 and 2, the forms older ledgers hold, for comparison.
-    let (v1Bytes, v2Bytes) = try blocking {
+    // The same records in schema versions 1 to 3, the forms older ledgers hold, for comparison
+    // (version 3 as its writer left out intents' offers: one writer, one file).
+    let (v1Bytes, v2Bytes, v3Bytes) = try blocking {
         let store = try FileLedgerStore(directory: dir)
-        var totals = (0, 0)
+        var totals = (0, 0, 0)
         var line: [UInt8] = []
+        var v3 = LedgerLineWriter(version: 3)
         try await store.forEachRecord(in: benchMonth) { r in
             line.removeAll(keepingCapacity: true)
             LedgerCodec.encode(r, version: 1, into: &line)
@@ -252,12 +254,15 @@ func runLedgerMonthBenchmark() throws {
             line.removeAll(keepingCapacity: true)
             LedgerCodec.encode(r, version: 2, into: &line)
             totals.1 += line.count
+            line.removeAll(keepingCapacity: true)
+            v3.encode(r, into: &line)
+            totals.2 += line.count
         }
         return totals
     }
-    report("the same month in schema versions 1 and 2", "\(v1Bytes / 1_000_000) MB and \(v2Bytes / 1_000_000) MB",
-           String(format: "%.0f and %.0f bytes per job (version 3 as written: %.0f, %.0f%% of version 2)", Double(v1Bytes) / Double(jobs),
-                  Double(v2Bytes) / Double(jobs), Double(bytes) / Double(jobs), 100 * Double(bytes) / Double(v2Bytes)))
+    report("the same month in schema versions 1, 2 and 3", "\(v1Bytes / 1_000_000) MB, \(v2Bytes / 1_000_000) MB and \(v3Bytes / 1_000_000) MB",
+           String(format: "%.0f, %.0f and %.0f bytes per job (version 4 as written: %.0f, %.0f%% of version 3)", Double(v1Bytes) / Double(jobs),
+                  Double(v2Bytes) / Double(jobs), Double(v3Bytes) / Double(jobs), Double(bytes) / Double(jobs), 100 * Double(bytes) / Double(v3Bytes)))
     if ProcessInfo.processInfo.environment["WANROUTE_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: dir) }
 }
 
@@ -280,9 +285,9 @@ func runLedgerCodecBenchmarks() throws {
     let store = try FileLedgerStore(directory: dir)
     let records = try blocking { try await store.records(in: benchMonth) }
     try? FileManager.default.removeItem(atPath: dir)
-    // Schema version 3 (written now; each line whole, as `jobs show` and PostgreSQL write it) and
-    // versions 2 and 1 (older ledgers, still read), line for line.
-    for version in [3, 2, 1] {
+    // Schema version 4 (written now; each line whole, as `jobs show` and PostgreSQL write it) and
+    // versions 3, 2 and 1 (older ledgers, still read), line for line.
+    for version in [4, 3, 2, 1] {
         for type in [LedgerEventType.decided, .submitIntent, .accepted, .state, .succeeded] {
             guard let record = records.first(where: { $0.event.type == type }) else { continue }
             func encoded() -> [UInt8] {

@@ -30,7 +30,7 @@ final class AuditCommandTests: XCTestCase {
 
     /// The committed ledger holds schema version 1 lines, as users' older ledgers do, so every
     /// report golden below is also a test that version 1 still reads. Its events are exactly those
-    /// the writer writes now (in version 3).
+    /// the writer writes now (in version 4).
     func testTheCommittedLedgerHoldsWhatTheWriterWrites() async throws {
         let dir = try Repository.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -42,7 +42,7 @@ final class AuditCommandTests: XCTestCase {
         }
         for name in written {
             let fresh = dir.appendingPathComponent(name), committed = Self.committed.appendingPathComponent(name)
-            XCTAssertTrue(try String(contentsOf: fresh, encoding: .utf8).hasPrefix(#"{"v":3,"#))
+            XCTAssertTrue(try String(contentsOf: fresh, encoding: .utf8).hasPrefix(#"{"v":4,"#))
             XCTAssertTrue(try String(contentsOf: committed, encoding: .utf8).hasPrefix(#"{"v":1,"#))
             XCTAssertEqual(try records(fresh), try records(committed), "\(name): the committed version 1 lines differ from the writer's events")
         }

@@ -303,7 +303,7 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
             // Another process wrote since we last looked: learn its last sequence number, and set
             // aside the torn tail of one that died mid-write. Its lines may be any job's, so ours
             // leave nothing to lines before them.
-            file.lineWriter.forget()
+            if size < file.knownSize { file.lineWriter.forgetAll() } else { file.lineWriter.forget() }
             if let torn = try Self.checkTail(file, directory: directory, calls: calls) {
                 state.withLock { laterRecoveries.append(torn) }
             }
@@ -323,7 +323,7 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
             let before = bytes.count
             lineStarts.append(Int64(before))
             lineWriter.encode(r, into: &bytes)
-            if bytes.count - before > ledgerMaximumLineBytes { throw LedgerError.eventTooLarge(jobID: e.jobID, bytes: bytes.count - before) }
+            if let problem = e.appendProblem(lineBytes: bytes.count - before) { throw problem }
             records.append(r)
         }
         let start = file.knownSize
@@ -389,9 +389,12 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
     public func forEachRecord(in month: LedgerMonth, _ body: (LedgerRecord) throws -> Void) async throws {
         let path = directory + "/" + Self.fileName(month)
         var reader = LedgerLineReader()
+        guard let (fd, _, _) = try snapshot(month) else { return }
         _ = try scan(month) { line, number, _ in
             let record: LedgerRecord
-            do throws(LedgerLineError) { record = try reader.decode(line) } catch {
+            do throws(LedgerLineError) {
+                record = try reader.decode(line) { LedgerFileScanner.record(withSequence: $0, in: fd) }
+            } catch {
                 throw LedgerError.damaged(file: path, line: number, reason: error.description)
             }
             try body(record)
@@ -409,10 +412,12 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
             let path = directory + "/" + Self.fileName(m)
             // Fed only this job's lines: all that a version 3 line of it can take anything from.
             var reader = LedgerLineReader()
+            guard let (fd, _, _) = try snapshot(m) else { continue }
             _ = try scan(m) { line, number, _ in
                 guard needle.withUnsafeBytes({ contains(line, $0) }) || oldNeedle.withUnsafeBytes({ contains(line, $0) }) else { return }
                 do throws(LedgerLineError) {
-                    let r = try reader.decode(line)
+                    // A decision's `ctx` names another job's line, read by its sequence number.
+                    let r = try reader.decode(line) { LedgerFileScanner.record(withSequence: $0, in: fd) }
                     if r.event.jobID == jobID { found.append(r) }
                 } catch {
                     throw LedgerError.damaged(file: path, line: number, reason: error.description)
@@ -499,7 +504,8 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         do {
             end = try LedgerFileScanner.scan(fd, name: path, from: cover.offset, to: size, firstLine: cover.lines + 1) { line, number, _ in
                 guard let env = LedgerCodec.envelope(line), BudgetTally.matters(env.type) else { return }
-                do throws(LedgerLineError) { cache.tally.apply(try LedgerCodec.decode(line).event) } catch {
+                // Budgets read no decision's run, policy or digests: a `ctx` need not be looked up.
+                do throws(LedgerLineError) { cache.tally.apply(try LedgerCodec.decodeIgnoringContext(line).event) } catch {
                     throw LedgerError.damaged(file: path, line: number, reason: error.description)
                 }
             }

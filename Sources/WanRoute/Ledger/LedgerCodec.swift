@@ -24,12 +24,14 @@ public enum LedgerLineError: Error, Sendable, Equatable, CustomStringConvertible
 /// `JSONEncoder`/`JSONDecoder`), because reports read a month of millions of lines.
 ///
 /// Version 2 is compact (short keys, epoch-millisecond times, seconds as numbers, `USD` implied,
-/// alternates as one string each); version 3, written now, is version 2 with short cost sources
+/// alternates as one string each); version 3 is version 2 with short cost sources
 /// (`"src":"provider"`) and a `submit-intent` that may leave out the offer its job's `decided` line
-/// chose (read with ``LedgerLineReader``). Version 1 and 2 lines stay readable:
+/// chose; version 4, written now, also lets an `accepted` leave out its intent's provider and a
+/// `decided` line take its run, policy and digests from an earlier one (`"ctx":N`) (read with
+/// ``LedgerLineReader``). Older lines stay readable:
 ///
 /// ```
-/// {"v":3,"n":7,"t":1796176767123,"e":"accepted","j":"j1","p":"apixo","task":"t-9","c":"5f3c2a10"}
+/// {"v":4,"n":7,"t":1796176767123,"e":"accepted","j":"j1","p":"apixo","task":"t-9","c":"5f3c2a10"}
 /// {"v":1,"seq":7,"at":"2026-12-02T01:59:27.123Z","ev":"accepted","job":"j1","provider":"apixo","task":"t-9","crc":"5f3c2a10"}
 /// ```
 public enum LedgerCodec {
@@ -53,18 +55,25 @@ public enum LedgerCodec {
         return out
     }
 
-    /// Appends the record's line in schema `version` (1, 2 or 3), newline included, to `out`.
-    /// Stores write the current version; versions 1 and 2 are for tests and benchmarks (old ledgers
-    /// must still read). `inheritingOffer` leaves a version 3 `submit-intent`'s offer out (only
-    /// ``LedgerLineWriter`` knows when a reader can find it).
-    public static func encode(_ record: LedgerRecord, version: Int, inheritingOffer: Bool = false, into out: inout [UInt8]) {
+    /// Appends the record's line in schema `version` (1 to 4), newline included, to `out`.
+    /// Stores write the current version; older ones are for tests and benchmarks (old ledgers must
+    /// still read). `gaps` leaves out what a reader takes from earlier lines of the file (only
+    /// ``LedgerLineWriter`` knows when a reader can find it; a version 3 line can leave out only an
+    /// intent's offer, older ones nothing).
+    public static func encode(_ record: LedgerRecord, version: Int, gaps: LineGaps = LineGaps(), into out: inout [UInt8]) {
         let start = out.count
         let e = record.event
         let compact = version >= 2
-        let k = version >= 3 ? LedgerKeys.compact3 : compact ? LedgerKeys.compact : LedgerKeys.original
+        let k = version >= 4 ? LedgerKeys.compact4 : version >= 3 ? LedgerKeys.compact3 : compact ? LedgerKeys.compact : LedgerKeys.original
         // A submit-intent's offer (provider, mode, resolution) is its job's decided choice.
         let inherit: Bool
-        if case .submitIntent = e.body { inherit = inheritingOffer && version >= 3 } else { inherit = false }
+        if case .submitIntent = e.body { inherit = gaps.offer && version >= 3 } else { inherit = false }
+        // An accepted task's provider is that of its job's latest submit-intent.
+        let inheritProvider: Bool
+        if case .accepted = e.body { inheritProvider = gaps.provider && version >= 4 } else { inheritProvider = false }
+        // A decision's run, policy and digests are those of line `ctx` of the file.
+        var context: Int64?
+        if case .decided = e.body, version >= 4 { context = gaps.context }
         out.append(contentsOf: #"{"v":"#.utf8)
         appendInt(Int64(version), &out)
         key(k[.seq], &out)
@@ -79,8 +88,8 @@ public enum LedgerCodec {
         }
         field(k[.ev], e.type.rawValue, &out)
         field(k[.job], e.jobID, &out)
-        if let r = e.runID { field(k[.run], r, &out) }
-        if let p = e.provider, !inherit { field(k[.provider], p.rawValue, &out) }
+        if let r = e.runID, context == nil { field(k[.run], r, &out) }
+        if let p = e.provider, !inherit, !inheritProvider { field(k[.provider], p.rawValue, &out) }
         if let t = e.taskID { field(k[.task], t, &out) }
         switch e.body {
         case .decided(let d):
@@ -99,9 +108,14 @@ public enum LedgerCodec {
                 }
                 out.append(UInt8(ascii: "}"))
             }
-            field(k[.policy], d.policy, &out)
-            if let x = d.policyDigest { field(k[.policyDigest], x, &out) }
-            if let x = d.pricingDigest { field(k[.pricingDigest], x, &out) }
+            if let context {
+                key(k[.context], &out)
+                appendInt(context, &out)
+            } else {
+                field(k[.policy], d.policy, &out)
+                if let x = d.policyDigest { field(k[.policyDigest], x, &out) }
+                if let x = d.pricingDigest { field(k[.pricingDigest], x, &out) }
+            }
             if let m = d.mode { field(k[.mode], m.rawValue, &out) }
             if let r = d.resolution { field(k[.resolution], r.rawValue, &out) }
             money(k[.estimate], d.estimate, k, &out)
@@ -315,24 +329,32 @@ public enum LedgerCodec {
         return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: line[..<(n - trailer)])) == expected
     }
 
-    /// Decodes one line (without its newline) of any schema version, checksum first. A version 3
-    /// `submit-intent` that leaves its offer to its job's `decided` line is refused here: read a
-    /// file's lines in order with ``LedgerLineReader``, which fills it in.
+    /// Decodes one line (without its newline) of any schema version, checksum first. A line that
+    /// leaves something to earlier lines of its file (a version 3 or 4 `submit-intent` without its
+    /// offer, a version 4 `accepted` without its provider or `decided` with `ctx`) is refused here:
+    /// read a file's lines in order with ``LedgerLineReader``, which fills them in.
     public static func decode(_ line: UnsafeRawBufferPointer) throws(LedgerLineError) -> LedgerRecord {
-        let (record, inheritsOffer) = try decodeLine(line)
-        guard !inheritsOffer else {
-            throw .malformed("a submit-intent without its offer takes it from its job's decided line, so it is read with the lines before it")
-        }
+        let (record, gaps) = try decodeLine(line)
+        if let why = gaps.refusal { throw .malformed(why) }
         return record
     }
 
-    /// Decodes one line; true when it is a `submit-intent` whose offer is its job's decided choice
-    /// (its provider, mode and resolution are then placeholders).
-    static func decodeLine(_ line: UnsafeRawBufferPointer) throws(LedgerLineError) -> (LedgerRecord, Bool) {
+    /// Decodes one line for a reader that does not use a decision's run, policy or digests (the
+    /// budget fold): a `decided` line with `ctx` reads with those left empty.
+    static func decodeIgnoringContext(_ line: UnsafeRawBufferPointer) throws(LedgerLineError) -> LedgerRecord {
+        var (record, gaps) = try decodeLine(line)
+        gaps.context = nil
+        if let why = gaps.refusal { throw .malformed(why) }
+        return record
+    }
+
+    /// Decodes one line, with what it left to earlier lines of its file (the record's members
+    /// for those are then placeholders).
+    static func decodeLine(_ line: UnsafeRawBufferPointer) throws(LedgerLineError) -> (LedgerRecord, LineGaps) {
         guard verify(line), let trailer = trailer(line) else { throw .badChecksum }
         var p = LineParser(bytes: line, end: line.count - trailer)
         let record = try p.record()
-        return (record, p.inheritsOffer)
+        return (record, p.gaps)
     }
 
     /// Decodes one line given as bytes (without its newline).
@@ -357,7 +379,7 @@ enum LedgerMember: Int, CaseIterable {
     case at, ev, job, run, provider, task, behavior, duration, requiredResolution, requiredMode, tags, policy
     case policyDigest, pricingDigest, mode, resolution, estimate, currency, estimateUSD, alternates, refusal, usd, budgets
     case attempt, state, resultURL, billedSeconds, billedCredits, cost, costSource, failureClass, final, detail, text
-    case reserveUSD, settleUSD
+    case reserveUSD, settleUSD, context
 
     var bit: UInt64 { 1 << UInt64(rawValue) }
 }
@@ -392,18 +414,21 @@ struct LedgerKeys: Sendable {
         "v", "seq", "at", "ev", "job", "run", "provider", "task", "behavior", "duration", "required_resolution", "required_mode",
         "tags", "policy", "policy_digest", "pricing_digest", "mode", "resolution", "estimate", "currency", "estimate_usd",
         "alternates", "refusal", "usd", "budgets", "attempt", "state", "result_url", "billed_seconds", "billed_credits", "cost",
-        "cost_source", "class", "final", "detail", "text", "reserve_usd", "settle_usd",
+        "cost_source", "class", "final", "detail", "text", "reserve_usd", "settle_usd", "ctx",
     ], impliesUSD: false)
 
     static let compact = LedgerKeys(names: [
         "v", "n", "t", "e", "j", "r", "p", "task", "b", "d", "rres", "rmode",
         "tags", "pol", "pd", "td", "m", "res", "est", "cur", "eu",
         "alt", "refusal", "usd", "budgets", "a", "s", "url", "bs", "bc", "cost",
-        "src", "class", "final", "detail", "text", "rsv", "stl",
+        "src", "class", "final", "detail", "text", "rsv", "stl", "ctx",
     ], impliesUSD: true)
 
     /// Version 3: version 2's names.
     static let compact3 = LedgerKeys(names: compact.names, impliesUSD: true, version: 3)
+
+    /// Version 4: version 2's names, and `ctx` (read only in version 4).
+    static let compact4 = LedgerKeys(names: compact.names, impliesUSD: true, version: 4)
 
     /// The member a key names, if any.
     func member(_ key: UnsafeRawBufferPointer) -> LedgerMember? {
@@ -579,6 +604,7 @@ struct LineParser {
         case 1: keys = .original
         case 2: keys = .compact
         case 3: keys = .compact3
+        case 4: keys = .compact4
         default: throw .unsupportedVersion(text(vStart..<i))
         }
         // Each version spells its checksum member one way: `"c"` in version 2, `"crc"` in version 1.
@@ -611,8 +637,8 @@ struct LineParser {
         i += n + 4
     }
 
-    /// Set by ``record()`` when a version 3 `submit-intent` left its offer out.
-    var inheritsOffer = false
+    /// What ``record()`` found the line left to earlier lines of its file.
+    var gaps = LineGaps()
 
     /// Reads a short cost source of version 3 (``LedgerKeys/costSource(_:)``).
     mutating func shortCostSource() throws(Failure) -> JobReport.CostSource {
@@ -632,7 +658,7 @@ struct LineParser {
         var estimate: Int64?, currency: Currency?, estimateUSD: Int64?, alternates: [LedgerAlternate]?, refusal: String?
         var amount: Int64?, reserveUSD: Int64?, settleUSD: Int64?, budgets: [BudgetKey]?, attempt: Int64?, state: TaskProgress?
         var resultURL: String?, billedSeconds: Int64?, billedCredits: String?, cost: Int64?, costSource: JobReport.CostSource?
-        var failure: FailureClass?, final: Bool?, detail: String?, noteText: String?
+        var failure: FailureClass?, final: Bool?, detail: String?, noteText: String?, context: Int64?
         var seen: UInt64 = 0
         while i < end {
             try expect(UInt8(ascii: ","))
@@ -683,6 +709,9 @@ struct LineParser {
             case .final: final = try bool()
             case .detail: detail = try string()
             case .text: noteText = try string()
+            case .context:
+                guard k.version >= 4 else { throw fail("unknown key \"ctx\" before version 4") }
+                context = try integer()
             }
         }
         guard let seq, let at, let type, let job else {
@@ -707,9 +736,19 @@ struct LineParser {
         let body: LedgerEventBody
         switch type {
         case .decided:
+            if let context {
+                // Version 4: the run, policy and digests are those of line `ctx` before it in the file.
+                guard seen & LineParser.bits(.run, .policy, .policyDigest, .pricingDigest) == 0 else {
+                    throw fail("a decided line takes its run, policy and digests from line \"ctx\" or names them, not both")
+                }
+                guard context >= 1, context < seq else { throw fail("\"ctx\" must name an earlier line") }
+                gaps.context = context
+            } else {
+                gaps.namesContext = k.version >= 4
+            }
             body = .decided(LedgerDecision(
                 behavior: try need(behavior, .behavior), duration: Seconds(micros: try need(duration, .duration)),
-                requiredResolution: reqRes, requiredMode: reqMode, tags: tags ?? [:], policy: try need(policy, .policy),
+                requiredResolution: reqRes, requiredMode: reqMode, tags: tags ?? [:], policy: context != nil ? "" : try need(policy, .policy),
                 policyDigest: policyDigest, pricingDigest: pricingDigest, mode: mode, resolution: resolution,
                 estimate: try money(estimate), estimateUSD: estimateUSD.map { Money(nanos: $0, currency: .usd) },
                 alternates: alternates ?? [], refusal: refusal,
@@ -724,12 +763,14 @@ struct LineParser {
             if k.version >= 3, mode == nil, resolution == nil {
                 // Version 3: no offer means the job's decided choice; ``LedgerLineReader`` fills it in.
                 guard provider == nil else { throw fail("a submit-intent names its whole offer (p, m, res) or none of it") }
-                inheritsOffer = true
+                gaps.offer = true
                 body = .submitIntent(mode: Mode.allCases[0], resolution: Resolution.allCases[0], attempt: Int(a))
             } else {
                 body = .submitIntent(mode: try need(mode, .mode), resolution: try need(resolution, .resolution), attempt: Int(a))
             }
         case .accepted:
+            // Version 4: no provider means that of the job's latest submit-intent.
+            if k.version >= 4, provider == nil { gaps.provider = true }
             body = .accepted
         case .state:
             body = .state(try need(state, .state))
@@ -816,7 +857,7 @@ struct LineParser {
     static func allowed(_ type: LedgerEventType) -> UInt64 {
         switch type {
         case .decided:
-            return bits(.behavior, .duration, .requiredResolution, .requiredMode, .tags, .policy, .policyDigest, .pricingDigest,
+            return bits(.behavior, .duration, .requiredResolution, .requiredMode, .tags, .policy, .policyDigest, .pricingDigest, .context,
                         .mode, .resolution, .estimate, .currency, .estimateUSD, .alternates, .refusal, .budgets, .reserveUSD)
         case .reserved: return bits(.usd, .budgets)
         case .settled: return bits(.usd)
@@ -925,5 +966,29 @@ struct LineParser {
             try expect(UInt8(ascii: "]"))
             return list
         }
+    }
+}
+
+/// What a line leaves to earlier lines of its ledger file (``LedgerLineReader`` fills it in;
+/// ``LedgerLineWriter`` decides what to leave out).
+public struct LineGaps: Sendable, Equatable {
+    /// A `submit-intent` without its offer: the choice of its job's latest `decided` line (version 3 and later).
+    public var offer = false
+    /// An `accepted` without its provider: that of its job's latest `submit-intent` (version 4).
+    public var provider = false
+    /// A `decided` line's run, policy and digests: those of the line with this sequence number (version 4).
+    public var context: Int64?
+    /// Not a gap: a version 4 `decided` line that names its policy, which a later `ctx` may name.
+    var namesContext = false
+
+    /// Nothing left out.
+    public init() {}
+
+    /// Why a line with these gaps cannot be read alone; nil when it has none.
+    var refusal: String? {
+        if offer { return "a submit-intent without its offer takes it from its job's decided line, so it is read with the lines before it" }
+        if provider { return "an accepted line without its provider takes it from its job's submit-intent, so it is read with the lines before it" }
+        if let c = context { return "a decided line with \"ctx\":\(c) takes its run, policy and digests from line \(c) of its file, so it is read with that line" }
+        return nil
     }
 }

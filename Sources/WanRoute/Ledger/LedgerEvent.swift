@@ -1,7 +1,8 @@
-/// The ledger's schema version, written on every line as `"v"`: 3, the compact form whose
-/// `submit-intent` may take its offer from its job's `decided` line. Readers read versions 1, 2
-/// and 3 and refuse lines of a newer version rather than misreading them.
-public let ledgerSchemaVersion = 3
+/// The ledger's schema version, written on every line as `"v"`: 4, the compact form whose lines
+/// may take what they share with earlier lines of the file from them (a `submit-intent` its
+/// offer, an `accepted` its provider, a `decided` its run, policy and digests). Readers read
+/// versions 1 to 4 and refuse lines of a newer version rather than misreading them.
+public let ledgerSchemaVersion = 4
 
 /// What kind of step an event records. The raw value is the `"ev"` field of a line.
 public enum LedgerEventType: String, Sendable, CaseIterable, Hashable {

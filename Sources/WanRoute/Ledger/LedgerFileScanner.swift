@@ -114,6 +114,64 @@ struct LedgerFileScanner {
     }
 }
 
+extension LedgerFileScanner {
+    /// The line (without its newline) starting at `offset`, and the offset after its newline; nil
+    /// when no complete line of at most ``ledgerMaximumLineBytes`` starts there.
+    static func line(startingAt offset: Int64, in file: FileDescriptor) throws -> (line: [UInt8], next: Int64)? {
+        var window = 1024
+        while true {
+            let bytes = try file.read(at: offset, count: window)
+            if let nl = bytes.firstIndex(of: UInt8(ascii: "\n")) { return (Array(bytes[..<nl]), offset + Int64(nl) + 1) }
+            if bytes.count < window || window > ledgerMaximumLineBytes { return nil }
+            window *= 4
+        }
+    }
+
+    /// The offset of the first line that starts at or after `offset` (just after a newline), or
+    /// nil when none does within a line's greatest length.
+    static func lineStart(atOrAfter offset: Int64, in file: FileDescriptor) throws -> Int64? {
+        guard offset > 0 else { return 0 }
+        var at = offset - 1
+        while at - offset <= Int64(ledgerMaximumLineBytes) {
+            let bytes = try file.read(at: at, count: 65_536)
+            if let nl = bytes.firstIndex(of: UInt8(ascii: "\n")) { return at + Int64(nl) + 1 }
+            if bytes.count < 65_536 { return nil }
+            at += Int64(bytes.count)
+        }
+        return nil
+    }
+
+    /// The verified line (without its newline) whose sequence number is `sequence` among the
+    /// first `size` bytes of `file`, found by bisection (a file's lines are in sequence order);
+    /// nil when there is none. Reads about 2 log2(size) short pieces of the file.
+    static func line(withSequence sequence: Int64, in file: FileDescriptor, size: Int64) throws -> [UInt8]? {
+        // The line, if there is one, starts in [low, high); `low` is always a line's start.
+        var low: Int64 = 0, high = size
+        while low < high {
+            let middle = low + (high - low) / 2
+            guard let start = try lineStart(atOrAfter: middle, in: file) else { high = middle; continue }
+            if start >= high {
+                high = middle
+                continue
+            }
+            guard let (text, next) = try line(startingAt: start, in: file), next <= size else { return nil }
+            let found: Int64? = text.withUnsafeBytes { b in LedgerCodec.verify(b) ? LedgerCodec.envelope(b)?.sequence : nil }
+            guard let found else { return nil }
+            if found == sequence { return text }
+            if found < sequence { low = next } else { high = start }
+        }
+        return nil
+    }
+
+    /// The record of the line whose sequence number is `sequence` (see
+    /// ``line(withSequence:in:size:)``), read alone: what a `ctx` member names is a line that
+    /// leaves nothing out. Nil when there is no such line or it cannot be read alone.
+    static func record(withSequence sequence: Int64, in file: FileDescriptor) -> LedgerRecord? {
+        guard let size = try? file.size(), let line = try? line(withSequence: sequence, in: file, size: size) else { return nil }
+        return try? LedgerCodec.decode(line)
+    }
+}
+
 /// The index of the first `byte` in `b[from..<to]`, by `memchr`.
 @inline(__always)
 func memchrIndex(_ b: UnsafeRawBufferPointer, _ byte: UInt8, from: Int, to: Int) -> Int? {

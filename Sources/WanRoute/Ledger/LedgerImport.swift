@@ -57,8 +57,12 @@ public enum LedgerImport {
             }
             let record: LedgerRecord
             do {
-                let (decoded, inheritsOffer) = try bytes[start..<end].withUnsafeBytes { try LedgerCodec.decodeLine($0) }
-                record = try readers[decoded.event.time.month, default: LedgerLineReader()].resolve(decoded, inheritsOffer: inheritsOffer)
+                let (decoded, gaps) = try bytes[start..<end].withUnsafeBytes { try LedgerCodec.decodeLine($0) }
+                let held = months[decoded.event.time.month] ?? []
+                // Sequence numbers run from 1 without gaps (checked below): line N is record N - 1.
+                record = try readers[decoded.event.time.month, default: LedgerLineReader()].resolve(decoded, gaps: gaps) { n in
+                    n >= 1 && n <= held.count ? held[Int(n - 1)] : nil
+                }
             } catch {
                 throw LedgerError.damaged(file: file, line: line, reason: "\(error)")
             }

@@ -29,6 +29,10 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
         /// step of the job writes it first. Nothing leaves for the provider before a reservation,
         /// so a crash while it is held loses nothing: the job has no events, and runs again.
         var heldDecision: LedgerEvent?
+        /// The job's task was accepted and no state of it reported since: `accepted` already says
+        /// the provider holds it and it has not started, so a first report of `queued` is no change
+        /// and writes no line (a million jobs a month, 100 bytes each).
+        var waitingSinceAccepted = false
     }
 
     /// A recorder writing to `store` for the run `runID`. Budgets are those of the router's policy,
@@ -138,10 +142,12 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
             return [LedgerEvent(time: at, jobID: jobID, provider: offer.offer.provider,
                                 body: .submitIntent(mode: offer.offer.mode, resolution: offer.offer.resolution, attempt: submission))]
         case .accepted(let jobID, let provider, let taskID):
+            memo(jobID) { $0.waitingSinceAccepted = true }
             return [LedgerEvent(time: at, jobID: jobID, provider: provider, taskID: taskID, body: .accepted)]
         case .taskState(let jobID, _, _, let state):
+            let firstReport = memo(jobID) { m -> Bool in defer { m.waitingSinceAccepted = false }; return m.waitingSinceAccepted }
             switch state {
-            case .queued: return [LedgerEvent(time: at, jobID: jobID, body: .state(.queued))]
+            case .queued: return firstReport ? [] : [LedgerEvent(time: at, jobID: jobID, body: .state(.queued))]
             case .running: return [LedgerEvent(time: at, jobID: jobID, body: .state(.running))]
             default: return []
             }

@@ -13,6 +13,8 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     /// An event is too large to be one ledger line.
     case eventTooLarge(jobID: String, bytes: Int)
+    /// An event a store does not record as given: what is missing.
+    case incompleteEvent(jobID: String, reason: String)
 
     /// The problem and what to do.
     public var description: String {
@@ -29,7 +31,23 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             return "cannot read the ledger at \(path): \(reason)"
         case .eventTooLarge(let job, let bytes):
             return "an event of job \(job) would be a \(bytes)-byte ledger line, above the 1 MiB limit; shorten its texts"
+        case .incompleteEvent(let job, let reason):
+            return "an event of job \(job) was not recorded: \(reason)"
         }
+    }
+}
+
+extension LedgerEvent {
+    /// Why every store refuses to append this event, if it does: an `accepted` event without its
+    /// provider (a line without one takes its job's submit-intent's, so it could not say "none"),
+    /// or, when `lineBytes` is given, a line over ``ledgerMaximumLineBytes``.
+    public func appendProblem(lineBytes: Int? = nil) -> LedgerError? {
+        if case .accepted = body, provider == nil {
+            return .incompleteEvent(jobID: jobID, reason: "an accepted task names its provider")
+        }
+        let size = lineBytes ?? LedgerCodec.encode(LedgerRecord(sequence: Int64.max, event: self)).count
+        if size > ledgerMaximumLineBytes { return .eventTooLarge(jobID: jobID, bytes: size) }
+        return nil
     }
 }
 

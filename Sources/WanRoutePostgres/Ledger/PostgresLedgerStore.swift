@@ -118,7 +118,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     public func append(_ events: [LedgerEvent]) async throws -> [LedgerRecord] {
         if events.isEmpty { return [] }
         try checkWritable()
-        try Self.checkSizes(events)
+        try Self.checkAppendable(events)
         return try await withCheckedThrowingContinuation { enqueue(.append(events, $0)) }
     }
 
@@ -126,7 +126,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     /// ``LedgerStore/reserve(_:)``).
     public func reserve(_ request: ReservationRequest) async throws -> ReservationOutcome {
         try checkWritable()
-        try Self.checkSizes([request.event] + request.following)
+        try Self.checkAppendable([request.event] + request.following)
         return try await withCheckedThrowingContinuation { enqueue(.reserve(request, $0)) }
     }
 
@@ -536,11 +536,8 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
 
     // MARK: - Failure handling
 
-    private static func checkSizes(_ events: [LedgerEvent]) throws {
-        for event in events {
-            let size = LedgerCodec.encode(LedgerRecord(sequence: Int64.max, event: event)).count
-            if size > ledgerMaximumLineBytes { throw LedgerError.eventTooLarge(jobID: event.jobID, bytes: size) }
-        }
+    private static func checkAppendable(_ events: [LedgerEvent]) throws {
+        if let problem = events.lazy.compactMap({ $0.appendProblem() }).first { throw problem }
     }
 
     private func checkWritable() throws {

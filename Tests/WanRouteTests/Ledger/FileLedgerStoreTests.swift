@@ -86,11 +86,11 @@ final class FileLedgerStoreTests: XCTestCase {
         XCTAssertEqual(lines.count, 7)
         for line in lines {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            XCTAssertEqual(object?["v"] as? Int, 3)
+            XCTAssertEqual(object?["v"] as? Int, 4)
             XCTAssertEqual(object?["j"] as? String, "j1")
             XCTAssertNotNil(object?["c"] as? String)
         }
-        XCTAssertTrue(lines[0].hasPrefix(#"{"v":3,"n":1,"t":1796205600000,"e":"decided","j":"j1""#), String(lines[0]))
+        XCTAssertTrue(lines[0].hasPrefix(#"{"v":4,"n":1,"t":1796205600000,"e":"decided","j":"j1""#), String(lines[0]))
     }
 
     /// A month begun by an older wanroute (schema version 1) and continued by this one (version 2):

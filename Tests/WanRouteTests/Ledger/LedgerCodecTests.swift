@@ -31,7 +31,7 @@ final class LedgerCodecTests: XCTestCase {
     }
 
     func testEveryEventTypeRoundTripsInEveryVersion() throws {
-        for version in [1, 2, 3] {
+        for version in [1, 2, 3, 4] {
             var types = Set<LedgerEventType>()
             for (i, event) in (C.lifecycle("j") + sampleEvents()).enumerated() {
                 let record = LedgerRecord(sequence: Int64(i + 1), event: event)
@@ -45,8 +45,8 @@ final class LedgerCodecTests: XCTestCase {
             }
             XCTAssertEqual(types, Set(LedgerEventType.allCases))
         }
-        XCTAssertEqual(LedgerCodec.encode(LedgerRecord(sequence: 1, event: C.lifecycle("j")[0])).prefix(6), Array(#"{"v":3"#.utf8)[...],
-                       "writers write version 3")
+        XCTAssertEqual(LedgerCodec.encode(LedgerRecord(sequence: 1, event: C.lifecycle("j")[0])).prefix(6), Array(#"{"v":4"#.utf8)[...],
+                       "writers write version 4")
     }
 
     /// Random events of every type (any currency, unknown amounts, odd strings, many alternates and
@@ -56,15 +56,18 @@ final class LedgerCodecTests: XCTestCase {
         var rng = SeededGenerator(seed: 0x5c4e_3a02)
         for n in 0..<3_000 {
             let record = LedgerRecord(sequence: Int64(rng.next() % 10_000_000) + 1, event: randomEvent(&rng))
-            var v1: [UInt8] = [], v2: [UInt8] = [], v3: [UInt8] = []
+            var v1: [UInt8] = [], v2: [UInt8] = [], v3: [UInt8] = [], v4: [UInt8] = []
             LedgerCodec.encode(record, version: 1, into: &v1)
             LedgerCodec.encode(record, version: 2, into: &v2)
             LedgerCodec.encode(record, version: 3, into: &v3)
+            LedgerCodec.encode(record, version: 4, into: &v4)
             XCTAssertEqual(try LedgerCodec.decode(Array(v1.dropLast())), record, "v1 #\(n): \(String(decoding: v1, as: UTF8.self))")
             XCTAssertEqual(try LedgerCodec.decode(Array(v2.dropLast())), record, "v2 #\(n): \(String(decoding: v2, as: UTF8.self))")
             XCTAssertEqual(try LedgerCodec.decode(Array(v3.dropLast())), record, "v3 #\(n): \(String(decoding: v3, as: UTF8.self))")
             XCTAssertLessThanOrEqual(v2.count, v1.count)
+            XCTAssertEqual(try LedgerCodec.decode(Array(v4.dropLast())), record, "v4 #\(n): \(String(decoding: v4, as: UTF8.self))")
             XCTAssertLessThanOrEqual(v3.count, v2.count)
+            XCTAssertLessThanOrEqual(v4.count, v3.count)
             XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(v2.dropLast())) as? [String: Any], "a v2 line is plain JSON")
             XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(v3.dropLast())) as? [String: Any], "a v3 line is plain JSON")
         }
@@ -150,8 +153,9 @@ final class LedgerCodecTests: XCTestCase {
         case 11: body = .released(detail: maybe(text()))
         default: body = .note(text: text())
         }
+        // An accepted task always names its provider (stores refuse one that does not).
         return LedgerEvent(time: LedgerTime(milliseconds: Int64(rng.next() % UInt64(LedgerTime.latestMilliseconds))), jobID: text() + "j",
-                           runID: maybe(text()), provider: provider, taskID: maybe(text()), body: body)
+                           runID: maybe(text()), provider: body == .accepted ? provider ?? C.dashscope : provider, taskID: maybe(text()), body: body)
     }
 
     /// Any bytes end in a record or a clear error, never a crash: random mutations of real lines

@@ -37,6 +37,20 @@ final class LedgerRecorderTests: XCTestCase {
                  videoURL: "https://media.example/\(id).mp4?duration=\(seconds)")
     }
 
+    /// `accepted` says the provider holds the task and it has not started: a first report of
+    /// `queued` changes nothing and writes no line; `running`, and a return to `queued`, do.
+    func testOnlyAChangeOfTheTasksStateIsWritten() throws {
+        let (_, recorder, _) = try setUp(policy: #""objective": "cheapest""#)
+        let p = ProviderEndpoints.dashscopeIntl
+        func steps(_ e: ExecutionEvent) -> [LedgerEventBody] { recorder.ledgerEvents(for: e).map(\.body) }
+        XCTAssertEqual(steps(.accepted(jobID: "j", provider: p, taskID: "t")), [.accepted])
+        XCTAssertEqual(steps(.taskState(jobID: "j", provider: p, taskID: "t", state: .queued)), [])
+        XCTAssertEqual(steps(.taskState(jobID: "j", provider: p, taskID: "t", state: .running)), [.state(.running)])
+        XCTAssertEqual(steps(.taskState(jobID: "j", provider: p, taskID: "t", state: .queued)), [.state(.queued)])
+        XCTAssertEqual(steps(.accepted(jobID: "k", provider: p, taskID: "u")), [.accepted])
+        XCTAssertEqual(steps(.taskState(jobID: "k", provider: p, taskID: "u", state: .running)), [.state(.running)])
+    }
+
     func testEveryStepIsRecordedAndTheLedgerAgreesWithTheSimulatorsBill() async throws {
         let (executor, recorder, store) = try setUp(policy: """
             "objective": "cheapest", "constraints": {"providers": {"allow": ["dashscope-intl"]}, "modes": {"deny": ["wan-pro"]}},
@@ -62,6 +76,8 @@ final class LedgerRecorderTests: XCTestCase {
             XCTAssertEqual(intent, 1)
             XCTAssertLessThan(intent, accepted)
             XCTAssertEqual(types.last, .succeeded)
+            // Polled queued, then running: the first report of queued is what `accepted` says.
+            XCTAssertEqual(records.map(\.event.body).filter { $0.type == .state }, [.state(.running)])
             let state = try XCTUnwrap(JobState.fold(records))
             XCTAssertEqual(state.status, .succeeded)
             XCTAssertTrue(state.isFinished, "the success settled the reservation")

@@ -40,7 +40,7 @@ final class LedgerVersion3Tests: XCTestCase {
         let store = try FileLedgerStore(directory: dir)
         let written = try await store.append(C.lifecycle("j1")) + store.append(failoverJob("j2"))
         let text = try lines(dir)
-        XCTAssertEqual(text[2], #"{"v":3,"n":3,"t":1796205602000,"e":"submit-intent","j":"j1","a":1,"c":"\#(String(format: "%08x", CRC32C.checksum(#"{"v":3,"n":3,"t":1796205602000,"e":"submit-intent","j":"j1","a":1"#)))"}"#)
+        XCTAssertEqual(text[2], #"{"v":4,"n":3,"t":1796205602000,"e":"submit-intent","j":"j1","a":1,"c":"\#(String(format: "%08x", CRC32C.checksum(#"{"v":4,"n":3,"t":1796205602000,"e":"submit-intent","j":"j1","a":1"#)))"}"#)
         XCTAssertEqual(text.filter { $0.contains(#""e":"submit-intent""#) && !$0.contains(#""p":"#) }.count, 2, "the first intent of each job")
         XCTAssertTrue(text[9].contains(#""p":"apixo","m":"standard","res":"720p","a":2"#), "a second submission names its offer: \(text[9])")
         XCTAssertTrue(text[11].contains(#""p":"dashscope-intl","m":"wan-std","res":"720p","a":1"#), "the failover's intent names its offer: \(text[11])")
@@ -108,9 +108,11 @@ final class LedgerVersion3Tests: XCTestCase {
             let line = sealed(#"{"v":3,"n":1,"t":1796205600000,"e":"succeeded","j":"j","cost":"1","src":""# + source + "\"")
             XCTAssertThrowsError(try LedgerCodec.decode(Array(line.utf8.dropLast())), "version 3 spells cost sources short: \(source)")
         }
-        XCTAssertThrowsError(try LedgerCodec.decode(Array(sealed(#"{"v":4,"n":1,"t":1796205600000,"e":"note","j":"j","text":"x""#).utf8.dropLast()))) { error in
-            XCTAssertEqual(error as? LedgerLineError, .unsupportedVersion("4"))
+        XCTAssertThrowsError(try LedgerCodec.decode(Array(sealed(#"{"v":5,"n":1,"t":1796205600000,"e":"note","j":"j","text":"x""#).utf8.dropLast()))) { error in
+            XCTAssertEqual(error as? LedgerLineError, .unsupportedVersion("5"))
         }
+        let v3 = #"{"v":3,"n":2,"t":1796205600000,"e":"decided","j":"j","b":"animate","d":12,"ctx":1"#
+        XCTAssertThrowsError(try LedgerCodec.decode(Array(sealed(v3).utf8.dropLast())), "ctx is version 4's")
     }
 
     /// Random months as the executor writes them (intents to chosen offers, retries, failovers, jobs
@@ -197,7 +199,7 @@ final class LedgerVersion3Tests: XCTestCase {
         }
         let expected = (j1 + j2 + j3).enumerated().map { LedgerRecord(sequence: Int64($0.offset + 1), event: $0.element) }
         var bytes: [UInt8] = []
-        var writer = LedgerLineWriter()
+        var writer = LedgerLineWriter(version: 3)
         for r in expected {
             if r.sequence <= 3 { LedgerCodec.encode(r, version: 1, into: &bytes) } else if r.sequence <= 10 { LedgerCodec.encode(r, version: 2, into: &bytes) } else { writer.encode(r, into: &bytes) }
         }

@@ -90,7 +90,7 @@ extension FileLedgerStore {
             if let nl = bytes.firstIndex(of: UInt8(ascii: "\n")) {
                 return bytes[..<nl].withUnsafeBytes { b -> LedgerRecord? in
                     guard LedgerCodec.verify(b) else { return nil }
-                    return try? reader.decode(b)
+                    return try? reader.decode(b) { LedgerFileScanner.record(withSequence: $0, in: fd) }
                 }
             }
             if bytes.count < window || window > ledgerMaximumLineBytes { return nil }
@@ -137,7 +137,10 @@ extension FileLedgerStore {
         do {
             end = try LedgerFileScanner.scan(fd, name: path, from: c.offset, to: size, firstLine: c.lines + 1) { line, number, after in
                 let record: LedgerRecord
-                do throws(LedgerLineError) { record = try fold.reader.decode(line) } catch {
+                do throws(LedgerLineError) {
+                    // The fold may start mid-file: a `ctx` before it is read by its sequence number.
+                    record = try fold.reader.decode(line) { LedgerFileScanner.record(withSequence: $0, in: fd) }
+                } catch {
                     throw LedgerError.damaged(file: path, line: number, reason: error.description)
                 }
                 fold.apply(record, at: after - Int64(line.count) - 1)

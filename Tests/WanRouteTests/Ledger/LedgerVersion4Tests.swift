@@ -1,0 +1,176 @@
+import Foundation
+import WanRouteTestSupport
+import WanRouteTesting
+import XCTest
+@testable import WanRoute
+
+/// Schema version 4: a `decided` line takes its run, policy and digests from an earlier one
+/// (`"ctx":N`) and an `accepted` line its provider from its job's intent; every reader, from the
+/// start of a file, mid-file or by offset, still gets every fact.
+final class LedgerVersion4Tests: XCTestCase {
+    typealias C = LedgerStoreConformance
+
+    private func directory() throws -> String { try Repository.temporaryDirectory().path + "/ledger" }
+
+    private func lines(_ dir: String) throws -> [String] {
+        try String(contentsOfFile: dir + "/2026-12.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    private func sealed(_ body: String) -> [UInt8] {
+        Array((body + #","c":""# + String(format: "%08x", CRC32C.checksum(body)) + "\"}").utf8)
+    }
+
+    func testLinesLeaveOutWhatEarlierLinesSayAndEveryReaderGetsItBack() async throws {
+        let dir = try directory()
+        let store = try FileLedgerStore(directory: dir)
+        var written = try await store.append(C.lifecycle("j1"))
+        written += try await store.append(C.lifecycle("j2", from: C.at(100)))
+        let text = try lines(dir)
+        XCTAssertTrue(text[0].contains(#""r":"run-1""#) && text[0].contains(#""pol":"cheapest","pd":"p:1","td":"c:1""#), text[0])
+        XCTAssertTrue(text[7].hasPrefix(#"{"v":4,"n":8,"t":1796205700000,"e":"decided","j":"j2","p":"apixo","b":"animate","d":12,"tags":{"customer":"film"},"ctx":1,"m":"standard""#),
+                      "the second decision names the first's line for its run, policy and digests: \(text[7])")
+        XCTAssertFalse(text[7].contains(#""r":"#) || text[7].contains(#""pol":"#) || text[7].contains(#""pd":"#), text[7])
+        XCTAssertTrue(text[2].contains(#""j":"j1","a":1,"c":"#), "the intent leaves its offer to the decision: \(text[2])")
+        XCTAssertEqual(text[3], String(decoding: sealed(#"{"v":4,"n":4,"t":1796205603000,"e":"accepted","j":"j1","task":"task-j1""#), as: UTF8.self),
+                       "an accepted task's provider is its intent's")
+        // Read alone, each line says where the rest is.
+        XCTAssertThrowsError(try LedgerCodec.decode(Array(text[7].utf8))) { XCTAssertTrue("\($0)".contains("takes its run, policy and digests from line 1"), "\($0)") }
+        XCTAssertThrowsError(try LedgerCodec.decode(Array(text[3].utf8))) { XCTAssertTrue("\($0)".contains("its job's submit-intent"), "\($0)") }
+
+        // From the start, by job (which skips line 1 and looks it up), after the summaries, by import.
+        let fresh = try FileLedgerStore(directory: dir)
+        let month = try await fresh.records(in: C.t0.month)
+        XCTAssertEqual(month, written)
+        let j2 = try await fresh.records(forJob: "j2")
+        XCTAssertEqual(j2, Array(written.suffix(7)))
+        var report: [ReportJob] = []
+        try await fresh.forEachReportJob(in: try ReportPeriod(month: "2026-12"), catalog: try PriceCatalog.builtIn()) { report.append($0) }
+        XCTAssertEqual(report.map(\.policy), ["cheapest", "cheapest"])
+        let states = try await FileLedgerStore(directory: dir).states(of: ["j1", "j2"])
+        XCTAssertEqual(states["j2"], JobState.fold(j2))
+        XCTAssertEqual(states["j2"]?.tasks, [LedgerTask(provider: C.apixo, taskID: "task-j2")])
+        let file = try Data(contentsOf: URL(fileURLWithPath: dir + "/2026-12.jsonl"))
+        XCTAssertEqual(try LedgerImport.records([UInt8](file), file: "2026-12.jsonl")[C.t0.month], written)
+        let copy = try FileLedgerStore(directory: try directory())
+        _ = try await LedgerImport.apply(written, month: C.t0.month, to: copy)
+        let copied = try await copy.records(in: C.t0.month)
+        XCTAssertEqual(copied, written)
+    }
+
+    /// Another process's lines in between: a `ctx` names its line, so it still holds; a provider is
+    /// never taken from across another writer's lines.
+    func testAnotherWritersLinesKeepTheContextButNotTheProvider() async throws {
+        let dir = try directory()
+        let a = try FileLedgerStore(directory: dir), b = try FileLedgerStore(directory: dir)
+        let intent = LedgerEvent(time: C.at(2), jobID: "j1", provider: C.apixo, body: .submitIntent(mode: .standard, resolution: .p720, attempt: 1))
+        _ = try await a.append([C.decided("j1", C.at(0)), intent])
+        var other = C.decided("other", C.at(1))
+        other.runID = "run-2"
+        _ = try await b.append([other])
+        _ = try await a.append([LedgerEvent(time: C.at(3), jobID: "j1", provider: C.apixo, taskID: "t1", body: .accepted), C.decided("j2", C.at(4))])
+        let text = try lines(dir)
+        XCTAssertTrue(text[2].contains(#""r":"run-2""#), "another run names its own context: \(text[2])")
+        XCTAssertTrue(text[3].contains(#""p":"apixo""#), "another writer came between the intent and its acceptance: \(text[3])")
+        XCTAssertTrue(text[4].contains(#""ctx":1"#), text[4])
+        let read = try await FileLedgerStore(directory: dir).records(in: C.t0.month)
+        XCTAssertEqual(read.map(\.event.runID), ["run-1", nil, "run-2", nil, "run-1"])
+        guard case .decided(let d) = read[4].event.body else { return XCTFail("\(read[4])") }
+        XCTAssertEqual([d.policy, d.policyDigest, d.pricingDigest], ["cheapest", "p:1", "c:1"])
+        // A store never writes an accepted task without its provider: the line could not say so.
+        do {
+            _ = try await a.append([LedgerEvent(time: C.at(5), jobID: "j3", taskID: "t3", body: .accepted)])
+            XCTFail("an accepted task without its provider is refused")
+        } catch let LedgerError.incompleteEvent(job, reason) {
+            XCTAssertEqual(job, "j3")
+            XCTAssertTrue(reason.contains("names its provider"), reason)
+        }
+        do {
+            _ = try await InMemoryLedgerStore().append([LedgerEvent(time: C.at(5), jobID: "j3", taskID: "t3", body: .accepted)])
+            XCTFail("the in-memory store refuses it too")
+        } catch let LedgerError.incompleteEvent(job, _) {
+            XCTAssertEqual(job, "j3")
+        }
+    }
+
+    /// A `ctx` that names no decision, or a later line, is damage with the file's line.
+    func testAContextThatNamesNothingIsDamage() async throws {
+        let decided = #","e":"decided","j":"j2","p":"apixo","b":"animate","d":12,"m":"standard","res":"720p""#
+        for (ctx, why) in [("1", "line 1"), ("2", "earlier line"), ("0", "earlier line")] {
+            let dir = try directory()
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let first = sealed(#"{"v":4,"n":1,"t":1796205600000,"e":"note","j":"j1","text":"x""#)
+            let second = sealed(#"{"v":4,"n":2,"t":1796205600000"# + decided + #","ctx":"# + ctx)
+            try Data(first + [10] + second + [10]).write(to: URL(fileURLWithPath: dir + "/2026-12.jsonl"))
+            do {
+                _ = try await FileLedgerStore(directory: dir).records(in: C.t0.month)
+                XCTFail("ctx \(ctx) is refused")
+            } catch let LedgerError.damaged(_, line, reason) {
+                XCTAssertEqual(line, 2)
+                XCTAssertTrue(reason.contains(why), "\(ctx): \(reason)")
+            }
+        }
+        let both = sealed(#"{"v":4,"n":2,"t":1796205600000"# + decided + #","pol":"cheapest","ctx":1"#)
+        XCTAssertThrowsError(try LedgerCodec.decode(both), "a line names its context or takes it, not both")
+    }
+
+    /// Any line of a file found by its sequence number, by bisection over lines of any length and
+    /// version; numbers the file does not hold give nil.
+    func testALineIsFoundByItsSequenceNumber() throws {
+        var rng = SeededGenerator(seed: 0x4c1e_5e04)
+        let dir = try directory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for round in 0..<20 {
+            let count = 1 + Int(rng.next() % 300)
+            var bytes: [UInt8] = []
+            for n in 1...count {
+                let text = String(repeating: "x", count: Int(rng.next() % (rng.next() % 8 == 0 ? 5_000 : 60)))
+                let record = LedgerRecord(sequence: Int64(n), event: LedgerEvent(time: C.t0, jobID: "j\(n)", body: .note(text: text)))
+                LedgerCodec.encode(record, version: 1 + Int(rng.next() % 4), into: &bytes)
+            }
+            let path = dir + "/round-\(round).jsonl"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let fd = try FileDescriptor.open(path, flags: O_RDONLY)
+            for n in 1...count {
+                XCTAssertEqual(LedgerFileScanner.record(withSequence: Int64(n), in: fd)?.event.jobID, "j\(n)", "round \(round) line \(n)")
+            }
+            for missing in [0, -1, count + 1, count + 100] { XCTAssertNil(LedgerFileScanner.record(withSequence: Int64(missing), in: fd)) }
+        }
+    }
+
+    /// A month begun in versions 1 to 3 and continued by this wanroute in version 4:
+    /// `Tests/Fixtures/ledger-versions/v4/2026-12.jsonl`, committed so that version 4 lines, once on
+    /// users' disks, stay readable. j5's decision takes its context from j4's.
+    func testAMonthOfVersions1To4ReadsAsOne() async throws {
+        let jobs = ["j1", "j2", "j3", "j4", "j5"].enumerated().flatMap { i, id in C.lifecycle(id, from: C.at(Int64(100 * i))) }
+        let expected = jobs.enumerated().map { LedgerRecord(sequence: Int64($0.offset + 1), event: $0.element) }
+        var bytes: [UInt8] = []
+        var v3 = LedgerLineWriter(version: 3), v4 = LedgerLineWriter()
+        for r in expected {
+            switch r.sequence {
+            case ...7: LedgerCodec.encode(r, version: 1, into: &bytes)
+            case ...14: LedgerCodec.encode(r, version: 2, into: &bytes)
+            case ...21: v3.encode(r, into: &bytes)
+            default: v4.encode(r, into: &bytes)
+            }
+        }
+        let fixture = Repository.fixtures.appendingPathComponent("ledger-versions/v4/2026-12.jsonl")
+        if GoldenFile.isRecording {
+            try FileManager.default.createDirectory(at: fixture.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(bytes).write(to: fixture)
+        }
+        let committed = try Data(contentsOf: fixture)
+        XCTAssertEqual(String(decoding: committed, as: UTF8.self), String(decoding: bytes, as: UTF8.self),
+                       "the committed lines are what each version writes; WANROUTE_RECORD_GOLDEN=1 re-records them")
+        let dir = try directory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try committed.write(to: URL(fileURLWithPath: dir + "/2026-12.jsonl"))
+        let store = try FileLedgerStore(directory: dir)
+        let read = try await store.records(in: C.t0.month)
+        XCTAssertEqual(read, expected)
+        XCTAssertTrue(String(decoding: committed, as: UTF8.self).contains(#""ctx":22"#), "j5's decision takes its context from j4's")
+        let job = try await store.records(forJob: "j5")
+        XCTAssertEqual(job, Array(expected.suffix(7)))
+        let open = try await store.openJobs()
+        XCTAssertEqual(open.map(\.id), [], "every job ended, and no reservation is left open")
+    }
+}
