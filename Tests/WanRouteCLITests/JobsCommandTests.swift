@@ -1,3 +1,4 @@
+import Foundation
 import WanRouteTestSupport
 import XCTest
 @testable import WanRoute
@@ -123,6 +124,32 @@ final class JobsCommandTests: XCTestCase {
             let records = try await store.records(forJob: id)
             XCTAssertEqual(records.filter { $0.event.type == .decided }.count, 1, "job \(id) started once")
             XCTAssertEqual(records.filter { $0.event.type == .submitIntent }.count, 1)
+        }
+    }
+
+    /// A version 4 line that takes what it leaves out from a line that does not give it (another
+    /// kind of line, no line, a later line, no intent before an accepted task) is damage: every
+    /// reader stops with the file and the line, exit 65, and nothing is rewritten.
+    func testALineThatTakesFromALineThatIsNotThereIsRefusedWithItsFileAndLine() async throws {
+        func sealed(_ body: String) -> String { body + #","c":""# + String(format: "%08x", CRC32C.checksum(body)) + "\"}\n" }
+        let note = sealed(#"{"v":4,"n":1,"t":1796205600000,"e":"note","j":"j1","text":"x""#)
+        let decided = #"{"v":4,"n":2,"t":1796205600000,"e":"decided","j":"j2","p":"apixo","b":"animate","d":12,"m":"standard","res":"720p","est":"1.20""#
+        let cases = [
+            sealed(decided + #","ctx":1"#),
+            sealed(decided + #","ctx":9223372036854775806"#),
+            sealed(#"{"v":4,"n":2,"t":1796205600000,"e":"accepted","j":"j2","task":"t2""#),
+        ]
+        for (i, second) in cases.enumerated() {
+            let home = try Repository.temporaryDirectory().path
+            try FileManager.default.createDirectory(atPath: home + "/ledger", withIntermediateDirectories: true)
+            let path = home + "/ledger/2026-12.jsonl"
+            try (note + second).write(toFile: path, atomically: true, encoding: .utf8)
+            for command in [["jobs", "--month", "2026-12"], ["jobs", "show", "j2"], ["report", "--month", "2026-12"]] {
+                let r = try await CLIRunner.run(command, environment: ["WANROUTE_HOME": home])
+                XCTAssertEqual(r.status, 65, "case \(i) \(command): \(r.stderr)")
+                XCTAssertTrue(r.stderr.contains("2026-12.jsonl:2: the ledger is damaged here"), "case \(i) \(command): \(r.stderr)")
+            }
+            XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), note + second, "case \(i): the ledger is never rewritten")
         }
     }
 

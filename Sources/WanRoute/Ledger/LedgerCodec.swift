@@ -31,8 +31,8 @@ public enum LedgerLineError: Error, Sendable, Equatable, CustomStringConvertible
 /// ``LedgerLineReader``). Older lines stay readable:
 ///
 /// ```
-/// {"v":4,"n":7,"t":1796176767123,"e":"accepted","j":"j1","p":"apixo","task":"t-9","c":"5f3c2a10"}
-/// {"v":1,"seq":7,"at":"2026-12-02T01:59:27.123Z","ev":"accepted","job":"j1","provider":"apixo","task":"t-9","crc":"5f3c2a10"}
+/// {"v":4,"n":7,"t":1796176767123,"e":"accepted","j":"j1","p":"apixo","task":"t-9","c":"73199b85"}
+/// {"v":1,"seq":7,"at":"2026-12-02T01:59:27.123Z","ev":"accepted","job":"j1","provider":"apixo","task":"t-9","crc":"b0325e10"}
 /// ```
 public enum LedgerCodec {
     /// The bytes of a version 1 line's `,"crc":"` plus 8 hex digits plus `}`.
