@@ -134,6 +134,14 @@ final class LedgerVersion4Tests: XCTestCase {
                 XCTAssertEqual(LedgerFileScanner.record(withSequence: Int64(n), in: fd)?.event.jobID, "j\(n)", "round \(round) line \(n)")
             }
             for missing in [0, -1, count + 1, count + 100] { XCTAssertNil(LedgerFileScanner.record(withSequence: Int64(missing), in: fd)) }
+            // Another process's write in progress at the end: every whole line is still found.
+            var next: [UInt8] = []
+            LedgerCodec.encode(LedgerRecord(sequence: Int64(count + 1), event: LedgerEvent(time: C.t0, jobID: "late", body: .note(text: "x"))), into: &next)
+            let appending = try FileDescriptor.open(path, flags: O_WRONLY | O_APPEND)
+            try appending.writeAll(Array(next.prefix(Int(rng.next() % UInt64(next.count - 1)) + 1)))
+            for n in 1...count {
+                XCTAssertEqual(LedgerFileScanner.record(withSequence: Int64(n), in: fd)?.event.jobID, "j\(n)", "round \(round) line \(n), torn tail")
+            }
         }
     }
 
