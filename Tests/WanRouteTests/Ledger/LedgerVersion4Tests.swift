@@ -158,8 +158,8 @@ final class LedgerVersion4Tests: XCTestCase {
     }
 }
 
-/// Found in review: readers that continue a saved job summary mid-file.
-final class LedgerVersion4SummaryTests: XCTestCase {
+/// Version 4 at the edges: a summary continued mid-file, a refused event in a batch.
+final class LedgerVersion4EdgeTests: XCTestCase {
     typealias C = LedgerStoreConformance
 
     /// A job decided in November and submitted in December: its December lines are the summary's
@@ -182,5 +182,25 @@ final class LedgerVersion4SummaryTests: XCTestCase {
         var report: [ReportJob] = []
         try await FileLedgerStore(directory: dir).forEachReportJob(in: try ReportPeriod(month: "2026-12"), catalog: try PriceCatalog.builtIn()) { report.append($0) }
         XCTAssertEqual(report.count, 0, "the job is November's")
+    }
+
+    /// The file store refuses an accepted task without its provider before it writes anything, as
+    /// the other stores do: not after the batch's earlier months are already durable.
+    func testAnAcceptedTaskWithoutItsProviderIsRefusedBeforeAnythingIsWritten() async throws {
+        let november = LedgerTime("2026-11-30T23:59:59.000Z")!
+        let batch = [C.decided("j1", november), LedgerEvent(time: C.t0, jobID: "j1", taskID: "t1", body: .accepted)]
+        let store = try FileLedgerStore(directory: try LedgerReadBack.directory())
+        for s in [store as any LedgerStore, InMemoryLedgerStore()] {
+            do {
+                _ = try await s.append(batch)
+                XCTFail("refused")
+            } catch LedgerError.incompleteEvent(let job, _) {
+                XCTAssertEqual(job, "j1")
+            }
+            let written = try await s.records(in: november.month)
+            XCTAssertEqual(written, [], "\(type(of: s)): nothing of the batch is written")
+        }
+        let next = try await store.append([C.decided("j2", november)])
+        XCTAssertEqual(next.map(\.sequence), [1], "the store goes on")
     }
 }
