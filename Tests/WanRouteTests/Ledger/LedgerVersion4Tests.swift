@@ -203,4 +203,68 @@ final class LedgerVersion4EdgeTests: XCTestCase {
         let next = try await store.append([C.decided("j2", november)])
         XCTAssertEqual(next.map(\.sequence), [1], "the store goes on")
     }
+
+    /// Three writers (processes) appending jobs' steps one at a time (some decided in November,
+    /// some decided again in flight), and readers in between that save and continue job summaries
+    /// from wherever the file then ends: every reader reads back what was appended.
+    func testWritersAndReadersInTurnOnRandomLedgers() async throws {
+        for round in 0..<15 {
+            var rng = SeededGenerator(seed: UInt64(1000 + round))
+            let dir = try LedgerReadBack.directory()
+            let writers = try (0..<3).map { _ in try FileLedgerStore(directory: dir) }
+            var written: [LedgerRecord] = []
+            var step: [String: Int] = [:]
+            var clock: Int64 = 0
+            var lastW = 0, lastJob = "j0"
+            let nov = LedgerTime("2026-11-30T23:50:00.000Z")!
+            for _ in 0..<120 {
+                let sticky = rng.next() % 2 == 0
+                let w = sticky ? lastW : Int(rng.next() % 3)
+                let job = sticky ? lastJob : "j\(rng.next() % 12)"
+                lastW = w
+                lastJob = job
+                let s = step[job, default: 0]
+                clock += 1
+                let time = s == 0 && rng.next() % 3 == 0 ? C.at(clock, from: nov) : C.at(clock)
+                var e: LedgerEvent
+                switch s % 6 {
+                case 0:
+                    e = C.decided(job, time)
+                    e.runID = "run-\(w)-\(rng.next() % 2)"
+                case 1: e = LedgerEvent(time: time, jobID: job, provider: rng.next() % 2 == 0 ? C.apixo : C.dashscope, body: .submitIntent(mode: .standard, resolution: .p720, attempt: 1))
+                case 2: e = LedgerEvent(time: time, jobID: job, provider: rng.next() % 3 == 0 ? C.dashscope : C.apixo, taskID: "t-\(job)-\(s)", body: .accepted)
+                case 3: e = LedgerEvent(time: time, jobID: job, body: .state(.running))
+                case 4: e = LedgerEvent(time: time, jobID: job, body: .outcomeUnknown(detail: "x"))
+                default: e = LedgerEvent(time: time, jobID: job, provider: C.apixo, body: .submitIntent(mode: .wanStd, resolution: .p720, attempt: 2))
+                }
+                step[job] = rng.next() % 5 == 0 ? 0 : s + 1
+                written += try await writers[w].append([e])
+                if rng.next() % 4 == 0 {
+                    if rng.next() % 2 == 0 { try? FileManager.default.removeItem(atPath: dir + "/summaries") }
+                    let reader = try FileLedgerStore(directory: dir)
+                    _ = try await reader.openJobs()
+                    _ = try await reader.states(of: [job])
+                    for m in ["2026-11", "2026-12"] { try await reader.forEachReportJob(in: try ReportPeriod(month: m), catalog: try PriceCatalog.builtIn()) { _ in } }
+                }
+            }
+            for month in Set(written.map(\.event.time.month)) {
+                let expected = written.filter { $0.event.time.month == month }
+                let read = try await FileLedgerStore(directory: dir).records(in: month)
+                XCTAssertEqual(read, expected, "round \(round) \(month)")
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/\(month).jsonl"))
+                XCTAssertEqual(try LedgerImport.records([UInt8](bytes), file: "x")[month], expected, "round \(round) import")
+            }
+            let ids = Set(written.map(\.event.jobID))
+            let states = try await FileLedgerStore(directory: dir).states(of: ids)
+            let open = try await FileLedgerStore(directory: dir).openJobs()
+            for id in ids {
+                let job = written.filter { $0.event.jobID == id }
+                let byJob = try await FileLedgerStore(directory: dir).records(forJob: id)
+                XCTAssertEqual(byJob.sorted { ($0.event.time.month, $0.sequence) < ($1.event.time.month, $1.sequence) }, job.sorted { ($0.event.time.month, $0.sequence) < ($1.event.time.month, $1.sequence) }, "round \(round) job \(id)")
+                XCTAssertEqual(states[id]?.tasks, JobState.fold(byJob)?.tasks, "round \(round) job \(id) state")
+            }
+            let unfinished = ids.filter { id in JobState.fold(written.filter { $0.event.jobID == id }).map { !$0.isFinished } ?? false }
+            XCTAssertEqual(Set(open.map(\.id)), unfinished, "round \(round) open jobs")
+        }
+    }
 }
