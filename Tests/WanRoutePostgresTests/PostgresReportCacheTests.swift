@@ -173,7 +173,7 @@ final class PostgresReportCacheTests: XCTestCase {
 
         let key = try XCTUnwrap(ReportCacheFile.key(builder(), catalog: catalog))
         let identity = try await store.reportLedgerIdentity(period)
-        XCTAssertEqual(identity.count, 4 + LedgerReportFold.months(for: period).count * 24, "count, then month, events and last sequence per UTC month read")
+        XCTAssertEqual(identity.count, 4 + LedgerReportFold.months(for: period).count * 48, "count, then month, last sequence and its line's SHA-256 per UTC month read")
         var forged = builder()
         try await store.foldReportJobsFromRecords(in: period, catalog: catalog) { forged.add($0) }
         forged.total.t.retries = 777_000
@@ -194,6 +194,21 @@ final class PostgresReportCacheTests: XCTestCase {
         XCTAssertNotEqual(changed, identity)
         let afterNote = try await report(store)
         XCTAssertEqual(afterNote, want, "added up again (a note counts for nothing)")
+
+        // The last event replaced by another under its number (only with the append-only trigger
+        // switched off): the same last sequence, and still another identity.
+        let events = "\(schema).wanroute_ledger_events"
+        try await owner.withConnection { connection in
+            _ = try connection.query("ALTER TABLE \(events) DISABLE TRIGGER wanroute_ledger_append_only")
+            _ = try connection.query("DELETE FROM \(events) WHERE month = '2026-12' AND sequence = (SELECT max(sequence) FROM \(events) WHERE month = '2026-12')")
+            _ = try connection.query("ALTER TABLE \(events) ENABLE TRIGGER wanroute_ledger_append_only")
+        }
+        _ = try await store.append([LedgerEvent(time: LedgerTime("2026-12-10T00:00:00.000Z")!, jobID: "noted", body: .note(text: "replaced"))])
+        let replaced = try await store.reportLedgerIdentity(period)
+        XCTAssertNotEqual(replaced, changed)
+        XCTAssertEqual(replaced.count, changed.count)
+        let sequences = { (identity: [UInt8]) in stride(from: 4, to: identity.count, by: 48).map { identity[($0 + 8)..<($0 + 16)] } }
+        XCTAssertEqual(sequences(replaced), sequences(changed), "the same last sequences")
 
         // A role that may read the cache but not write it: the ledger's report, and the row stays.
         try await owner.withConnection { _ = try $0.query("REVOKE INSERT, UPDATE ON \(schema).wanroute_report_cache FROM wr_password") }
