@@ -110,8 +110,10 @@ enum JobsCommand: Command {
         positionals: "show ID",
         details: """
         A job is listed in the month of its first event. Its status is the fold of its events:
-        decided, refused, submitted (a submission left and no answer is recorded), accepted, queued,
-        running, failing-over, succeeded, failed, outcome-unknown, unfinished, needs-attention.
+        decided, refused, submitted (a submission left and no answer is recorded), accepted (the
+        provider holds the task and has not reported it running), queued (waiting again after
+        running), running, failing-over, succeeded, failed, outcome-unknown, unfinished,
+        needs-attention.
 
         JSON: {"jobs": [{"id", "status", "provider", "mode", "resolution", "task_id", "estimated_cost",
         "actual_cost", "actual_cost_source", "reserved_usd", "settled_usd", "submitted_at",

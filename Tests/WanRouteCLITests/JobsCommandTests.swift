@@ -131,7 +131,7 @@ final class JobsCommandTests: XCTestCase {
     /// kind of line, no line, a later line, no intent before an accepted task) is damage: every
     /// reader stops with the file and the line, exit 65, and nothing is rewritten.
     func testALineThatTakesFromALineThatIsNotThereIsRefusedWithItsFileAndLine() async throws {
-        func sealed(_ body: String) -> String { body + #","c":""# + String(format: "%08x", CRC32C.checksum(body)) + "\"}\n" }
+        func sealed(_ body: String) -> String { LedgerLineFixture.sealed(body) + "\n" }
         let note = sealed(#"{"v":4,"n":1,"t":1796205600000,"e":"note","j":"j1","text":"x""#)
         let decided = #"{"v":4,"n":2,"t":1796205600000,"e":"decided","j":"j2","p":"apixo","b":"animate","d":12,"m":"standard","res":"720p","est":"1.20""#
         let cases = [

@@ -154,7 +154,12 @@ extension LedgerFileScanner {
                 high = middle
                 continue
             }
-            guard let (text, next) = try line(startingAt: start, in: file), next <= size else { return nil }
+            // A line not complete within `size` (another process may be appending) is not there yet:
+            // what a reader looks up always lies before the lines it read.
+            guard let (text, next) = try line(startingAt: start, in: file), next <= size else {
+                high = start
+                continue
+            }
             let found: Int64? = text.withUnsafeBytes { b in LedgerCodec.verify(b) ? LedgerCodec.envelope(b)?.sequence : nil }
             guard let found else { return nil }
             if found == sequence { return text }

@@ -25,7 +25,8 @@ struct DecisionContext: Hashable, Sendable {
 /// the file (see ``LineGaps``):
 /// - a `submit-intent` without its offer (`p`, `m`, `res`) is to the offer that the job's latest
 ///   `decided` line before it chose, when no other `submit-intent` of the job came in between;
-/// - a version 4 `accepted` without `p` is at the provider of the job's latest `submit-intent`;
+/// - a version 4 `accepted` without `p` is at the provider of the `submit-intent` that is the job's
+///   line just before it;
 /// - a version 4 `decided` line with `"ctx":N` has the run, policy and digests of line N.
 ///
 /// Every reader of a month file that decodes lines keeps one per file, fed every line of each job
@@ -34,8 +35,8 @@ struct DecisionContext: Hashable, Sendable {
 /// lookup of a line by its sequence number.
 ///
 /// Its memory follows the jobs in flight, not the month: the choice of each job decided and not
-/// yet submitted, the provider of each job submitted and not yet accepted, and a bounded number of
-/// the lines that `ctx` members name.
+/// yet submitted, the provider of each job whose latest line is a `submit-intent`, and a bounded
+/// number of the lines that `ctx` members name.
 public struct LedgerLineReader: Sendable {
     var chosen: [String: ChosenOffer] = [:]
     var submitted: [String: ProviderID] = [:]
@@ -69,7 +70,7 @@ public struct LedgerLineReader: Sendable {
         }
         if gaps.provider {
             guard let provider = submitted[job] else {
-                throw .malformed("an accepted line without its provider takes it from its job's submit-intent before it in the same file, and there is none")
+                throw .malformed("an accepted line without its provider takes it from its job's submit-intent just before it in the same file, and there is none")
             }
             record.event.provider = provider
         }
@@ -121,7 +122,7 @@ public struct LedgerLineReader: Sendable {
 /// Writes one ledger file's lines, leaving out what a reader of the file can take from lines this
 /// writer wrote before (``LedgerLineReader`` fills it in):
 /// - a `submit-intent`'s offer when it is the one its job's `decided` line chose;
-/// - an `accepted` line's provider when it is that of its job's `submit-intent`;
+/// - an `accepted` line's provider when the job's line just before is a `submit-intent` to it;
 /// - a `decided` line's run, policy and digests when an earlier `decided` line of this writer in
 ///   the file names the same (`"ctx"` then gives that line's sequence number).
 ///
@@ -186,8 +187,9 @@ public struct LedgerLineWriter: Sendable {
 
     /// The rules both sides keep. A `decided` line with a choice starts what a job's next
     /// `submit-intent` may inherit, one without (a refusal) ends it, and any `submit-intent` uses
-    /// it up. A `submit-intent` with a provider starts what the job's next `accepted` may inherit,
-    /// and an `accepted` (or another `decided`) ends it.
+    /// it up. A `submit-intent`'s provider is what the job's very next line may inherit, if it is
+    /// an `accepted` one: any other line of the job ends it (so only jobs waiting for an answer
+    /// are held).
     static func remember(_ e: LedgerEvent, chosen: inout [String: ChosenOffer], submitted: inout [String: ProviderID]) {
         switch e.body {
         case .decided(let d):
@@ -196,14 +198,15 @@ public struct LedgerLineWriter: Sendable {
             } else {
                 chosen[e.jobID] = nil
             }
-            submitted[e.jobID] = nil
         case .submitIntent:
             chosen[e.jobID] = nil
-            submitted[e.jobID] = e.provider
-        case .accepted:
-            submitted[e.jobID] = nil
         default:
             break
+        }
+        if case .submitIntent = e.body {
+            submitted[e.jobID] = e.provider
+        } else if !submitted.isEmpty {
+            submitted[e.jobID] = nil
         }
     }
 }

@@ -92,9 +92,7 @@ final class HostileInputTests: XCTestCase {
     }
 
     func testLedgerLinesHoldAmountsAndDurationsToWhatWanrouteWrites() {
-        func sealed(_ body: String) -> [UInt8] {
-            Array((body + #","crc":""# + String(format: "%08x", CRC32C.checksum(body)) + "\"}").utf8)
-        }
+        func sealed(_ body: String) -> [UInt8] { Array(LedgerLineFixture.sealed(body, checksumKey: "crc").utf8) }
         let head = #"{"v":1,"seq":1,"at":"2026-12-02T10:00:00.000Z","ev":"reserved","job":"j","usd":""#
         XCTAssertNoThrow(try LedgerCodec.decode(sealed(head + #"86400000.00","budgets":["total"]"#)))
         XCTAssertThrowsError(try LedgerCodec.decode(sealed(head + #"9223372036.854775807","budgets":["total"]"#))) {

@@ -74,9 +74,7 @@ final class LedgerCodecTests: XCTestCase {
     }
 
     func testVersion2RefusesWhatItNeverWrites() {
-        func sealed(_ body: String) -> [UInt8] {
-            Array((body + #","c":""# + String(format: "%08x", CRC32C.checksum(body)) + "\"}").utf8)
-        }
+        func sealed(_ body: String) -> [UInt8] { Array(LedgerLineFixture.sealed(body).utf8) }
         let head = #"{"v":2,"n":1,"t":1796205600000,"e":"succeeded","j":"j""#
         XCTAssertEqual(try LedgerCodec.decode(sealed(head + #","cost":"1.5","src":"billing-rule""#)).event.body,
                        .succeeded(LedgerSuccess(resultURL: nil, cost: Money(nanos: 1_500_000_000, currency: .usd), costSource: .billingRule)))

@@ -9,11 +9,9 @@ import XCTest
 final class LedgerVersion3Tests: XCTestCase {
     typealias C = LedgerStoreConformance
 
-    private func directory() throws -> String { try Repository.temporaryDirectory().path + "/ledger" }
+    private func directory() throws -> String { try LedgerReadBack.directory() }
 
-    private func lines(_ dir: String) throws -> [String] {
-        try String(contentsOfFile: dir + "/2026-12.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
-    }
+    private func lines(_ dir: String) throws -> [String] { try LedgerReadBack.lines(dir) }
 
     private func intent(_ job: String, _ seconds: Int64, _ provider: ProviderID, _ mode: Mode, _ resolution: Resolution, attempt: Int = 1) -> LedgerEvent {
         LedgerEvent(time: C.at(seconds), jobID: job, provider: provider, body: .submitIntent(mode: mode, resolution: resolution, attempt: attempt))
@@ -40,7 +38,7 @@ final class LedgerVersion3Tests: XCTestCase {
         let store = try FileLedgerStore(directory: dir)
         let written = try await store.append(C.lifecycle("j1")) + store.append(failoverJob("j2"))
         let text = try lines(dir)
-        XCTAssertEqual(text[2], #"{"v":4,"n":3,"t":1796205602000,"e":"submit-intent","j":"j1","a":1,"c":"\#(String(format: "%08x", CRC32C.checksum(#"{"v":4,"n":3,"t":1796205602000,"e":"submit-intent","j":"j1","a":1"#)))"}"#)
+        XCTAssertEqual(text[2], LedgerLineFixture.sealed(#"{"v":4,"n":3,"t":1796205602000,"e":"submit-intent","j":"j1","a":1"#))
         XCTAssertEqual(text.filter { $0.contains(#""e":"submit-intent""#) && !$0.contains(#""p":"#) }.count, 2, "the first intent of each job")
         XCTAssertTrue(text[9].contains(#""p":"apixo","m":"standard","res":"720p","a":2"#), "a second submission names its offer: \(text[9])")
         XCTAssertTrue(text[11].contains(#""p":"dashscope-intl","m":"wan-std","res":"720p","a":1"#), "the failover's intent names its offer: \(text[11])")
@@ -51,25 +49,10 @@ final class LedgerVersion3Tests: XCTestCase {
         }
 
         // Every way of reading gives the records as appended.
-        let month = try await store.records(in: C.t0.month)
-        XCTAssertEqual(month, written)
-        let fresh = try FileLedgerStore(directory: dir)
-        let j1 = try await fresh.records(forJob: "j1")
-        XCTAssertEqual(j1, Array(written.prefix(7)))
-        let j2 = try await fresh.records(forJob: "j2")
-        XCTAssertEqual(j2, Array(written.suffix(7)))
-        let states = try await fresh.states(of: ["j1", "j2"])
-        XCTAssertEqual(states["j2"], JobState.fold(j2))
+        try await LedgerReadBack.check(written, directory: dir)
+        let states = try await FileLedgerStore(directory: dir).states(of: ["j1", "j2"])
         XCTAssertEqual(states["j1"]?.provider, C.apixo)
         XCTAssertEqual(states["j2"]?.tasks, [LedgerTask(provider: C.dashscope, taskID: "t-j2")])
-        let file = try Data(contentsOf: URL(fileURLWithPath: dir + "/2026-12.jsonl"))
-        XCTAssertEqual(try LedgerImport.records([UInt8](file), file: "2026-12.jsonl")[C.t0.month], written)
-
-        // An import into another ledger writes the same lines.
-        let copy = try FileLedgerStore(directory: try directory())
-        _ = try await LedgerImport.apply(written, month: C.t0.month, to: copy)
-        let copied = try await copy.records(in: C.t0.month)
-        XCTAssertEqual(copied, written)
     }
 
     func testAnIntentAfterAnotherProcessWroteNamesItsOffer() async throws {
@@ -88,7 +71,7 @@ final class LedgerVersion3Tests: XCTestCase {
     }
 
     func testAnIntentWithoutItsOfferAndNoDecisionBeforeItIsDamage() async throws {
-        func sealed(_ body: String) -> String { body + #","c":""# + String(format: "%08x", CRC32C.checksum(body)) + "\"}\n" }
+        func sealed(_ body: String) -> String { LedgerLineFixture.sealed(body) + "\n" }
         let orphan = sealed(#"{"v":3,"n":1,"t":1796205600000,"e":"submit-intent","j":"j1","a":1"#)
         let good = sealed(#"{"v":3,"n":2,"t":1796205600000,"e":"note","j":"j1","text":"x""#)
         let dir = try directory()
@@ -116,7 +99,8 @@ final class LedgerVersion3Tests: XCTestCase {
     }
 
     /// Random months as the executor writes them (intents to chosen offers, retries, failovers, jobs
-    /// interleaved, several appends, another writer now and then), read back by every reader.
+    /// interleaved, several appends, another writer now and then, decisions taking their context
+    /// from earlier lines), read back by every reader.
     func testRandomMonthsReadBackExactlyThroughEveryReader() async throws {
         var rng = SeededGenerator(seed: 0x3b17_0c03)
         let providers = [C.apixo, C.dashscope, ProviderID("kie")!]
@@ -167,24 +151,15 @@ final class LedgerVersion3Tests: XCTestCase {
                 let n = 1 + Int(rng.next() % 5)
                 written += try await store.append(Array(merged[i..<min(merged.count, i + n)]))
                 if rng.next() % 5 == 0 {
-                    written += try await other.append([LedgerEvent(time: C.at(2_000), jobID: "x\(i)", body: .note(text: "other"))])
+                    // Another process: a note, or a decision of its own run (its own context line).
+                    var decided = C.decided("x\(i)", C.at(2_000))
+                    decided.runID = "other-\(rng.next() % 2)"
+                    written += try await other.append([rng.next() % 2 == 0 ? decided : LedgerEvent(time: C.at(2_000), jobID: "x\(i)", body: .note(text: "other"))])
                 }
                 i += n
             }
             guard !written.isEmpty else { continue }
-            let fresh = try FileLedgerStore(directory: dir)
-            let read = try await fresh.records(in: C.t0.month)
-            XCTAssertEqual(read, written, "round \(round)")
-            let ids = Set(perJob.compactMap(\.first?.jobID))
-            let states = try await fresh.states(of: ids)
-            for id in ids {
-                let job = written.filter { $0.event.jobID == id }
-                let records = try await fresh.records(forJob: id)
-                XCTAssertEqual(records, job, "round \(round) job \(id)")
-                XCTAssertEqual(states[id], JobState.fold(job), "round \(round) job \(id)")
-            }
-            let file = try Data(contentsOf: URL(fileURLWithPath: dir + "/2026-12.jsonl"))
-            XCTAssertEqual(try LedgerImport.records([UInt8](file), file: "f")[C.t0.month], written, "round \(round)")
+            try await LedgerReadBack.check(written, directory: dir, "round \(round)")
         }
     }
 
@@ -203,17 +178,7 @@ final class LedgerVersion3Tests: XCTestCase {
         for r in expected {
             if r.sequence <= 3 { LedgerCodec.encode(r, version: 1, into: &bytes) } else if r.sequence <= 10 { LedgerCodec.encode(r, version: 2, into: &bytes) } else { writer.encode(r, into: &bytes) }
         }
-        let fixture = Repository.fixtures.appendingPathComponent("ledger-versions/v3/2026-12.jsonl")
-        if GoldenFile.isRecording {
-            try FileManager.default.createDirectory(at: fixture.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(bytes).write(to: fixture)
-        }
-        let committed = try Data(contentsOf: fixture)
-        XCTAssertEqual(String(decoding: committed, as: UTF8.self), String(decoding: bytes, as: UTF8.self),
-                       "the committed lines are what each version writes; WANROUTE_RECORD_GOLDEN=1 re-records them")
-        let dir = try directory()
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try committed.write(to: URL(fileURLWithPath: dir + "/2026-12.jsonl"))
+        let (dir, committed) = try LedgerReadBack.committedMonth("v3", equalTo: bytes)
         let store = try FileLedgerStore(directory: dir)
         let read = try await store.records(in: C.t0.month)
         XCTAssertEqual(read, expected)

@@ -10,15 +10,11 @@ import XCTest
 final class LedgerVersion4Tests: XCTestCase {
     typealias C = LedgerStoreConformance
 
-    private func directory() throws -> String { try Repository.temporaryDirectory().path + "/ledger" }
+    private func directory() throws -> String { try LedgerReadBack.directory() }
 
-    private func lines(_ dir: String) throws -> [String] {
-        try String(contentsOfFile: dir + "/2026-12.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
-    }
+    private func lines(_ dir: String) throws -> [String] { try LedgerReadBack.lines(dir) }
 
-    private func sealed(_ body: String) -> [UInt8] {
-        Array((body + #","c":""# + String(format: "%08x", CRC32C.checksum(body)) + "\"}").utf8)
-    }
+    private func sealed(_ body: String) -> [UInt8] { Array(LedgerLineFixture.sealed(body).utf8) }
 
     func testLinesLeaveOutWhatEarlierLinesSayAndEveryReaderGetsItBack() async throws {
         let dir = try directory()
@@ -31,30 +27,19 @@ final class LedgerVersion4Tests: XCTestCase {
                       "the second decision names the first's line for its run, policy and digests: \(text[7])")
         XCTAssertFalse(text[7].contains(#""r":"#) || text[7].contains(#""pol":"#) || text[7].contains(#""pd":"#), text[7])
         XCTAssertTrue(text[2].contains(#""j":"j1","a":1,"c":"#), "the intent leaves its offer to the decision: \(text[2])")
-        XCTAssertEqual(text[3], String(decoding: sealed(#"{"v":4,"n":4,"t":1796205603000,"e":"accepted","j":"j1","task":"task-j1""#), as: UTF8.self),
+        XCTAssertEqual(text[3], LedgerLineFixture.sealed(#"{"v":4,"n":4,"t":1796205603000,"e":"accepted","j":"j1","task":"task-j1""#),
                        "an accepted task's provider is its intent's")
         // Read alone, each line says where the rest is.
         XCTAssertThrowsError(try LedgerCodec.decode(Array(text[7].utf8))) { XCTAssertTrue("\($0)".contains("takes its run, policy and digests from line 1"), "\($0)") }
         XCTAssertThrowsError(try LedgerCodec.decode(Array(text[3].utf8))) { XCTAssertTrue("\($0)".contains("its job's submit-intent"), "\($0)") }
 
-        // From the start, by job (which skips line 1 and looks it up), after the summaries, by import.
-        let fresh = try FileLedgerStore(directory: dir)
-        let month = try await fresh.records(in: C.t0.month)
-        XCTAssertEqual(month, written)
-        let j2 = try await fresh.records(forJob: "j2")
-        XCTAssertEqual(j2, Array(written.suffix(7)))
+        // From the start, by job (which skips line 1 and looks it up), by state, by import.
+        try await LedgerReadBack.check(written, directory: dir)
         var report: [ReportJob] = []
-        try await fresh.forEachReportJob(in: try ReportPeriod(month: "2026-12"), catalog: try PriceCatalog.builtIn()) { report.append($0) }
+        try await FileLedgerStore(directory: dir).forEachReportJob(in: try ReportPeriod(month: "2026-12"), catalog: try PriceCatalog.builtIn()) { report.append($0) }
         XCTAssertEqual(report.map(\.policy), ["cheapest", "cheapest"])
-        let states = try await FileLedgerStore(directory: dir).states(of: ["j1", "j2"])
-        XCTAssertEqual(states["j2"], JobState.fold(j2))
+        let states = try await FileLedgerStore(directory: dir).states(of: ["j2"])
         XCTAssertEqual(states["j2"]?.tasks, [LedgerTask(provider: C.apixo, taskID: "task-j2")])
-        let file = try Data(contentsOf: URL(fileURLWithPath: dir + "/2026-12.jsonl"))
-        XCTAssertEqual(try LedgerImport.records([UInt8](file), file: "2026-12.jsonl")[C.t0.month], written)
-        let copy = try FileLedgerStore(directory: try directory())
-        _ = try await LedgerImport.apply(written, month: C.t0.month, to: copy)
-        let copied = try await copy.records(in: C.t0.month)
-        XCTAssertEqual(copied, written)
     }
 
     /// Another process's lines in between: a `ctx` names its line, so it still holds; a provider is
@@ -134,6 +119,14 @@ final class LedgerVersion4Tests: XCTestCase {
                 XCTAssertEqual(LedgerFileScanner.record(withSequence: Int64(n), in: fd)?.event.jobID, "j\(n)", "round \(round) line \(n)")
             }
             for missing in [0, -1, count + 1, count + 100] { XCTAssertNil(LedgerFileScanner.record(withSequence: Int64(missing), in: fd)) }
+            // Another process's write in progress at the end: every whole line is still found.
+            var next: [UInt8] = []
+            LedgerCodec.encode(LedgerRecord(sequence: Int64(count + 1), event: LedgerEvent(time: C.t0, jobID: "late", body: .note(text: "x"))), into: &next)
+            let appending = try FileDescriptor.open(path, flags: O_WRONLY | O_APPEND)
+            try appending.writeAll(Array(next.prefix(Int(rng.next() % UInt64(next.count - 1)) + 1)))
+            for n in 1...count {
+                XCTAssertEqual(LedgerFileScanner.record(withSequence: Int64(n), in: fd)?.event.jobID, "j\(n)", "round \(round) line \(n), torn tail")
+            }
         }
     }
 
@@ -153,21 +146,11 @@ final class LedgerVersion4Tests: XCTestCase {
             default: v4.encode(r, into: &bytes)
             }
         }
-        let fixture = Repository.fixtures.appendingPathComponent("ledger-versions/v4/2026-12.jsonl")
-        if GoldenFile.isRecording {
-            try FileManager.default.createDirectory(at: fixture.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(bytes).write(to: fixture)
-        }
-        let committed = try Data(contentsOf: fixture)
-        XCTAssertEqual(String(decoding: committed, as: UTF8.self), String(decoding: bytes, as: UTF8.self),
-                       "the committed lines are what each version writes; WANROUTE_RECORD_GOLDEN=1 re-records them")
-        let dir = try directory()
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try committed.write(to: URL(fileURLWithPath: dir + "/2026-12.jsonl"))
+        let (dir, committed) = try LedgerReadBack.committedMonth("v4", equalTo: bytes)
         let store = try FileLedgerStore(directory: dir)
         let read = try await store.records(in: C.t0.month)
         XCTAssertEqual(read, expected)
-        XCTAssertTrue(String(decoding: committed, as: UTF8.self).contains(#""ctx":22"#), "j5's decision takes its context from j4's")
+        XCTAssertTrue(committed.contains(#""ctx":22"#), "j5's decision takes its context from j4's")
         let job = try await store.records(forJob: "j5")
         XCTAssertEqual(job, Array(expected.suffix(7)))
         let open = try await store.openJobs()
