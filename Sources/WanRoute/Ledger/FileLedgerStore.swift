@@ -220,12 +220,21 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
     /// Appends events durably (see ``LedgerStore/append(_:)``).
     public func append(_ events: [LedgerEvent]) async throws -> [LedgerRecord] {
         if events.isEmpty { return [] }
+        try Self.checkComplete(events)
         return try await withCheckedThrowingContinuation { enqueue(.append(events, $0)) }
     }
 
     /// Checks the limits and reserves under one lock (see ``LedgerStore/reserve(_:)``).
     public func reserve(_ request: ReservationRequest) async throws -> ReservationOutcome {
-        try await withCheckedThrowingContinuation { enqueue(.reserve(request, $0)) }
+        try Self.checkComplete([request.event] + request.following)
+        return try await withCheckedThrowingContinuation { enqueue(.reserve(request, $0)) }
+    }
+
+    /// Refuses an incomplete event before it joins a batch: a batch may hold other callers' events
+    /// and span months, and none of it may be written. (A line's size is checked as it is encoded;
+    /// `lineBytes: 0` leaves that check out here.)
+    private static func checkComplete(_ events: [LedgerEvent]) throws {
+        if let problem = events.lazy.compactMap({ $0.appendProblem(lineBytes: 0) }).first { throw problem }
     }
 
     private func enqueue(_ work: Work) {

@@ -45,6 +45,29 @@ final class LedgerMultiProcessTests: XCTestCase {
         XCTAssertLessThanOrEqual(state.committed(.total).nanos, Money(decimal: "50.00", currency: .usd)!.nanos)
     }
 
+    /// Jobs written a step at a time by eight processes (half of them decided in the month
+    /// before), read meanwhile by two more, each reading on from the job summaries others saved.
+    func testReadersWhileEightProcessesAppendStepByStep() async throws {
+        let dir = try Repository.temporaryDirectory().path + "/ledger"
+        let perProcess = 30
+        let outputs = try runChildren((0..<Self.processes).map { "steps \(dir) \($0) \(perProcess)" } + ["read \(dir) r 40", "read \(dir) r 40"])
+        XCTAssertEqual(outputs.filter { $0.contains("read 40") }.count, 2, "\(outputs)")
+        let store = try FileLedgerStore(directory: dir)
+        let december = try await store.records(in: C.t0.month)
+        XCTAssertEqual(december.count, Self.processes * perProcess * 6 - Self.processes * perProcess / 2)
+        let open = try await FileLedgerStore(directory: dir).openJobs()
+        XCTAssertEqual(open.map(\.id), [])
+        var ids: Set<String> = []
+        for w in 0..<Self.processes { for i in 0..<perProcess { ids.insert("p\(w)-\(i)") } }
+        let states = try await FileLedgerStore(directory: dir).states(of: ids)
+        for id in ids {
+            let job = try await store.records(forJob: id)
+            XCTAssertEqual(states[id], JobState.fold(job), id)
+            XCTAssertEqual(states[id]?.status, .succeeded, id)
+            XCTAssertEqual(states[id]?.tasks, [LedgerTask(provider: C.apixo, taskID: "task-\(id)")], id)
+        }
+    }
+
     /// The child side: does nothing unless started by one of the tests above.
     func testChildProcess() async throws {
         guard let mode = ProcessInfo.processInfo.environment["WANROUTE_LEDGER_CHILD"] else { return }
@@ -64,6 +87,24 @@ final class LedgerMultiProcessTests: XCTestCase {
                 if case .reserved = outcome { admitted += 1 }
             }
             print("admitted \(admitted)")
+        case "steps":
+            // Each step its own append, so that other processes' lines come between a job's.
+            for i in 0..<count {
+                let job = "p\(writer)-\(i)"
+                let decidedAt = i % 2 == 0 ? C.at(Int64(i)) : C.at(Int64(i), from: LedgerTime("2026-11-30T23:00:00.000Z")!)
+                _ = try await store.append([C.decided(job, decidedAt)])
+                for e in C.lifecycle(job, from: C.at(Int64(i))).dropFirst(2) { _ = try await store.append([e]) }
+            }
+            print("appended \(count)")
+        case "read":
+            // Readers while the writers append: each a new store, from the summaries on disk.
+            for _ in 0..<count {
+                let reader = try FileLedgerStore(directory: parts[1])
+                _ = try await reader.openJobs()
+                try await reader.forEachReportJob(in: try ReportPeriod(month: "2026-12"), catalog: try PriceCatalog.builtIn()) { _ in }
+                _ = try await reader.states(of: ["p0-1", "p1-2"])
+            }
+            print("read \(count)")
         default:
             XCTFail("unknown child mode \(mode)")
         }

@@ -157,3 +157,50 @@ final class LedgerVersion4Tests: XCTestCase {
         XCTAssertEqual(open.map(\.id), [], "every job ended, and no reservation is left open")
     }
 }
+
+/// Version 4 at the edges: a summary continued mid-file, a refused event in a batch.
+final class LedgerVersion4EdgeTests: XCTestCase {
+    typealias C = LedgerStoreConformance
+
+    /// A job decided in November and submitted in December: its December lines are the summary's
+    /// foreign lines. A summary saved between its intent and its acceptance (which leaves its
+    /// provider to the intent) is continued by the next reader, which must still read it.
+    func testAJobOfTheMonthBeforeAcceptedAfterASavedSummaryIsRead() async throws {
+        let dir = try LedgerReadBack.directory()
+        let writer = try FileLedgerStore(directory: dir)
+        _ = try await writer.append([C.decided("j1", LedgerTime("2026-11-30T23:59:58.000Z")!)])
+        _ = try await writer.append([LedgerEvent(time: C.t0, jobID: "j1", provider: C.apixo, body: .submitIntent(mode: .standard, resolution: .p720, attempt: 1))])
+        // A reader meanwhile (another process) saves December's job summary, covering the intent.
+        let before = try await FileLedgerStore(directory: dir).openJobs()
+        XCTAssertEqual(before.map(\.status), [.submitted])
+        _ = try await writer.append([LedgerEvent(time: C.at(1), jobID: "j1", provider: C.apixo, taskID: "t1", body: .accepted)])
+        let text = try LedgerReadBack.lines(dir)
+        XCTAssertFalse(text[1].contains(#""p":"#), "precondition: the acceptance leaves its provider to the intent: \(text[1])")
+        let open = try await FileLedgerStore(directory: dir).openJobs()
+        XCTAssertEqual(open.map(\.status), [.accepted])
+        XCTAssertEqual(open.first?.tasks, [LedgerTask(provider: C.apixo, taskID: "t1")])
+        var report: [ReportJob] = []
+        try await FileLedgerStore(directory: dir).forEachReportJob(in: try ReportPeriod(month: "2026-12"), catalog: try PriceCatalog.builtIn()) { report.append($0) }
+        XCTAssertEqual(report.count, 0, "the job is November's")
+    }
+
+    /// The file store refuses an accepted task without its provider before it writes anything, as
+    /// the other stores do: not after the batch's earlier months are already durable.
+    func testAnAcceptedTaskWithoutItsProviderIsRefusedBeforeAnythingIsWritten() async throws {
+        let november = LedgerTime("2026-11-30T23:59:59.000Z")!
+        let batch = [C.decided("j1", november), LedgerEvent(time: C.t0, jobID: "j1", taskID: "t1", body: .accepted)]
+        let store = try FileLedgerStore(directory: try LedgerReadBack.directory())
+        for s in [store as any LedgerStore, InMemoryLedgerStore()] {
+            do {
+                _ = try await s.append(batch)
+                XCTFail("refused")
+            } catch LedgerError.incompleteEvent(let job, _) {
+                XCTAssertEqual(job, "j1")
+            }
+            let written = try await s.records(in: november.month)
+            XCTAssertEqual(written, [], "\(type(of: s)): nothing of the batch is written")
+        }
+        let next = try await store.append([C.decided("j2", november)])
+        XCTAssertEqual(next.map(\.sequence), [1], "the store goes on")
+    }
+}

@@ -118,6 +118,12 @@ extension FileLedgerStore {
         let rows = s.rowCount, foreign = s.foreign.count
         var fold = JobSummaryFold(month: opened.month)
         swap(&fold.summary, &s)   // the fold's rows referenced once: appending must not copy them
+        // The reader reads on from the coverage, so it is fed the skipped lines too: an acceptance
+        // after it may take its provider from an intent among them (a job of an earlier month).
+        // They precede any pending job's lines of the same job, whose decision starts anew.
+        for o in fold.summary.foreign {
+            guard Self.record(at: o, in: fd, reader: &fold.reader) != nil else { return nil }
+        }
         for offsets in pending {
             for o in offsets {
                 guard let r = Self.record(at: o, in: fd, reader: &fold.reader) else { return nil }
