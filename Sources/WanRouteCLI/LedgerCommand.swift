@@ -202,7 +202,7 @@ enum LedgerCommand: Command {
             }
             if let role = args.value("grant") {
                 context.stdout.write("granted \(role): USAGE on schema \(schema); SELECT, INSERT on wanroute_ledger_events; "
-                    + "SELECT, INSERT, UPDATE on wanroute_ledger_jobs, wanroute_ledger_job_coverage and wanroute_ledger_budget_checkpoints\n")
+                    + "SELECT, INSERT, UPDATE on wanroute_ledger_jobs, wanroute_ledger_job_coverage, wanroute_ledger_budget_checkpoints and wanroute_report_cache\n")
             }
             // The job summary of events written before it existed (or by an older wanroute), folded
             // now rather than by the first report.

@@ -19,7 +19,9 @@ enum AuditOptions {
         guard let store = try LedgerOptions.store(args, context, command: "report", quiet: true) else { return nil }
         do {
             let have = Set(try await store.months())
-            for month in LedgerReportFold.months(for: period) where have.contains(month) {
+            // Decisions in the period are in the files of the months it spans; the fold's last month,
+            // read for what closes jobs, holds none (a month with no decision must not read it all).
+            for month in LedgerReportFold.months(for: period).dropLast() where have.contains(month) {
                 try await store.forEachRecord(in: month) { record in
                     if case .decided(let d) = record.event.body, period.contains(record.event.time.date) { throw Found(policy: d.policy) }
                 }

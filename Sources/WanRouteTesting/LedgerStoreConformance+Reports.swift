@@ -9,6 +9,8 @@ extension LedgerStoreConformance {
     /// events after the end, events of a job never decided, events appended after later ones, a
     /// job running into a third month, a refusal at reservation just after a zoned period began of
     /// a job decided just before it, and a job decided again while running, in the next month.
+    /// Each report is asked for twice (the second may come from a store's report cache), and again
+    /// after one more job is appended: it must count it.
     static func reportJobsAreTheRecordFolds(_ store: any LedgerStore, _ expect: Expect) async throws {
         var rng = SplitMix64(seed: 20_261_202)
         var perJob: [[LedgerEvent]] = (0..<150).map { n in
@@ -43,30 +45,53 @@ extension LedgerStoreConformance {
         let periods = [try ReportPeriod(month: "2026-12"), try ReportPeriod(month: "2026-12", timeZone: "Europe/Berlin"),
                        try ReportPeriod(month: "2027-01", timeZone: "Asia/Shanghai"), try ReportPeriod(month: "2026-11"),
                        try ReportPeriod(month: "2027-02", timeZone: "America/Los_Angeles")]
-        let months = Set(try await store.months())
-        for period in periods {
+        let budgets = [Budget(id: "all", scope: .total, monthly: usd("100")), Budget(id: "apixo", scope: .provider(apixo), monthly: usd("50")),
+                       Budget(id: "per-customer", scope: .tag("customer", value: nil), monthly: usd("10"))]
+        let groupings = [[ReportDimension.provider, .tag("customer")], [.status, .mode, .resolution, .behavior, .policy]]
+        /// The jobs of `period` by folding the store's records.
+        func folded(_ period: ReportPeriod) async throws -> [ReportJob] {
+            let months = Set(try await store.months())
             var expected: [ReportJob] = []
             var fold = LedgerReportFold(period: period, catalog: catalog)
             for month in LedgerReportFold.months(for: period) where months.contains(month) {
                 try await store.forEachRecord(in: month) { fold.apply($0) { expected.append($0) } }
             }
             fold.finish { expected.append($0) }
+            return expected
+        }
+        /// The store's report (from its report cache, when it keeps one and it matches) against the fold's.
+        func checkReport(_ period: ReportPeriod, _ dimensions: [ReportDimension], _ expected: [ReportJob], _ label: String) async throws {
+            var fromStore = MonthlyReportBuilder(period: period, dimensions: dimensions, rates: catalog.exchangeRates, budgets: budgets)
+            try await store.addReportJobs(in: period, catalog: catalog, to: &fromStore)
+            var fromFold = MonthlyReportBuilder(period: period, dimensions: dimensions, rates: catalog.exchangeRates, budgets: budgets)
+            for job in expected { fromFold.add(job) }
+            expect.equal(try fromStore.finish(asOf: period.end), try fromFold.finish(asOf: period.end),
+                         "\(period.label) \(period.timeZone.identifier) \(dimensions) report, \(label)")
+        }
+        for period in periods {
+            let expected = try await folded(period)
             var got: [ReportJob] = []
             try await store.forEachReportJob(in: period, catalog: catalog) { got.append($0) }
             expect.equal(got.count, expected.count, "\(period.label) \(period.timeZone.identifier): jobs")
             if let i = zip(got, expected).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
                 expect.fail("\(period.label) \(period.timeZone.identifier): job \(i) is \(got[i]), the fold gives \(expected[i])")
             }
-            let budgets = [Budget(id: "all", scope: .total, monthly: usd("100")), Budget(id: "apixo", scope: .provider(apixo), monthly: usd("50")),
-                           Budget(id: "per-customer", scope: .tag("customer", value: nil), monthly: usd("10"))]
-            for dimensions in [[ReportDimension.provider, .tag("customer")], [.status, .mode, .resolution, .behavior, .policy]] {
-                var fromStore = MonthlyReportBuilder(period: period, dimensions: dimensions, rates: catalog.exchangeRates, budgets: budgets)
-                try await store.addReportJobs(in: period, catalog: catalog, to: &fromStore)
-                var fromFold = MonthlyReportBuilder(period: period, dimensions: dimensions, rates: catalog.exchangeRates, budgets: budgets)
-                for job in expected { fromFold.add(job) }
-                expect.equal(try fromStore.finish(asOf: period.end), try fromFold.finish(asOf: period.end), "\(period.label) \(dimensions) report")
+            for dimensions in groupings {
+                try await checkReport(period, dimensions, expected, "first")
+                try await checkReport(period, dimensions, expected, "again")
             }
         }
+        // One more job, in December: every report that reads December counts it (none is served
+        // from aggregates saved before it), and the others are unchanged.
+        _ = try await store.append(lifecycle("after the reports", from: LedgerTime("2026-12-31T20:00:00.000Z")!))
+        for period in periods {
+            let expected = try await folded(period)
+            for dimensions in groupings {
+                try await checkReport(period, dimensions, expected, "after an append")
+                try await checkReport(period, dimensions, expected, "after an append, again")
+            }
+        }
+        let months = Set(try await store.months())
         var book = JobBook()
         for month in months.sorted() { try await store.forEachRecord(in: month) { book.apply($0) } }
         let open = try await store.openJobs()

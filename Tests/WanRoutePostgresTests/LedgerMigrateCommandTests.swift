@@ -24,14 +24,14 @@ final class LedgerMigrateCommandTests: XCTestCase {
         var (code, out, err) = await run(["ledger", "migrate", "--schema", schema, "--grant", "wr_password"], environment)
         XCTAssertEqual(code, 0, err)
         XCTAssertEqual(out, """
-            ledger schema at \(url) (schema \(schema)): applied versions 1, 2; now at version 2
-            granted wr_password: USAGE on schema \(schema); SELECT, INSERT on wanroute_ledger_events; SELECT, INSERT, UPDATE on wanroute_ledger_jobs, wanroute_ledger_job_coverage and wanroute_ledger_budget_checkpoints
+            ledger schema at \(url) (schema \(schema)): applied versions 1, 2, 3; now at version 3
+            granted wr_password: USAGE on schema \(schema); SELECT, INSERT on wanroute_ledger_events; SELECT, INSERT, UPDATE on wanroute_ledger_jobs, wanroute_ledger_job_coverage, wanroute_ledger_budget_checkpoints and wanroute_report_cache
             job summary current for every month
 
             """)
         (code, out, err) = await run(["ledger", "migrate", "--schema", schema], environment)
         XCTAssertEqual(code, 0, err)
-        XCTAssertEqual(out, "ledger schema at \(url) (schema \(schema)) is current: version 2\njob summary current for every month\n")
+        XCTAssertEqual(out, "ledger schema at \(url) (schema \(schema)) is current: version 3\njob summary current for every month\n")
         let privileges = try admin.query(
             "SELECT table_name || ' ' || privilege_type FROM information_schema.role_table_grants WHERE grantee = 'wr_password' AND table_schema = $1 ORDER BY 1",
             [.text(schema)]
@@ -40,7 +40,8 @@ final class LedgerMigrateCommandTests: XCTestCase {
         XCTAssertEqual(privileges, ["wanroute_ledger_budget_checkpoints INSERT", "wanroute_ledger_budget_checkpoints SELECT", "wanroute_ledger_budget_checkpoints UPDATE",
                                     "wanroute_ledger_events INSERT", "wanroute_ledger_events SELECT",
                                     "wanroute_ledger_job_coverage INSERT", "wanroute_ledger_job_coverage SELECT", "wanroute_ledger_job_coverage UPDATE",
-                                    "wanroute_ledger_jobs INSERT", "wanroute_ledger_jobs SELECT", "wanroute_ledger_jobs UPDATE"])
+                                    "wanroute_ledger_jobs INSERT", "wanroute_ledger_jobs SELECT", "wanroute_ledger_jobs UPDATE",
+                                    "wanroute_report_cache INSERT", "wanroute_report_cache SELECT", "wanroute_report_cache UPDATE"])
     }
 
     func testRefusalsAndFailuresNeverShowThePassword() async throws {

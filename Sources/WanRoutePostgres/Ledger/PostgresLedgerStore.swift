@@ -36,6 +36,8 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     let coverageTable: String
     /// Saved budget tallies (``saveCheckpoint(_:_:)``).
     let checkpointTable: String
+    /// Saved report aggregates (``PostgresReportCache``).
+    let reportCacheTable: String
     private let lock = NSLock()
     private var stoppedBy: String?
 
@@ -55,11 +57,13 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         self.jobsTable = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_jobs"
         self.coverageTable = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_job_coverage"
         self.checkpointTable = "\(PostgresIdentifier.quoted(schema)).wanroute_ledger_budget_checkpoints"
+        self.reportCacheTable = "\(PostgresIdentifier.quoted(schema)).wanroute_report_cache"
     }
 
     /// The schema. Version 1: the events table, its indexes (job, budget events per month; the
     /// primary key serves reads by month) and the append-only trigger. Version 2: the job summary
-    /// (``PostgresJobSummary``), derived from the events and kept with them.
+    /// (``PostgresJobSummary``), derived from the events and kept with them. Version 3: the report
+    /// cache (``PostgresReportCache``), derived.
     public static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, summary: "ledger events, append-only", statements: [
             """
@@ -93,11 +97,13 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
             """,
         ]),
         PostgresJobSummary.migration,
+        PostgresReportCache.migration,
     ]
 
     /// Creates or updates the tables (as their owner), then, when `role` is given, grants it what
     /// wanroute needs: USAGE on the schema, SELECT and INSERT on the events, SELECT, INSERT and
-    /// UPDATE on the job summary and its coverage (derived tables it keeps). Returns the versions applied.
+    /// UPDATE on the derived tables it keeps (the job summary and its coverage, the budget
+    /// checkpoints, the report cache). Returns the versions applied.
     @discardableResult
     public static func migrate(_ connection: PostgresConnection, schema: String = "public", grantTo role: String? = nil) throws -> [Int] {
         let applied = try PostgresMigrator.migrate(connection, migrations, schema: schema)
@@ -105,7 +111,7 @@ public final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
             let quotedRole = PostgresIdentifier.quoted(role)
             try connection.query("GRANT USAGE ON SCHEMA \(PostgresIdentifier.quoted(schema)) TO \(quotedRole)")
             try connection.query("GRANT SELECT, INSERT ON \(PostgresIdentifier.quoted(schema)).wanroute_ledger_events TO \(quotedRole)")
-            for derived in ["wanroute_ledger_jobs", "wanroute_ledger_job_coverage", "wanroute_ledger_budget_checkpoints"] {
+            for derived in ["wanroute_ledger_jobs", "wanroute_ledger_job_coverage", "wanroute_ledger_budget_checkpoints", "wanroute_report_cache"] {
                 try connection.query("GRANT SELECT, INSERT, UPDATE ON \(PostgresIdentifier.quoted(schema)).\(derived) TO \(quotedRole)")
             }
         }

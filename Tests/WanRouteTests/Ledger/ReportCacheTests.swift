@@ -43,9 +43,12 @@ final class ReportCacheTests: XCTestCase {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/summaries")) ?? []).filter { $0.hasPrefix("report-") }.sorted()
     }
 
+    /// Where the query's cache is, its key, and the identity of the ledger as it is now.
     func target(_ dir: String, _ period: ReportPeriod? = nil, _ dimensions: [ReportDimension] = [.provider, .tag("customer")]) throws
-        -> (path: String, key: [UInt8], ledger: [ReportCacheFile.FileIdentity]) {
-        try XCTUnwrap(try FileLedgerStore(directory: dir).reportCacheTarget(builder(period, dimensions), catalog: catalog))
+        -> (path: String, key: [UInt8], identity: [UInt8]) {
+        let store = try FileLedgerStore(directory: dir), p = period ?? self.period
+        let key = try XCTUnwrap(ReportCacheFile.key(builder(p, dimensions), catalog: catalog))
+        return (store.reportCachePath(p, key: key), key, try XCTUnwrap(try store.reportLedgerIdentity(p)))
     }
 
     /// A cache for the query whose retries are all 777 000: well formed, so a report that shows
@@ -56,7 +59,7 @@ final class ReportCacheTests: XCTestCase {
         try await FileLedgerStore(directory: dir).foldReportJobsFromRecords(in: b.period, catalog: catalog) { b.add($0) }
         b.total.t.retries = 777_000
         b.compactTimes()
-        return ReportCacheFile.encode(b, key: t.key, ledger: t.ledger)
+        return ReportCacheFile.encode(b, key: t.key, identity: t.identity)
     }
 
     func testTheSecondReportComesFromTheCacheAndEqualsTheLedgersInEveryDimension() async throws {
@@ -97,8 +100,8 @@ final class ReportCacheTests: XCTestCase {
         XCTAssertEqual(again, want, "the rewritten cache")
         let rewritten = try target(dir)
         XCTAssertEqual(rewritten.path, t.path, "same query, same file")
-        XCTAssertNotEqual(rewritten.ledger, t.ledger)
-        XCTAssertNotNil(ReportCacheFile.decode(try XCTUnwrap(ReportCacheFile.read(t.path)), key: rewritten.key, ledger: rewritten.ledger, into: builder()))
+        XCTAssertNotEqual(rewritten.identity, t.identity)
+        XCTAssertNotNil(ReportCacheFile.decode(try XCTUnwrap(ReportCacheFile.read(t.path)), key: rewritten.key, identity: rewritten.identity, into: builder()))
     }
 
     func testAnotherZoneGroupingBudgetOrPricingIsAnotherQuery() async throws {
@@ -106,7 +109,7 @@ final class ReportCacheTests: XCTestCase {
         let utc = try ReportPeriod(month: "2026-12")
         try FileManager.default.createDirectory(atPath: dir + "/summaries", withIntermediateDirectories: true)
         let base = try target(dir)
-        let others: [(String, (path: String, key: [UInt8], ledger: [ReportCacheFile.FileIdentity]))] = [
+        let others: [(String, (path: String, key: [UInt8], identity: [UInt8]))] = [
             ("zone", try target(dir, utc)), ("group-by", try target(dir, period, [.provider])),
             ("group-by order", try target(dir, period, [.tag("customer"), .provider])),
         ]
@@ -158,13 +161,8 @@ final class ReportCacheTests: XCTestCase {
         header.u64(ReportCacheFile.version)
         header.u32(UInt32(t.key.count))
         header.bytes += t.key
-        header.u32(UInt32(t.ledger.count))
-        for f in t.ledger {
-            header.i64(Int64(f.month.year) * 100 + Int64(f.month.month))
-            header.i64(f.size)
-            header.i64(f.lastSequence)
-            header.u32(f.lastCRC)
-        }
+        header.u32(UInt32(t.identity.count))
+        header.bytes += t.identity
         let prefix = header.bytes
         XCTAssertEqual(Array(body.prefix(prefix.count)), prefix)
         var rng = SeededGenerator(seed: 9)
@@ -190,14 +188,14 @@ final class ReportCacheTests: XCTestCase {
         var refused = 0
         for (name, bytes) in cases {
             try Data(bytes).write(to: URL(fileURLWithPath: t.path))
-            if let b = ReportCacheFile.decode(bytes, key: t.key, ledger: t.ledger, into: builder()) {
+            if let b = ReportCacheFile.decode(bytes, key: t.key, identity: t.identity, into: builder()) {
                 _ = try? b.finish(spend: ReportFixture.spend, asOf: ReportFixture.asOf)
                 continue
             }
             refused += 1
             let got = try await report(dir)
             XCTAssertEqual(got, want, name)
-            XCTAssertNotNil(ReportCacheFile.read(t.path).flatMap { ReportCacheFile.decode($0, key: t.key, ledger: t.ledger, into: builder()) },
+            XCTAssertNotNil(ReportCacheFile.read(t.path).flatMap { ReportCacheFile.decode($0, key: t.key, identity: t.identity, into: builder()) },
                             "\(name): written anew")
         }
         XCTAssertGreaterThan(refused, 9)

@@ -396,11 +396,15 @@ extension FileLedgerStore {
     /// same report again (same query, ledger unchanged) reads its cached aggregates instead
     /// (``ReportCacheFile``).
     public func addReportJobs(in period: ReportPeriod, catalog: PriceCatalog, to builder: inout MonthlyReportBuilder) async throws {
-        let cache = try reportCacheTarget(builder, catalog: catalog)
-        if let cache, let cached = cachedReport(builder, at: cache) {
-            builder = cached
-            return
-        }
+        try await ReportCache.addReportJobs(
+            in: period, catalog: catalog, to: &builder, identity: { try reportLedgerIdentity(period) },
+            load: { key, _ in loadReportCache(period, key: key) }, save: { key, _, bytes in saveReportCache(period, key: key, bytes: bytes) },
+            add: { builder in try await addSummaryReportJobs(in: period, catalog: catalog, to: &builder) })
+    }
+
+    /// Adds every job decided in `period` to `builder`, row by row from the job summaries; from the
+    /// records when a summary cannot be used.
+    func addSummaryReportJobs(in period: ReportPeriod, catalog: PriceCatalog, to builder: inout MonthlyReportBuilder) async throws {
         let start = builder
         var b = builder
         let done = try withSummaries(period) {
@@ -415,7 +419,6 @@ extension FileLedgerStore {
             b = start
             try await foldReportJobsFromRecords(in: period, catalog: catalog) { b.add($0) }
         }
-        if let cache { saveReportCache(&b, at: cache) }
         builder = b
     }
 }

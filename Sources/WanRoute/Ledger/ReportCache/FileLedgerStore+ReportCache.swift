@@ -1,18 +1,19 @@
 import Foundation
 
 extension FileLedgerStore {
-    /// Where a report's aggregates would be cached, and what they must match: the query key, and
-    /// the identity of every ledger file the report reads. Nil when nothing may be cached (the
-    /// builder already holds jobs, the catalog has no digest, or a file's last line cannot be checked).
-    func reportCacheTarget(_ builder: MonthlyReportBuilder, catalog: PriceCatalog) throws
-        -> (path: String, key: [UInt8], ledger: [ReportCacheFile.FileIdentity])? {
-        guard builder.isEmpty, let key = ReportCacheFile.key(builder, catalog: catalog) else { return nil }
-        guard let ledger = try reportLedgerIdentity(builder.period) else { return nil }
-        return (ReportCacheFile.path(directory: directory, period: builder.period, key: key), key, ledger)
+    /// Where the aggregates of a report with query key `key` are cached: `summaries/report-YYYY-MM-KEY.bin`.
+    func reportCachePath(_ period: ReportPeriod, key: [UInt8]) -> String {
+        ReportCacheFile.path(directory: directory, period: period, key: key)
+    }
+
+    /// The identity of the ledger a report of `period` reads (``ReportCacheFile/identity(_:)``); nil
+    /// when a file's last line cannot be checked (no cache is kept then).
+    func reportLedgerIdentity(_ period: ReportPeriod) throws -> [UInt8]? {
+        try reportLedgerFiles(period).map(ReportCacheFile.identity)
     }
 
     /// Each month file a report of `period` reads: its size and the line that ends there.
-    func reportLedgerIdentity(_ period: ReportPeriod) throws -> [ReportCacheFile.FileIdentity]? {
+    func reportLedgerFiles(_ period: ReportPeriod) throws -> [ReportCacheFile.FileIdentity]? {
         let have = Set(try Self.listMonths(directory))
         var out: [ReportCacheFile.FileIdentity] = []
         for m in LedgerReportFold.months(for: period) where have.contains(m) {
@@ -31,18 +32,14 @@ extension FileLedgerStore {
         return out
     }
 
-    /// The builder filled from its cache, when one matches the query and the ledger as it is now.
-    func cachedReport(_ builder: MonthlyReportBuilder, at target: (path: String, key: [UInt8], ledger: [ReportCacheFile.FileIdentity])) -> MonthlyReportBuilder? {
-        guard let bytes = ReportCacheFile.read(target.path) else { return nil }
-        return ReportCacheFile.decode(bytes, key: target.key, ledger: target.ledger, into: builder)
+    /// Reads a report's cache file, when one is there (the identity is checked inside it).
+    func loadReportCache(_ period: ReportPeriod, key: [UInt8]) -> [UInt8]? {
+        ReportCacheFile.read(reportCachePath(period, key: key))
     }
 
-    /// Writes the aggregates (best effort: the cache is derived) when the ledger did not change
-    /// while they were added up.
-    func saveReportCache(_ builder: inout MonthlyReportBuilder, at target: (path: String, key: [UInt8], ledger: [ReportCacheFile.FileIdentity])) {
-        guard (try? reportLedgerIdentity(builder.period)) == target.ledger else { return }
-        builder.compactTimes()
+    /// Writes a report's cache file (best effort: the cache is derived).
+    func saveReportCache(_ period: ReportPeriod, key: [UInt8], bytes: [UInt8]) {
         try? DurableFiles.makeDirectory(directory + "/summaries")
-        try? DurableFiles.replace(target.path, with: ReportCacheFile.encode(builder, key: target.key, ledger: target.ledger), calls: calls)
+        try? DurableFiles.replace(reportCachePath(period, key: key), with: bytes, calls: calls)
     }
 }

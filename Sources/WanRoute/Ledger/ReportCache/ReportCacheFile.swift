@@ -5,8 +5,10 @@ import Glibc
 import Darwin
 #endif
 
-/// A report's grouped aggregates saved beside the ledger (`summaries/report-YYYY-MM-KEY.bin`): a
-/// derived, checked, rebuildable cache that lets the same report again skip the month's jobs.
+/// A report's grouped aggregates as bytes: a derived, checked, rebuildable cache that lets the
+/// same report again skip the month's jobs. The file store keeps it beside the ledger
+/// (`summaries/report-YYYY-MM-KEY.bin`), the PostgreSQL store in a table; both go through
+/// ``ReportCache``, which decides when one is read and written.
 ///
 /// It holds a ``MonthlyReportBuilder``'s state after every job of the period was added (group
 /// sums per currency and in USD, counts, the times to result as value → count runs so percentiles
@@ -15,18 +17,20 @@ import Darwin
 ///
 /// It is used only when its query key (``key(_:catalog:)``: the month, the zone's day boundaries,
 /// the group-by, the policy's budgets, the pricing tables' digest) equals the report's, byte for
-/// byte, and every ledger file the report reads has exactly the identity recorded (size, and the
-/// sequence number and checksum of the line ending there). Layout, all little-endian: magic,
-/// version, the key (length, bytes), the files (count; per file the month, size, last sequence,
-/// last checksum), the builder's state, and a checksum of every byte before it. Reads are bounded
-/// (``maximumBytes``) and every count and id is checked against what the report can hold; anything
-/// wrong and the report is added up from the ledger again and the cache written anew.
+/// byte, and the ledger's identity recorded in it equals the ledger's now, byte for byte. The
+/// identity is the store's own (bytes that change whenever an event the report reads changes): for
+/// the files, every month file's size and the sequence number and checksum of the line ending
+/// there (``identity(_:)``). Layout, all little-endian: magic, version, the key (length, bytes), the
+/// identity (length, bytes), the builder's state, and a checksum of every byte before it. Reads are
+/// bounded (``maximumBytes``) and every count and id is checked against what the report can hold;
+/// anything wrong and the report is added up from the ledger again and the cache written anew.
 enum ReportCacheFile {
     static let magic: UInt64 = 0x3130_4143_5450_5257  // "WRPTCA01"
     /// The meaning of the aggregates: raise it when what a report adds up from a job changes, so
     /// caches of an earlier build are not used. 2: jobs decided more than once are folded from their
-    /// events (version 1 counted some of them wrongly).
-    static let version: UInt64 = 2
+    /// events (version 1 counted some of them wrongly). 3: the ledger's identity is the store's own
+    /// bytes, with their length (version 2 held the file store's list of files).
+    static let version: UInt64 = 3
     /// A cache holds groups and time runs, not jobs: anything larger is not read.
     static let maximumBytes = 64 << 20
 
@@ -36,6 +40,20 @@ enum ReportCacheFile {
         var size: Int64
         var lastSequence: Int64
         var lastCRC: UInt32
+    }
+
+    /// The file store's identity of the ledger a report reads: the count of files, then per file its
+    /// month, size, last sequence and last checksum.
+    static func identity(_ files: [FileIdentity]) -> [UInt8] {
+        var w = ByteWriter()
+        w.u32(UInt32(files.count))
+        for f in files {
+            w.i64(Int64(f.month.year) * 100 + Int64(f.month.month))
+            w.i64(f.size)
+            w.i64(f.lastSequence)
+            w.u32(f.lastCRC)
+        }
+        return w.bytes
     }
 
     /// Everything besides the ledger the aggregates depend on; nil when the catalog has no digest
@@ -77,19 +95,14 @@ enum ReportCacheFile {
 
     // MARK: writing
 
-    static func encode(_ b: MonthlyReportBuilder, key: [UInt8], ledger: [FileIdentity]) -> [UInt8] {
+    static func encode(_ b: MonthlyReportBuilder, key: [UInt8], identity: [UInt8]) -> [UInt8] {
         var w = ByteWriter()
         w.u64(magic)
         w.u64(version)
         w.u32(UInt32(key.count))
         w.bytes += key
-        w.u32(UInt32(ledger.count))
-        for f in ledger {
-            w.i64(Int64(f.month.year) * 100 + Int64(f.month.month))
-            w.i64(f.size)
-            w.i64(f.lastSequence)
-            w.u32(f.lastCRC)
-        }
+        w.u32(UInt32(identity.count))
+        w.bytes += identity
         b.encodeAggregates(into: &w)
         w.u64(w.bytes.withUnsafeBytes { SummaryChecksum.of($0) })
         return w.bytes
@@ -105,19 +118,16 @@ enum ReportCacheFile {
     }
 
     /// The builder `fresh` with the saved aggregates, when `bytes` are a whole cache for `key` over
-    /// exactly `ledger`; nil otherwise.
-    static func decode(_ bytes: [UInt8], key: [UInt8], ledger: [FileIdentity], into fresh: MonthlyReportBuilder) -> MonthlyReportBuilder? {
+    /// the ledger whose identity is exactly `identity`; nil otherwise.
+    static func decode(_ bytes: [UInt8], key: [UInt8], identity: [UInt8], into fresh: MonthlyReportBuilder) -> MonthlyReportBuilder? {
         guard bytes.count >= 8, bytes.count <= maximumBytes else { return nil }
         let body = bytes.count - 8
         let stored = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: body, as: UInt64.self)) }
         guard bytes.withUnsafeBytes({ SummaryChecksum.of(UnsafeRawBufferPointer(rebasing: $0[..<body])) }) == stored else { return nil }
         var r = ByteReader(bytes: Array(bytes[..<body]))
         guard r.u64() == magic, r.u64() == version, let keyLength = r.u32(), let savedKey = r.bytes(Int(keyLength)),
-              savedKey.elementsEqual(key), let files = r.u32(), Int(files) == ledger.count else { return nil }
-        for f in ledger {
-            guard r.i64() == Int64(f.month.year) * 100 + Int64(f.month.month), r.i64() == f.size, r.i64() == f.lastSequence,
-                  r.u32() == f.lastCRC else { return nil }
-        }
+              savedKey.elementsEqual(key), let identityLength = r.u32(), Int(identityLength) == identity.count,
+              let savedIdentity = r.bytes(identity.count), savedIdentity.elementsEqual(identity) else { return nil }
         var b = fresh
         guard b.decodeAggregates(from: &r), r.atEnd else { return nil }
         return b
