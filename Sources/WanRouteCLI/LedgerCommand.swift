@@ -90,6 +90,10 @@ enum LedgerCommand: Command {
                 // The month's lines as the file ledger writes them (one file, one writer).
                 var writer = LedgerLineWriter()
                 try await store.forEachRecord(in: month) { record in
+                    // A version 4 line without a provider takes its intent's: it cannot say "none".
+                    if case .accepted = record.event.body, record.event.provider == nil {
+                        throw CLIError.failure("\(month): event \(record.sequence) (job \(record.event.jobID)) is an accepted task without its provider, which the current schema cannot write; the export stopped there")
+                    }
                     writer.encode(record, into: &bytes)
                     if output == nil, bytes.count >= 1 << 20 {
                         try writeExactly(bytes, month, context)

@@ -80,6 +80,8 @@ enum ResumeCommand: Command {
                                       policyDigest: Policy.builtInFile(named: "cheapest").map(SourceDigest.policy), pricingDigest: catalog.sourceDigest)
         let executor = Executor(catalog: catalog, adapters: environment.adapters, apiKeys: environment.apiKeys,
                                 time: environment.time, seed: environment.seed, observers: [recorder])
+        // Each polled task's state as the ledger says it: only a change is written.
+        let progress = Dictionary(open.compactMap { s in s.taskProgress.map { (s.id, $0) } }, uniquingKeysWith: { a, _ in a })
         let stdout = context.stdout
         var reports: [JobReport] = []
         do {
@@ -90,7 +92,8 @@ enum ResumeCommand: Command {
                     if running == 16, let r = try await group.next() { running -= 1; if let r { done.append(r) } }
                     running += 1
                     group.addTask {
-                        try await finish(step, store: store, executor: executor, recorder: recorder, resolver: resolver, runID: runID, time: environment.time)
+                        try await finish(step, store: store, executor: executor, recorder: recorder, resolver: resolver, runID: runID, time: environment.time,
+                                         progress: progress)
                     }
                 }
                 for try await r in group { if let r { done.append(r) } }
@@ -110,17 +113,18 @@ enum ResumeCommand: Command {
     }
 
     static func finish(_ step: Step, store: any LedgerStore, executor: Executor, recorder: LedgerRecorder, resolver: LostSubmissionResolver,
-                       runID: String, time: any TimeSource) async throws -> JobReport? {
+                       runID: String, time: any TimeSource, progress: [String: TaskProgress]) async throws -> JobReport? {
         let at = LedgerTime(time.date())
         switch step {
-        case .plan(let step): return try await finish(step, store: store, executor: executor, recorder: recorder, runID: runID, at: at)
+        case .plan(let step): return try await finish(step, store: store, executor: executor, recorder: recorder, runID: runID, at: at, progress: progress)
         case .resolve(.found(let task, let reserved, let note)):
             // Durable before the first poll; polled only by the resume whose adoption came first.
             guard try await resolver.adopt(task, note: note, runID: runID, at: at) else {
                 return JobReport(id: task.order.id, status: .unfinished, provider: task.provider, taskID: task.taskID,
                                  message: "task \(task.taskID) was found in \(task.provider)'s task list, but another resume adopted it first")
             }
-            recorder.adopt(jobID: task.order.id, reserved: reserved)
+            // Just accepted: the task waits.
+            recorder.adopt(jobID: task.order.id, reserved: reserved, progress: .queued)
             return await executor.poll(task)
         case .resolve(.needsAttention(let id, let detail)):
             _ = try await store.append([LedgerEvent(time: at, jobID: id, runID: runID, body: .needsAttention(detail: detail))])
@@ -131,10 +135,10 @@ enum ResumeCommand: Command {
     }
 
     static func finish(_ step: ResumeStep, store: any LedgerStore, executor: Executor, recorder: LedgerRecorder, runID: String,
-                       at: LedgerTime) async throws -> JobReport? {
+                       at: LedgerTime, progress: [String: TaskProgress]) async throws -> JobReport? {
         switch step {
         case .poll(let task, let reserved):
-            recorder.adopt(jobID: task.order.id, reserved: reserved)
+            recorder.adopt(jobID: task.order.id, reserved: reserved, progress: progress[task.order.id])
             return await executor.poll(task)
         case .unknownOutcome(let id, let detail):
             _ = try await store.append([LedgerEvent(time: at, jobID: id, runID: runID, body: .needsAttention(detail: detail))])

@@ -153,6 +153,22 @@ final class JobsCommandTests: XCTestCase {
         }
     }
 
+    /// A version 1 ledger may hold an accepted task without its provider; a version 4 line without
+    /// one takes its intent's, so `ledger export` refuses it by name rather than change its meaning.
+    func testExportRefusesAnAcceptedTaskWithoutItsProvider() async throws {
+        let home = try Repository.temporaryDirectory().path
+        try FileManager.default.createDirectory(atPath: home + "/ledger", withIntermediateDirectories: true)
+        let lines = [
+            #"{"v":1,"seq":1,"at":"2026-12-02T10:00:00.000Z","ev":"submit-intent","job":"j1","provider":"apixo","mode":"standard","resolution":"720p","attempt":1"#,
+            #"{"v":1,"seq":2,"at":"2026-12-02T10:00:01.000Z","ev":"accepted","job":"j1","task":"t1""#,
+        ].map { LedgerLineFixture.sealed($0, checksumKey: "crc") + "\n" }.joined()
+        try lines.write(toFile: home + "/ledger/2026-12.jsonl", atomically: true, encoding: .utf8)
+        let r = try await CLIRunner.run(["ledger", "export", "--output", home + "/out"], environment: ["WANROUTE_HOME": home])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("2026-12: event 2 (job j1) is an accepted task without its provider"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: home + "/out/2026-12.jsonl"))
+    }
+
     func testJobsRefusesBadInputAndReportsMissingJobs() async throws {
         let home = try Repository.temporaryDirectory().path
         let empty = try await CLIRunner.run(["jobs"], environment: ["WANROUTE_HOME": home])

@@ -6,9 +6,10 @@ public enum JobStatus: String, Sendable, CaseIterable, Hashable {
     case refused
     /// A submission was about to leave (submit-intent) and no answer is recorded yet.
     case submitted
-    /// The provider created a task.
+    /// The provider created a task and has not reported it running: it waits.
     case accepted
-    /// The task is queued at the provider.
+    /// The task waits at the provider again after running (ledgers written before schema version 4
+    /// also say so right after acceptance).
     case queued
     /// The task is being generated.
     case running
@@ -103,6 +104,16 @@ public struct JobState: Sendable, Equatable {
 
     /// Whether the job needs nothing more: a final status and no reservation left open.
     public var isFinished: Bool { status.isFinal && openReservation.nanos == 0 }
+
+    /// The task's state at the provider as the ledger last says it: `queued` for an accepted or
+    /// queued job (acceptance says the task waits), `running` for a running one; nil otherwise.
+    public var taskProgress: TaskProgress? {
+        switch status {
+        case .accepted, .queued: return .queued
+        case .running: return .running
+        default: return nil
+        }
+    }
 
     /// Applies the next event of this job.
     public mutating func apply(_ e: LedgerEvent) {

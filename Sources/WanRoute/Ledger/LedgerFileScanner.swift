@@ -132,11 +132,14 @@ extension LedgerFileScanner {
     static func lineStart(atOrAfter offset: Int64, in file: FileDescriptor) throws -> Int64? {
         guard offset > 0 else { return 0 }
         var at = offset - 1
+        // Lines are short: read a little first, more only for a long one.
+        var window = 1024
         while at - offset <= Int64(ledgerMaximumLineBytes) {
-            let bytes = try file.read(at: at, count: 65_536)
+            let bytes = try file.read(at: at, count: window)
             if let nl = bytes.firstIndex(of: UInt8(ascii: "\n")) { return at + Int64(nl) + 1 }
-            if bytes.count < 65_536 { return nil }
+            if bytes.count < window { return nil }
             at += Int64(bytes.count)
+            window = min(window * 4, 65_536)
         }
         return nil
     }

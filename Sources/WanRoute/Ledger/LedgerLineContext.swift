@@ -41,9 +41,10 @@ public struct LedgerLineReader: Sendable {
     var chosen: [String: ChosenOffer] = [:]
     var submitted: [String: ProviderID] = [:]
     /// The context of each `decided` line that names one, by sequence number (few: one per run and
-    /// file as wanroute writes them; cleared past ``contextLimit``, after which lines are looked up).
+    /// file as wanroute writes them). Past ``contextLimit`` (only a hand-made file gets there) one
+    /// is forgotten for each new one, and a line naming a forgotten one is looked up again.
     var contexts: [Int64: DecisionContext] = [:]
-    static let contextLimit = 4096
+    var contextLimit = 65_536
 
     /// A reader at the start of a file.
     public init() {}
@@ -92,7 +93,7 @@ public struct LedgerLineReader: Sendable {
     }
 
     private mutating func remember(_ c: DecisionContext, at sequence: Int64) {
-        if contexts.count >= Self.contextLimit { contexts.removeAll() }
+        if contexts.count >= contextLimit { contexts.remove(at: contexts.startIndex) }
         contexts[sequence] = c
     }
 

@@ -29,10 +29,10 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
         /// step of the job writes it first. Nothing leaves for the provider before a reservation,
         /// so a crash while it is held loses nothing: the job has no events, and runs again.
         var heldDecision: LedgerEvent?
-        /// The job's task was accepted and no state of it reported since: `accepted` already says
-        /// the provider holds it and it has not started, so a first report of `queued` is no change
-        /// and writes no line (a million jobs a month, 100 bytes each).
-        var waitingSinceAccepted = false
+        /// The task's state as the ledger last says it: `accepted` says the provider holds it and it
+        /// has not started, which is `queued`. Only a change is written, so the first report of
+        /// `queued` after acceptance writes no line (a million jobs a month, 100 bytes each).
+        var progress: TaskProgress?
     }
 
     /// A recorder writing to `store` for the run `runID`. Budgets are those of the router's policy,
@@ -55,10 +55,14 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
         lock.withLock { body(&jobs[job, default: JobMemo()]) }
     }
 
-    /// Tells the recorder that a job it continues (`resume`) holds a reservation from an earlier
-    /// run, so its end settles it.
-    public func adopt(jobID: String, reserved: Bool) {
-        memo(jobID) { $0.reserved = reserved }
+    /// Tells the recorder about a job it continues (`resume`): whether it holds a reservation from
+    /// an earlier run, so its end settles it, and its task's state as the ledger last says it
+    /// (``JobState/taskProgress``), so only a change is written; nil writes the first report.
+    public func adopt(jobID: String, reserved: Bool, progress: TaskProgress? = nil) {
+        memo(jobID) {
+            $0.reserved = reserved
+            $0.progress = progress
+        }
     }
 
     // MARK: JobDecider
@@ -142,15 +146,17 @@ public final class LedgerRecorder: ExecutionObserver, JobDecider, @unchecked Sen
             return [LedgerEvent(time: at, jobID: jobID, provider: offer.offer.provider,
                                 body: .submitIntent(mode: offer.offer.mode, resolution: offer.offer.resolution, attempt: submission))]
         case .accepted(let jobID, let provider, let taskID):
-            memo(jobID) { $0.waitingSinceAccepted = true }
+            memo(jobID) { $0.progress = .queued }
             return [LedgerEvent(time: at, jobID: jobID, provider: provider, taskID: taskID, body: .accepted)]
         case .taskState(let jobID, _, _, let state):
-            let firstReport = memo(jobID) { m -> Bool in defer { m.waitingSinceAccepted = false }; return m.waitingSinceAccepted }
+            let progress: TaskProgress
             switch state {
-            case .queued: return firstReport ? [] : [LedgerEvent(time: at, jobID: jobID, body: .state(.queued))]
-            case .running: return [LedgerEvent(time: at, jobID: jobID, body: .state(.running))]
+            case .queued: progress = .queued
+            case .running: progress = .running
             default: return []
             }
+            let changed = memo(jobID) { m -> Bool in defer { m.progress = progress }; return m.progress != progress }
+            return changed ? [LedgerEvent(time: at, jobID: jobID, body: .state(progress))] : []
         case .retrying:
             return []
         case .attemptEnded(let jobID, let attempt):

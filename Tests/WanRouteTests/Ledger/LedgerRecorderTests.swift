@@ -49,6 +49,24 @@ final class LedgerRecorderTests: XCTestCase {
         XCTAssertEqual(steps(.taskState(jobID: "j", provider: p, taskID: "t", state: .queued)), [.state(.queued)])
         XCTAssertEqual(steps(.accepted(jobID: "k", provider: p, taskID: "u")), [.accepted])
         XCTAssertEqual(steps(.taskState(jobID: "k", provider: p, taskID: "u", state: .running)), [.state(.running)])
+        XCTAssertEqual(steps(.taskState(jobID: "k", provider: p, taskID: "u", state: .running)), [], "no change")
+        // A job `resume` continues: the ledger's last word on its task is what a change is measured against.
+        recorder.adopt(jobID: "waiting", reserved: false, progress: .queued)
+        XCTAssertEqual(steps(.taskState(jobID: "waiting", provider: p, taskID: "w", state: .queued)), [])
+        recorder.adopt(jobID: "ran", reserved: false, progress: .running)
+        XCTAssertEqual(steps(.taskState(jobID: "ran", provider: p, taskID: "r", state: .queued)), [.state(.queued)])
+        recorder.adopt(jobID: "unknown", reserved: false)
+        XCTAssertEqual(steps(.taskState(jobID: "unknown", provider: p, taskID: "x", state: .queued)), [.state(.queued)])
+        // What `resume` passes: the fold's last word on the task.
+        typealias C = LedgerStoreConformance
+        let lifecycle = C.lifecycle("s")  // decided, reserved, intent, accepted, running, succeeded, settled
+        let queuedAgain = LedgerEvent(time: C.at(5), jobID: "s", body: .state(.queued))
+        for (events, progress) in [(Array(lifecycle.prefix(2)), nil), (Array(lifecycle.prefix(3)), nil), (Array(lifecycle.prefix(4)), TaskProgress.queued),
+                                   (Array(lifecycle.prefix(5)), .running), (Array(lifecycle.prefix(5)) + [queuedAgain], .queued), (lifecycle, nil)] {
+            let records = events.enumerated().map { LedgerRecord(sequence: Int64($0.offset + 1), event: $0.element) }
+            let state = try XCTUnwrap(JobState.fold(records))
+            XCTAssertEqual(state.taskProgress, progress, "\(state.status)")
+        }
     }
 
     func testEveryStepIsRecordedAndTheLedgerAgreesWithTheSimulatorsBill() async throws {

@@ -130,6 +130,46 @@ final class LedgerVersion4Tests: XCTestCase {
         }
     }
 
+    /// More lines named by `ctx` than a reader keeps (a hand-made file): each one forgotten is looked
+    /// up again by its sequence number, and every decision still reads with its own context.
+    func testMoreContextsThanAReaderKeepsAreLookedUpAgain() throws {
+        let dir = try directory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var bytes: [UInt8] = []
+        var expected: [LedgerRecord] = []
+        for n in 1...60 {
+            var e = C.decided("j\(n)", C.at(Int64(n)))
+            e.runID = "run-\((n - 1) % 10)"
+            let record = LedgerRecord(sequence: Int64(n), event: e)
+            var gaps = LineGaps()
+            // Lines 1 to 10 name runs 0 to 9; each later one points back to its run's line.
+            if n > 10 { gaps.context = Int64((n - 1) % 10 + 1) }
+            LedgerCodec.encode(record, version: 4, gaps: gaps, into: &bytes)
+            expected.append(record)
+        }
+        let path = dir + "/2026-12.jsonl"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let fd = try FileDescriptor.open(path, flags: O_RDONLY)
+        var reader = LedgerLineReader()
+        reader.contextLimit = 3
+        var lookups = 0
+        var read: [LedgerRecord] = []
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            read.append(try reader.decode(Array(line)) { n in
+                lookups += 1
+                return LedgerFileScanner.record(withSequence: n, in: fd)
+            })
+        }
+        XCTAssertEqual(read, expected)
+        XCTAssertLessThanOrEqual(reader.contexts.count, 3)
+        XCTAssertGreaterThan(lookups, 0, "forgotten lines were looked up")
+        var plain = LedgerLineReader()
+        plain.contextLimit = 3
+        XCTAssertThrowsError(try {
+            for line in bytes.split(separator: UInt8(ascii: "\n")) { _ = try plain.decode(Array(line)) }
+        }(), "without a lookup, a forgotten line is damage, never a guess")
+    }
+
     /// A month begun in versions 1 to 3 and continued by this wanroute in version 4:
     /// `Tests/Fixtures/ledger-versions/v4/2026-12.jsonl`, committed so that version 4 lines, once on
     /// users' disks, stay readable. j5's decision takes its context from j4's.
