@@ -230,11 +230,11 @@ public final class FileLedgerStore: LedgerStore, @unchecked Sendable {
         return try await withCheckedThrowingContinuation { enqueue(.reserve(request, $0)) }
     }
 
-    /// Refuses an incomplete event before it joins a batch: a batch may hold other callers' events
-    /// and span months, and none of it may be written. (A line's size is checked as it is encoded;
-    /// `lineBytes: 0` leaves that check out here.)
+    /// Refuses an incomplete or oversized event before it joins a batch: a batch may hold other
+    /// callers' events and span months, and none of it may be written. (The size is bounded
+    /// without making the line; it is checked again, exactly, as the batch is encoded.)
     private static func checkComplete(_ events: [LedgerEvent]) throws {
-        if let problem = events.lazy.compactMap({ $0.appendProblem(lineBytes: 0) }).first { throw problem }
+        if let problem = events.lazy.compactMap({ $0.appendProblem() }).first { throw problem }
     }
 
     private func enqueue(_ work: Work) {

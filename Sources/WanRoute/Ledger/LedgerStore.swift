@@ -45,9 +45,45 @@ extension LedgerEvent {
         if case .accepted = body, provider == nil {
             return .incompleteEvent(jobID: jobID, reason: "an accepted task names its provider")
         }
+        // The line is made only when the cheap bound does not already show that it fits.
+        if lineBytes == nil, lineBytesBound <= ledgerMaximumLineBytes { return nil }
         let size = lineBytes ?? LedgerCodec.encode(LedgerRecord(sequence: Int64.max, event: self)).count
         if size > ledgerMaximumLineBytes { return .eventTooLarge(jobID: jobID, bytes: size) }
         return nil
+    }
+
+    /// At least the bytes of the event's line in any schema version, without making it: each string
+    /// at its longest escaping (6 bytes a byte, `\u00XX`), and 64 bytes for each member's name,
+    /// number and punctuation, and for each tag, alternate and budget key.
+    var lineBytesBound: Int {
+        var strings = jobID.utf8.count + (runID?.utf8.count ?? 0) + (taskID?.utf8.count ?? 0) + (provider?.rawValue.utf8.count ?? 0)
+        var entries = 0
+        func budgets(_ b: LedgerBudgetAmount?) {
+            guard let b else { return }
+            entries += b.budgets.count
+            for k in b.budgets { strings += k.description.utf8.count }
+        }
+        switch body {
+        case .decided(let d):
+            strings += d.policy.utf8.count + (d.policyDigest?.utf8.count ?? 0) + (d.pricingDigest?.utf8.count ?? 0) + (d.refusal?.utf8.count ?? 0)
+            entries += d.tags.count + d.alternates.count
+            for (k, v) in d.tags { strings += k.utf8.count + v.utf8.count }
+            for a in d.alternates { strings += a.provider.rawValue.utf8.count }
+            budgets(d.reservation)
+        case .reserved(let b):
+            budgets(b)
+        case .succeeded(let s):
+            strings += (s.resultURL?.utf8.count ?? 0) + (s.billedCredits?.utf8.count ?? 0)
+        case .failed(let f):
+            strings += f.detail?.utf8.count ?? 0
+        case .outcomeUnknown(let d), .unfinished(let d), .needsAttention(let d), .note(let d):
+            strings += d.utf8.count
+        case .released(let d):
+            strings += d?.utf8.count ?? 0
+        case .submitIntent, .accepted, .state, .settled:
+            break
+        }
+        return 6 * strings + 64 * (LedgerMember.allCases.count + 1 + entries)
     }
 }
 

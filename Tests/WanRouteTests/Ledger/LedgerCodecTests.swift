@@ -68,6 +68,7 @@ final class LedgerCodecTests: XCTestCase {
             XCTAssertEqual(try LedgerCodec.decode(Array(v4.dropLast())), record, "v4 #\(n): \(String(decoding: v4, as: UTF8.self))")
             XCTAssertLessThanOrEqual(v3.count, v2.count)
             XCTAssertLessThanOrEqual(v4.count, v3.count)
+            XCTAssertGreaterThanOrEqual(record.event.lineBytesBound, v1.count, "the bound holds for the longest version #\(n)")
             XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(v2.dropLast())) as? [String: Any], "a v2 line is plain JSON")
             XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(v3.dropLast())) as? [String: Any], "a v3 line is plain JSON")
         }

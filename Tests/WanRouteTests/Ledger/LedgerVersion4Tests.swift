@@ -240,6 +240,19 @@ final class LedgerVersion4EdgeTests: XCTestCase {
             let written = try await s.records(in: november.month)
             XCTAssertEqual(written, [], "\(type(of: s)): nothing of the batch is written")
         }
+        // An event too large for a line, in the batch's second month: refused before the first is written.
+        let huge = LedgerEvent(time: C.t0, jobID: "j1", body: .note(text: String(repeating: "x", count: ledgerMaximumLineBytes)))
+        for s in [store as any LedgerStore, InMemoryLedgerStore()] {
+            do {
+                _ = try await s.append([C.decided("j1", november), huge])
+                XCTFail("refused")
+            } catch LedgerError.eventTooLarge(let job, let bytes) {
+                XCTAssertEqual(job, "j1")
+                XCTAssertGreaterThan(bytes, ledgerMaximumLineBytes)
+            }
+            let written = try await s.records(in: november.month)
+            XCTAssertEqual(written, [], "\(type(of: s)): nothing of the batch is written")
+        }
         let next = try await store.append([C.decided("j2", november)])
         XCTAssertEqual(next.map(\.sequence), [1], "the store goes on")
     }
