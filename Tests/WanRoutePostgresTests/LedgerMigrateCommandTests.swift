@@ -7,9 +7,7 @@ import XCTest
 /// `wanroute ledger migrate`, in-process, against the test cluster.
 final class LedgerMigrateCommandTests: XCTestCase {
     private func run(_ arguments: [String], _ environment: [String: String]) async -> (Int32, String, String) {
-        let out = BufferOutput(), err = BufferOutput()
-        let code = await CommandLineTool.run(arguments: arguments, environment: environment, stdout: out, stderr: err)
-        return (code, out.text, err.text)
+        await runCLI(arguments, environment)
     }
 
     func testMigrateCreatesTheSchemaOnceAndGrants() async throws {

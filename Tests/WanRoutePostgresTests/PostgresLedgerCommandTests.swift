@@ -9,9 +9,7 @@ import XCTest
 /// the same answers as with the file ledger.
 final class PostgresLedgerCommandTests: XCTestCase {
     private func run(_ arguments: [String], _ environment: [String: String]) async -> (code: Int32, out: String, err: String) {
-        let out = BufferOutput(), err = BufferOutput()
-        let code = await CommandLineTool.run(arguments: arguments, environment: environment, stdout: out, stderr: err)
-        return (code, out.text, err.text)
+        await runCLI(arguments, environment)
     }
 
     /// A fresh database owned by wr_scram, migrated; its URL (without the password).

@@ -12,9 +12,7 @@ import XCTest
 /// a cache that cannot be read or written never fails a report.
 final class PostgresReportCacheTests: XCTestCase {
     private func run(_ arguments: [String], _ environment: [String: String]) async -> (code: Int32, out: String, err: String) {
-        let out = BufferOutput(), err = BufferOutput()
-        let code = await CommandLineTool.run(arguments: arguments, environment: environment, stdout: out, stderr: err)
-        return (code, out.text, err.text)
+        await runCLI(arguments, environment)
     }
 
     /// The committed fixture ledger in a fresh database (migrated by `ledger migrate`) and in a file
